@@ -1,0 +1,61 @@
+"""What every platform adapter shares: the handler it calls and the adapter base class."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from types import TracebackType
+from typing import Protocol
+
+from core.messages import ConversationRef, IncomingMessage, ReplyStream
+
+
+class ChatHandler(Protocol):
+    """The core as an adapter sees it (implemented by `core.dialog.DialogManager`)."""
+
+    def handle(self, message: IncomingMessage) -> ReplyStream:
+        """Answer a message; iterate the stream to get snapshots and the final reply."""
+        ...
+
+    async def claim_event(self, platform: str, event_id: str) -> bool:
+        """True the first time a platform event id is seen (dedup of platform retries)."""
+        ...
+
+    async def record_feedback(
+        self, conversation: ConversationRef, reply_id: str, sender_id: str, value: int
+    ) -> None:
+        """Store a user's rating (+1 / -1) of a reply."""
+        ...
+
+
+class Adapter(ABC):
+    """A platform connection: receives events, calls the handler, renders replies.
+
+    Use it as an async context manager (connect, then close) and `run()` until cancelled.
+    """
+
+    platform: str = "platform"
+
+    def __init__(self, handler: ChatHandler) -> None:
+        self.handler = handler
+
+    async def start(self) -> None:
+        """Connect to the platform (no I/O happens in the constructor)."""
+
+    async def stop(self) -> None:
+        """Disconnect and release resources."""
+
+    @abstractmethod
+    async def run(self) -> None:
+        """Process events until cancelled or the input ends."""
+
+    async def __aenter__(self) -> Adapter:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

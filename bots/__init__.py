@@ -1,0 +1,1 @@
+"""Runnable entry points and the `bloombridge` command line."""

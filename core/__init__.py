@@ -1,0 +1,1 @@
+"""Platform-free core of bloombridge: message model, dialog pipeline, generation, stores."""

@@ -1,0 +1,96 @@
+"""The bloombridge exception tree; third-party errors are translated into it at the boundary.
+
+BloombridgeError
+├── ConfigurationError       settings are missing or contradictory
+├── PromptTooLongError       the newest message alone does not fit the model's input budget
+├── StoreError               the conversation store failed
+├── PlatformError            a chat platform refused or failed a call
+└── GenerationError          the model backend failed (carries the replica URL when known)
+    ├── ValidationError      422: the server rejected the request's parameters
+    ├── ModelError           424: generation failed inside the model server
+    ├── OverloadedError      429: the replica is at capacity (retryable)
+    ├── UnhealthyError       503: the replica is not ready (retryable)
+    ├── ReplicaUnreachable   connection refused, reset or timed out before any token (retryable)
+    ├── StreamInterrupted    the stream broke after tokens were delivered (carries the partial text)
+    └── NoReplicaAvailable   every replica is backed off, out of service or failed this request
+"""
+
+from __future__ import annotations
+
+
+class BloombridgeError(Exception):
+    """Root of every error bloombridge raises on purpose."""
+
+
+class ConfigurationError(BloombridgeError):
+    """Settings are missing, malformed or contradictory."""
+
+
+class StoreError(BloombridgeError):
+    """The conversation store could not complete an operation."""
+
+
+class PlatformError(BloombridgeError):
+    """A chat platform refused or failed an API call."""
+
+
+class PromptTooLongError(BloombridgeError):
+    """The newest message alone exceeds the model's input budget.
+
+    `excess_tokens` is how many tokens it must lose; `limit_tokens` is what a message may use.
+    """
+
+    def __init__(self, message: str, *, excess_tokens: int, limit_tokens: int) -> None:
+        super().__init__(message)
+        self.excess_tokens = excess_tokens
+        self.limit_tokens = limit_tokens
+
+
+class GenerationError(BloombridgeError):
+    """The model backend failed; `retryable` says whether another replica may succeed."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, replica: str | None = None) -> None:
+        super().__init__(message)
+        self.replica = replica
+
+
+class ValidationError(GenerationError):
+    """HTTP 422: the request's inputs or parameters were rejected."""
+
+
+class ModelError(GenerationError):
+    """HTTP 424: generation failed inside the model server."""
+
+
+class OverloadedError(GenerationError):
+    """HTTP 429: the replica is at capacity."""
+
+    retryable = True
+
+
+class UnhealthyError(GenerationError):
+    """HTTP 503: the replica is not ready to serve."""
+
+    retryable = True
+
+
+class ReplicaUnreachable(GenerationError):
+    """The replica could not be reached, or went silent before the first token."""
+
+    retryable = True
+
+
+class StreamInterrupted(GenerationError):
+    """The stream broke after some tokens were already delivered; `partial_text` holds them."""
+
+    def __init__(self, message: str, *, partial_text: str = "", replica: str | None = None) -> None:
+        super().__init__(message, replica=replica)
+        self.partial_text = partial_text
+
+
+class NoReplicaAvailable(GenerationError):
+    """No replica could take the request: all are backed off, out of service or failed it."""
+
+    retryable = True

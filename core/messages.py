@@ -1,0 +1,154 @@
+"""The core message model: conversations, senders, incoming messages, turns and replies."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+
+def _key_part(value: str | None) -> str:
+    # Percent-encode so that a ":" inside an id can never make two conversations share a key.
+    return "-" if value is None else quote(value, safe="")
+
+
+@dataclass(frozen=True)
+class ConversationRef:
+    """Where a message lives: platform, space (Slack team, Discord guild), channel, thread."""
+
+    platform: str
+    space: str | None
+    channel: str
+    thread: str | None = None
+
+    @property
+    def key(self) -> str:
+        """A stable string naming this conversation in every store record."""
+        parts = (self.platform, self.space, self.channel, self.thread)
+        return ":".join(_key_part(part) for part in parts)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote a message; `locale_hint` is the platform's language tag for the user, if any."""
+
+    id: str
+    display_name: str = ""
+    is_bot: bool = False
+    locale_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A platform message normalized for the dialog manager; `text` has the bot mention removed."""
+
+    id: str
+    conversation: ConversationRef
+    sender: Sender
+    text: str
+    sent_at: datetime
+    addressed_to_bot: bool = True
+    reply_to: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One exchange kept in history: what a sender said and what the bot answered."""
+
+    user_text: str
+    reply_text: str
+    sender_id: str
+    language: str = "und"
+    reply_id: str = ""
+    at: float = 0.0
+
+
+class FinishReason(enum.StrEnum):
+    """Why a reply ended."""
+
+    STOP = "stop"  # the model finished (end of sequence or stop text)
+    LENGTH = "length"  # max_new_tokens reached
+    CUT = "cut"  # a guard ended the reply early at a clean point
+    REPLACED = "replaced"  # a guard replaced the reply (e.g. a safety refusal)
+    INTERRUPTED = "interrupted"  # the stream broke after text was shown
+    COMMAND = "command"  # the answer to a bot command, not a model reply
+    REJECTED = "rejected"  # the message could not be answered (too long, not allowed)
+    ERROR = "error"  # the model could not be reached; the text explains
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The final state of a reply: model text, its language and the bot's own notices."""
+
+    text: str
+    language: str
+    finish_reason: FinishReason
+    notices: tuple[str, ...] = ()
+    id: str = ""
+
+    @property
+    def display_text(self) -> str:
+        """The text a user should see: the reply followed by notices, each on its own line."""
+        notice_lines = "\n".join(f"_{notice}_" for notice in self.notices)
+        if not self.text:
+            return notice_lines
+        return f"{self.text}\n\n{notice_lines}" if notice_lines else self.text
+
+
+ReplyEvent = str | Reply
+
+
+class ReplyStream:
+    """Async iterator of growing text snapshots; `reply` holds the final Reply afterwards.
+
+    Each snapshot is the whole text to show so far (never a delta) and has passed every guard.
+    Closing the stream early (`aclose`) stops generation on the model server.
+    """
+
+    def __init__(self, events: AsyncIterator[ReplyEvent]) -> None:
+        self._events = events
+        self._reply: Reply | None = None
+
+    @classmethod
+    def of(cls, reply: Reply) -> ReplyStream:
+        """A stream with no snapshots that ends at once with `reply` (commands, refusals)."""
+
+        async def events() -> AsyncIterator[ReplyEvent]:
+            yield reply
+
+        return cls(events())
+
+    def __aiter__(self) -> ReplyStream:
+        return self
+
+    async def __anext__(self) -> str:
+        if self._reply is not None:
+            raise StopAsyncIteration
+        event = await self._events.__anext__()
+        if isinstance(event, Reply):
+            self._reply = event
+            raise StopAsyncIteration
+        return event
+
+    @property
+    def reply(self) -> Reply:
+        """The final reply; only available once iteration has ended."""
+        if self._reply is None:
+            raise RuntimeError("the reply stream has not finished yet")
+        return self._reply
+
+    async def collect(self) -> Reply:
+        """Consume every snapshot and return the final reply."""
+        async for _ in self:
+            pass
+        return self.reply
+
+    async def aclose(self) -> None:
+        """Stop the stream early; generation on the server is cancelled."""
+        aclose = getattr(self._events, "aclose", None)
+        if aclose is not None:
+            await aclose()
