@@ -21,6 +21,10 @@ class LanguagePolicy(Protocol):
         """Whether `/lang code` names a language the bot can enforce."""
         ...
 
+    def language_name(self, code: str) -> str:
+        """The language's name as its speakers write it (for notices), or the code itself."""
+        ...
+
 
 class PreferenceOrLocale:
     """Minimal policy: the `/lang` setting, else the previous turn's language, else the locale hint."""
@@ -38,3 +42,6 @@ class PreferenceOrLocale:
 
     def is_supported(self, code: str) -> bool:
         return code.isalpha() and 2 <= len(code) <= 3
+
+    def language_name(self, code: str) -> str:
+        return code
