@@ -33,7 +33,7 @@ def _base_language(language: str) -> str:
     return language.replace("_", "-").split("-")[0].lower()
 
 
-def notice(key: str, language: str, **values: Any) -> str:
+def notice(key: str, language: str, /, **values: Any) -> str:
     """The notice `key` in `language` (or its base language, or English), formatted with `values`."""
     for candidate in (language, _base_language(language), FALLBACK_LANGUAGE):
         template = _catalog(candidate).get(key)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -53,7 +53,7 @@ class TextGenerator(Protocol):
     `core.errors.GenerationError` subclasses.
     """
 
-    def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[Token]: ...
+    def stream(self, prompt: str, params: GenerationParams) -> AsyncGenerator[Token, None]: ...
 
     async def info(self) -> ModelInfo: ...
 

@@ -1,0 +1,19 @@
+"""Plain configuration values the core is built with (read from the environment only in `bots`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.generation.base import GenerationParams
+
+
+@dataclass(frozen=True)
+class DialogConfig:
+    """How the dialog manager treats conversations."""
+
+    generation: GenerationParams = field(default_factory=GenerationParams)
+    history_turns: int = 20  # turns kept per conversation
+    history_ttl_seconds: int = 7 * 24 * 3600  # a silent conversation is forgotten after this
+    max_message_chars: int = 16_000  # longer messages are refused before any tokenizing
+    dedup_ttl_seconds: int = 24 * 3600  # how long a platform event id is remembered
+    max_resumes: int = 2  # guard-requested restarts of one reply before it is cut

@@ -1,0 +1,209 @@
+"""The dialog manager: from an incoming message to a guarded, streamed, recorded reply."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from core.commands import CommandHandler, parse_command
+from core.config import DialogConfig
+from core.errors import (
+    GenerationError,
+    NoReplicaAvailable,
+    OverloadedError,
+    PromptTooLongError,
+    ReplicaUnreachable,
+    UnhealthyError,
+)
+from core.generation.base import TextGenerator
+from core.guarded_generation import GuardedGeneration
+from core.guards.base import Guard, GuardContext, VerdictKind
+from core.language_policy import LanguagePolicy, PreferenceOrLocale
+from core.messages import (
+    ConversationRef,
+    FinishReason,
+    IncomingMessage,
+    Reply,
+    ReplyEvent,
+    ReplyStream,
+    Turn,
+)
+from core.metrics import Metrics
+from core.notices import notice
+from core.prompt import PromptBuilder, estimate_tokens
+from core.store.base import Store
+
+logger = logging.getLogger(__name__)
+
+
+def _error_notice(error: GenerationError) -> str:
+    """The notice key that tells a user what a generation failure means for them."""
+    if isinstance(error, OverloadedError | NoReplicaAvailable):
+        return "overloaded"
+    if isinstance(error, UnhealthyError | ReplicaUnreachable):
+        return "unavailable"
+    return "model_error"
+
+
+class DialogManager:
+    """Answers messages: commands, language choice, history, prompt, guarded generation, record.
+
+    Adapters call `handle` (through the `ChatHandler` protocol) and never see anything else.
+    """
+
+    def __init__(
+        self,
+        *,
+        generator: TextGenerator,
+        store: Store,
+        config: DialogConfig | None = None,
+        language_policy: LanguagePolicy | None = None,
+        guards: Sequence[Guard] = (),
+        metrics: Metrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.generator = generator
+        self.store = store
+        self.config = config or DialogConfig()
+        self.language_policy: LanguagePolicy = language_policy or PreferenceOrLocale()
+        self.guards = tuple(guards)
+        self.metrics = metrics or Metrics()
+        self._clock = clock
+        self._builder = PromptBuilder(generator)
+        self._commands = CommandHandler(store, self.language_policy)
+
+    def handle(self, message: IncomingMessage) -> ReplyStream:
+        """The reply to `message` as a stream of cleared snapshots ending in a final Reply."""
+        return ReplyStream(self._events(message))
+
+    async def claim_event(self, platform: str, event_id: str) -> bool:
+        """True the first time a platform event is seen; platform retries get False."""
+        return await self.store.claim(f"{platform}:{event_id}", self.config.dedup_ttl_seconds)
+
+    async def record_feedback(
+        self, conversation: ConversationRef, reply_id: str, sender_id: str, value: int
+    ) -> None:
+        """Store a user's rating of a reply (+1 or -1)."""
+        await self.store.save_feedback(conversation, reply_id, sender_id, 1 if value > 0 else -1)
+
+    async def _events(self, message: IncomingMessage) -> AsyncIterator[ReplyEvent]:
+        started = self._clock()
+        conversation = message.conversation
+        preference = await self.store.language(conversation)
+        history = await self.store.history(conversation)
+        language = await self.language_policy.choose(message, history, preference)
+        reply = await self._answer_without_model(message, language)
+        if reply is not None:
+            yield self._finish(message, reply)
+            return
+        context = GuardContext(
+            message=message,
+            language=language,
+            history=tuple(history),
+            generator=self.generator,
+            params=self.config.generation,
+        )
+        for guard in self.guards:
+            verdict = await guard.screen(context)
+            if verdict is not None and verdict.kind is VerdictKind.REPLACE:
+                self.metrics.guard_interventions.labels(
+                    guard=guard.name, action="screen", reason=verdict.reason, language=language
+                ).inc()
+                logger.info(
+                    "guard %s refused a message (%s), language %s",
+                    guard.name,
+                    verdict.reason,
+                    language,
+                )
+                yield self._finish(
+                    message, Reply(verdict.replacement, language, FinishReason.REPLACED)
+                )
+                return
+        try:
+            prompt = await self._builder.build(history, message.text, self.config.generation)
+        except PromptTooLongError as exc:
+            yield self._finish(message, self._too_long(message.text, exc.excess_tokens, language))
+            return
+        except GenerationError as exc:
+            yield self._finish(message, self._failed(exc, language))
+            return
+        generation = GuardedGeneration(
+            generator=self.generator,
+            builder=self._builder,
+            guards=self.guards,
+            context=context,
+            prompt=prompt,
+            user_text=message.text,
+            params=self.config.generation,
+            max_resumes=self.config.max_resumes,
+            metrics=self.metrics,
+        )
+        first = True
+        async for snapshot in generation.snapshots():
+            if first:
+                self.metrics.first_visible_seconds.observe(self._clock() - started)
+                first = False
+            yield snapshot
+        outcome = generation.outcome
+        if outcome.error is not None:
+            yield self._finish(message, self._failed(outcome.error, language))
+            return
+        notices: tuple[str, ...] = ()
+        if outcome.finish_reason is FinishReason.INTERRUPTED:
+            notices = (notice("interrupted", language),)
+        elif not outcome.text:
+            notices = (notice("empty_reply", language),)
+        reply = Reply(outcome.text, language, outcome.finish_reason, notices, uuid.uuid4().hex[:16])
+        if outcome.text:
+            await self.store.append_turn(
+                conversation,
+                Turn(
+                    user_text=message.text,
+                    reply_text=outcome.text,
+                    sender_id=message.sender.id,
+                    language=language,
+                    reply_id=reply.id,
+                    at=time.time(),
+                ),
+                max_turns=self.config.history_turns,
+                ttl_seconds=self.config.history_ttl_seconds,
+            )
+        yield self._finish(message, reply)
+
+    async def _answer_without_model(self, message: IncomingMessage, language: str) -> Reply | None:
+        """Commands, empty and oversize messages: answered here, the model is not called."""
+        text = message.text.strip()
+        command = parse_command(text)
+        if command is not None:
+            return await self._commands.answer(command, message, language)
+        if not text:
+            return Reply(notice("help", language), language, FinishReason.COMMAND)
+        if len(text) > self.config.max_message_chars:
+            # Too large to send for tokenizing: estimate how far over the limit it is.
+            excess_chars = len(text) - self.config.max_message_chars
+            return self._too_long(text, estimate_tokens(text[-excess_chars:]), language)
+        return None
+
+    def _too_long(self, text: str, excess_tokens: int, language: str) -> Reply:
+        chars_per_token = max(len(text) / max(estimate_tokens(text), 1), 1.0)
+        excess_chars = math.ceil(excess_tokens * chars_per_token)
+        message = notice(
+            "too_long", language, excess_chars=excess_chars, excess_tokens=excess_tokens
+        )
+        return Reply("", language, FinishReason.REJECTED, (message,))
+
+    def _failed(self, error: GenerationError, language: str) -> Reply:
+        self.metrics.generation_errors.labels(error=type(error).__name__).inc()
+        logger.warning("generation failed: %s", error)
+        return Reply("", language, FinishReason.ERROR, (notice(_error_notice(error), language),))
+
+    def _finish(self, message: IncomingMessage, reply: Reply) -> Reply:
+        self.metrics.replies.labels(
+            platform=message.conversation.platform,
+            finish_reason=reply.finish_reason.value,
+            language=reply.language,
+        ).inc()
+        return reply

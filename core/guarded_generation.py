@@ -1,0 +1,157 @@
+"""Runs one model reply through the guards: streams cleared snapshots, resumes, cuts, replaces."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from core.errors import GenerationError, PromptTooLongError, StreamInterrupted
+from core.generation.base import GenerationParams, TextGenerator
+from core.guards.base import Guard, GuardContext, GuardSession, Verdict, VerdictKind
+from core.messages import FinishReason
+from core.metrics import Metrics
+from core.prompt import Prompt, PromptBuilder
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """How a guarded generation ended; filled in while the snapshots are consumed."""
+
+    text: str = ""
+    finish_reason: FinishReason = FinishReason.STOP
+    error: GenerationError | None = None
+
+
+class GuardedGeneration:
+    """One reply: generation stream plus guard sessions; iterate it for visible snapshots."""
+
+    def __init__(
+        self,
+        *,
+        generator: TextGenerator,
+        builder: PromptBuilder,
+        guards: Sequence[Guard],
+        context: GuardContext,
+        prompt: Prompt,
+        user_text: str,
+        params: GenerationParams,
+        max_resumes: int,
+        metrics: Metrics,
+    ) -> None:
+        self._generator = generator
+        self._builder = builder
+        self._guards = guards
+        self._context = context
+        self._prompt = prompt
+        self._user_text = user_text
+        self._params = params
+        self._max_resumes = max_resumes
+        self._metrics = metrics
+        self.outcome = Outcome()
+
+    async def snapshots(self) -> AsyncIterator[str]:
+        """Growing text every guard has cleared; `outcome` is complete once this ends."""
+        sessions = [guard.begin(self._context) for guard in self._guards]
+        try:
+            async for snapshot in self._run(sessions):
+                yield snapshot
+        finally:
+            for session in sessions:
+                await session.aclose()
+
+    async def _run(self, sessions: list[GuardSession]) -> AsyncIterator[str]:
+        kept = ""
+        prompt = self._prompt.text
+        params = self._params
+        shown = ""
+        resumes = 0
+        while True:
+            text = kept
+            verdict: Verdict | None = None
+            finish = FinishReason.STOP
+            stream = self._generator.stream(prompt, params)
+            try:
+                async for token in stream:
+                    text += token.text
+                    if token.finish_reason == "length":
+                        finish = FinishReason.LENGTH
+                    verdict, cleared = await self._check(sessions, text, final=False)
+                    if verdict is not None:
+                        break
+                    visible = text[:cleared].strip()
+                    if visible and visible != shown:
+                        shown = visible
+                        yield visible
+            except StreamInterrupted as exc:
+                logger.warning("reply stream interrupted: %s", exc)
+                finish = FinishReason.INTERRUPTED
+            except GenerationError as exc:
+                if not text.strip():
+                    self.outcome = Outcome(text, FinishReason.ERROR, exc)
+                    return
+                # A restarted stream failed after earlier text was shown: keep what was cleared.
+                logger.warning("resumed reply stream failed: %s", exc)
+                finish = FinishReason.INTERRUPTED
+            finally:
+                await stream.aclose()
+            if verdict is None:
+                verdict, _ = await self._check(sessions, text, final=True)
+            if verdict is None:
+                self.outcome = Outcome(text.strip(), finish)
+                return
+            if verdict.kind is VerdictKind.RESUME and resumes < self._max_resumes:
+                resumes += 1
+                kept = text[: verdict.at].rstrip()
+                try:
+                    resumed = await self._builder.build(
+                        self._prompt.kept_turns,
+                        self._user_text,
+                        self._params,
+                        instruction=verdict.instruction,
+                        reply_prefix=kept.strip(),
+                    )
+                except PromptTooLongError:
+                    # No room left to continue: end the reply cleanly where it was cut.
+                    self.outcome = Outcome(kept.strip(), FinishReason.CUT)
+                    return
+                prompt = resumed.text
+                continue
+            self.outcome = self._apply(verdict, text)
+            return
+
+    def _apply(self, verdict: Verdict, text: str) -> Outcome:
+        if verdict.kind is VerdictKind.REPLACE:
+            return Outcome(verdict.replacement, FinishReason.REPLACED)
+        # CUT, or a RESUME beyond the allowed number of restarts: end cleanly at the point given.
+        return Outcome(text[: verdict.at].strip(), FinishReason.CUT)
+
+    async def _check(
+        self, sessions: list[GuardSession], text: str, *, final: bool
+    ) -> tuple[Verdict | None, int]:
+        cleared = len(text)
+        for guard, session in zip(self._guards, sessions, strict=True):
+            verdict = await session.check(text, final=final)
+            if verdict.kind is VerdictKind.PASS:
+                if verdict.cleared is not None:
+                    cleared = min(cleared, verdict.cleared)
+                continue
+            self._record(guard, verdict)
+            return verdict, cleared
+        return None, cleared
+
+    def _record(self, guard: Guard, verdict: Verdict) -> None:
+        language = self._context.language
+        self._metrics.guard_interventions.labels(
+            guard=guard.name, action=verdict.kind.value, reason=verdict.reason, language=language
+        ).inc()
+        # The reason and language only: reply text stays out of the logs.
+        logger.info(
+            "guard %s: %s (%s) in reply language %s",
+            guard.name,
+            verdict.kind.value,
+            verdict.reason,
+            language,
+        )

@@ -1,0 +1,135 @@
+"""BLOOMChat's prompt template, turn-marker neutralisation and trimming to the input budget."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.errors import PromptTooLongError
+from core.generation.base import GenerationParams, ModelInfo, TextGenerator
+from core.messages import Turn
+
+HUMAN = "<human>:"
+BOT = "<bot>:"
+END_OF_TURN = "</s>"
+
+# `<human>`, `< bot >:`, `</s>`, `<s>` in any case: the markers the model reads as structure.
+_MARKER = re.compile(r"<(?=\s*/?\s*(?:human|bot|s)\s*>)", re.IGNORECASE)
+# A look-alike angle bracket: the model sees the text of the marker, not the marker.
+_NEUTRAL_BRACKET = "\u2039"
+# Tokens a segment may gain or lose where it meets its neighbours when counted separately.
+_BOUNDARY_SLACK = 2
+
+
+def neutralize(text: str) -> str:
+    """Make turn markers inside user or model text inert, so no one can forge a turn."""
+    return _MARKER.sub(_NEUTRAL_BRACKET, text.replace("\r\n", "\n"))
+
+
+def render_turn(turn: Turn) -> str:
+    """One finished exchange in BLOOMChat's template."""
+    return (
+        f"{HUMAN} {neutralize(turn.user_text)}\n{BOT} {neutralize(turn.reply_text)}{END_OF_TURN}\n"
+    )
+
+
+def render_request(user_text: str, instruction: str = "", reply_prefix: str = "") -> str:
+    """The open exchange the model must complete, optionally with an instruction and a started reply."""
+    user = neutralize(user_text)
+    if instruction:
+        user = f"{user}\n\n{instruction}"
+    opening = f"{HUMAN} {user}\n{BOT}"
+    return f"{opening} {neutralize(reply_prefix)}" if reply_prefix else opening
+
+
+def estimate_tokens(text: str) -> int:
+    """A conservative token count for servers that cannot tokenize: two UTF-8 bytes a token.
+
+    BLOOM's tokenizer averages about four bytes a token in English and rarely fewer than two
+    in other scripts, so this over-counts rather than letting a prompt overflow the server.
+    """
+    return math.ceil(len(text.encode("utf-8")) / 2)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt ready for the model and the history turns it kept."""
+
+    text: str
+    kept_turns: tuple[Turn, ...]
+    input_tokens: int
+    max_new_tokens: int
+
+
+class PromptBuilder:
+    """Builds BLOOMChat prompts that fit the server's input budget, dropping oldest turns first."""
+
+    def __init__(self, generator: TextGenerator, *, cache_size: int = 4096) -> None:
+        self._generator = generator
+        self._counts: OrderedDict[str, int] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def count(self, text: str) -> int:
+        """Tokens in `text`, from the server's tokenizer when it has one; cached, since turns recur."""
+        cached = self._counts.get(text)
+        if cached is not None:
+            self._counts.move_to_end(text)
+            return cached
+        ids = await self._generator.tokenize(text)
+        counted = len(ids) if ids is not None else estimate_tokens(text)
+        self._counts[text] = counted
+        if len(self._counts) > self._cache_size:
+            self._counts.popitem(last=False)
+        return counted
+
+    @staticmethod
+    def input_budget(info: ModelInfo, params: GenerationParams) -> int:
+        """Tokens the prompt may use: the input limit, and room left for the reply in the total."""
+        return min(info.max_input_tokens, info.max_total_tokens - params.max_new_tokens)
+
+    async def build(
+        self,
+        history: Sequence[Turn],
+        user_text: str,
+        params: GenerationParams,
+        *,
+        instruction: str = "",
+        reply_prefix: str = "",
+    ) -> Prompt:
+        """The newest request plus as many recent turns as fit; raises PromptTooLongError.
+
+        The request alone (with any instruction and started reply) must fit; older turns are
+        added newest first while they fit.
+        """
+        info = await self._generator.info()
+        budget = self.input_budget(info, params)
+        request = render_request(user_text, instruction, reply_prefix)
+        used = await self.count(request) + _BOUNDARY_SLACK
+        if used > budget:
+            excess = used - budget
+            raise PromptTooLongError(
+                f"the message needs {used} tokens but at most {budget} fit",
+                excess_tokens=excess,
+                limit_tokens=budget,
+            )
+        kept: list[Turn] = []
+        rendered: list[str] = []
+        for turn in reversed(history):
+            text = render_turn(turn)
+            cost = await self.count(text) + _BOUNDARY_SLACK
+            if used + cost > budget:
+                break
+            used += cost
+            kept.append(turn)
+            rendered.append(text)
+        kept.reverse()
+        rendered.reverse()
+        return Prompt(
+            text="".join(rendered) + request,
+            kept_turns=tuple(kept),
+            input_tokens=used,
+            max_new_tokens=params.max_new_tokens,
+        )
