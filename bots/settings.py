@@ -1,0 +1,104 @@
+"""Settings, read once from BLOOMBRIDGE_* environment variables and an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from core.config import DialogConfig
+from core.errors import ConfigurationError
+from core.generation.base import GenerationParams
+
+CONFIG_FILE_VARIABLE = "BLOOMBRIDGE_CONFIG_FILE"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; environment variables win over the config file."""
+
+    model_config = SettingsConfigDict(env_prefix="BLOOMBRIDGE_", extra="ignore", frozen=True)
+
+    # Model servers: TGI replica URLs, comma-separated in the environment.
+    tgi_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    tgi_connect_timeout_seconds: float = 5.0
+    tgi_first_token_timeout_seconds: float = 60.0
+    tgi_failures_before_out: int = 3
+    tgi_probe_interval_seconds: float = 10.0
+
+    # Conversation store: unset means the in-process store (nothing survives a restart).
+    redis_url: SecretStr | None = None
+    redis_namespace: str = "bloombridge"
+
+    # Generation (BLOOMChat's suggested sampling).
+    max_new_tokens: int = Field(default=512, gt=0)
+    temperature: float = Field(default=0.8, gt=0)
+    top_p: float = Field(default=0.9, gt=0, lt=1)
+    repetition_penalty: float = Field(default=1.2, gt=0)
+
+    # Dialog.
+    history_turns: int = Field(default=20, ge=0)
+    history_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    max_message_chars: int = Field(default=16_000, gt=0)
+
+    log_level: str = "INFO"
+
+    @field_validator("tgi_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = os.environ.get(CONFIG_FILE_VARIABLE)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    def dialog_config(self) -> DialogConfig:
+        """The core's view of these settings."""
+        return DialogConfig(
+            generation=GenerationParams(
+                max_new_tokens=self.max_new_tokens,
+                temperature=self.temperature,
+                top_p=self.top_p,
+                repetition_penalty=self.repetition_penalty,
+            ),
+            history_turns=self.history_turns,
+            history_ttl_seconds=self.history_ttl_seconds,
+            max_message_chars=self.max_message_chars,
+        )
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Read settings once; a malformed value becomes a ConfigurationError naming the field."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigurationError(f"config file {config_file} does not exist")
+        os.environ[CONFIG_FILE_VARIABLE] = str(config_file)
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"BLOOMBRIDGE_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from exc
