@@ -12,7 +12,10 @@ from urllib.parse import quote
 
 def _key_part(value: str | None) -> str:
     # Percent-encode so that a ":" inside an id can never make two conversations share a key.
-    return "-" if value is None else quote(value, safe="")
+    # "-" marks a missing part, so a part that is literally "-" is encoded as well.
+    if value is None:
+        return "-"
+    return "%2D" if value == "-" else quote(value, safe="")
 
 
 @dataclass(frozen=True)

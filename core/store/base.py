@@ -51,6 +51,9 @@ class Store(ABC):
     async def feedback(self, conversation: ConversationRef, reply_id: str) -> dict[str, int]:
         """Ratings of a reply by sender id."""
 
+    async def ping(self) -> None:
+        """Check that the store answers; raise StoreError when it does not."""
+
     async def aclose(self) -> None:
         """Release connections."""
 
