@@ -2,6 +2,7 @@
 
 BloombridgeError
 ├── ConfigurationError       settings are missing or contradictory
+│   └── ModelLoadError       the in-process model cannot be loaded (says what to configure instead)
 ├── PromptTooLongError       the newest message alone does not fit the model's input budget
 ├── StoreError               the conversation store failed
 ├── PlatformError            a chat platform refused or failed a call
@@ -24,6 +25,10 @@ class BloombridgeError(Exception):
 
 class ConfigurationError(BloombridgeError):
     """Settings are missing, malformed or contradictory."""
+
+
+class ModelLoadError(ConfigurationError):
+    """The in-process model cannot be loaded; the message is one sentence saying what to do."""
 
 
 class StoreError(BloombridgeError):
