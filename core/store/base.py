@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from types import TracebackType
+from typing import Self
 
 from core.messages import ConversationRef, Turn
 
@@ -57,7 +58,7 @@ class Store(ABC):
     async def aclose(self) -> None:
         """Release connections."""
 
-    async def __aenter__(self) -> Store:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

@@ -45,6 +45,9 @@ class _ExpiringRecords(Generic[V]):
     def pop(self, key: str) -> None:
         self._items.pop(key, None)
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def sweep(self, now: float) -> None:
         expired = [
             key
@@ -87,6 +90,11 @@ class MemoryStore(Store):
                 records.sweep(now)
             self._next_sweep = now + _SWEEP_INTERVAL_SECONDS
         return now
+
+    def record_count(self) -> int:
+        """How many records are held, expired ones not yet swept included (for metrics)."""
+        records = (self._histories, self._claims, self._feedback, self._sender_feedback)
+        return len(self._languages) + sum(len(group) for group in records)
 
     async def history(self, conversation: ConversationRef) -> list[Turn]:
         turns = self._histories.get(self._keys.history(conversation), self._now())
