@@ -1,0 +1,281 @@
+"""A cluster of TGI replicas as one `TextGenerator`: least-loaded routing, failover, health probes.
+
+Each request goes to the available replica with the fewest requests in flight. A replica that
+fails before the first token (429, 503, 424, connection refused or timed out) is backed off for
+a jittered, growing time and the same request goes to another replica; after `max_failures`
+failures in a row it is out of service until a /health probe passes. A 422 is never retried: the
+same request would be rejected anywhere. Once a token has been yielded a broken stream is not
+retried (that would show the user a second, different answer): it raises `StreamInterrupted`
+with the text delivered so far.
+
+When no replica can take a request, the pool raises `NoReplicaAvailable` (chained to the last
+replica's error) — also when every replica answered 429 — so callers handle one "try again
+later" case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Protocol, Self, runtime_checkable
+
+from core.errors import (
+    ConfigurationError,
+    GenerationError,
+    NoReplicaAvailable,
+    StreamInterrupted,
+    ValidationError,
+)
+from core.generation.base import GenerationParams, ModelInfo, TextGenerator, Token
+from core.generation.health import JitteredBackoff, ReplicaHealth, ReplicaState
+from core.generation.tgi import TgiGenerator
+
+logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Replica(TextGenerator, Protocol):
+    """A backend the pool can route to: a `TextGenerator` with a URL and a health check."""
+
+    url: str
+
+    async def health(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class PoolPolicy:
+    """How the pool treats failing replicas.
+
+    `max_wait` is how long a request may wait for a backed-off replica to become available when
+    none is available now (replicas out of service are never waited for).
+    """
+
+    max_failures: int = 3
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    probe_interval: float = 5.0
+    max_wait: float = 10.0
+
+
+@dataclass(frozen=True)
+class ReplicaStatus:
+    """One replica as `bloombridge doctor` shows it."""
+
+    url: str
+    state: ReplicaState
+    in_flight: int
+    consecutive_failures: int
+    retry_in: float
+    last_error: str | None
+
+
+@dataclass
+class _Slot:
+    replica: Replica
+    health: ReplicaHealth
+    in_flight: int = 0
+    last_picked: int = 0
+
+
+class ReplicaPool:
+    """Several replicas behind the `TextGenerator` protocol; an async context manager.
+
+    `clock`, `sleep` and `rng` are injectable so tests can drive backoff without waiting.
+    """
+
+    def __init__(
+        self,
+        replicas: Sequence[Replica],
+        *,
+        policy: PoolPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not replicas:
+            raise ConfigurationError("a replica pool needs at least one replica URL")
+        self.policy = policy or PoolPolicy()
+        backoff = JitteredBackoff(self.policy.backoff_initial, self.policy.backoff_max, rng)
+        self._slots = [
+            _Slot(replica, ReplicaHealth(self.policy.max_failures, backoff, clock))
+            for replica in replicas
+        ]
+        self._sleep = sleep
+        self._picks = 0
+        self._probe_task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_urls(
+        cls,
+        urls: Sequence[str],
+        *,
+        replica_factory: Callable[[str], Replica] = TgiGenerator,
+        policy: PoolPolicy | None = None,
+    ) -> ReplicaPool:
+        """A pool of TGI replicas; pass `functools.partial(TgiGenerator, ...)` to set timeouts."""
+        return cls([replica_factory(url) for url in urls], policy=policy)
+
+    async def __aenter__(self) -> Self:
+        self._probe_task = asyncio.create_task(self._probe_forever(), name="replica-probe")
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._probe_task is not None:
+            self._probe_task.cancel()
+            await asyncio.gather(self._probe_task, return_exceptions=True)
+            self._probe_task = None
+        await asyncio.gather(*(slot.replica.aclose() for slot in self._slots))
+
+    # --- generation ------------------------------------------------------------------------
+
+    async def stream(self, prompt: str, params: GenerationParams) -> AsyncGenerator[Token, None]:
+        tried: set[int] = set()
+        failures: list[GenerationError] = []
+        while True:
+            index = await self._choose(tried, failures)
+            tried.add(index)
+            slot = self._slots[index]
+            slot.in_flight += 1
+            try:
+                async with aclosing(slot.replica.stream(prompt, params)) as tokens:
+                    try:
+                        first = await anext(tokens)
+                    except StopAsyncIteration:
+                        slot.health.succeeded()
+                        return
+                    except ValidationError:
+                        raise
+                    except GenerationError as exc:
+                        self._failed(slot, exc)
+                        failures.append(exc)
+                        continue
+                    slot.health.succeeded()
+                    delivered = [first.text]
+                    yield first
+                    try:
+                        async for token in tokens:
+                            delivered.append(token.text)
+                            yield token
+                    except GenerationError as exc:
+                        self._failed(slot, exc)
+                        if isinstance(exc, StreamInterrupted):
+                            raise
+                        raise StreamInterrupted(
+                            f"the reply broke off: {exc}",
+                            partial_text="".join(delivered),
+                            replica=slot.replica.url,
+                        ) from exc
+                    return
+            finally:
+                slot.in_flight -= 1
+
+    async def _choose(self, tried: set[int], failures: list[GenerationError]) -> int:
+        """The least-loaded available replica not tried yet, waiting for a backoff if needed."""
+        budget = self.policy.max_wait
+        while True:
+            open_ = [
+                i
+                for i, slot in enumerate(self._slots)
+                if i not in tried and not slot.health.out_of_service
+            ]
+            ready = [i for i in open_ if self._slots[i].health.retry_in == 0]
+            if ready:
+                # Ties go to the replica picked longest ago, so light load is spread too.
+                index = min(
+                    ready, key=lambda i: (self._slots[i].in_flight, self._slots[i].last_picked)
+                )
+                self._picks += 1
+                self._slots[index].last_picked = self._picks
+                return index
+            wait = min((self._slots[i].health.retry_in for i in open_), default=None)
+            if wait is None or wait > budget:
+                raise self._exhausted(failures)
+            budget -= wait
+            await self._sleep(wait)
+
+    def _exhausted(self, failures: list[GenerationError]) -> NoReplicaAvailable:
+        states = ", ".join(f"{s.replica.url} {s.health.state}" for s in self._slots)
+        error = NoReplicaAvailable(f"no replica could take the request ({states})")
+        if failures:
+            error.__cause__ = failures[-1]
+        return error
+
+    def _failed(self, slot: _Slot, error: GenerationError) -> None:
+        slot.health.failed(error)
+        if slot.health.out_of_service:
+            logger.warning(
+                "replica %s out of service after %d failures in a row: %s",
+                slot.replica.url,
+                slot.health.failures,
+                slot.health.last_error,
+            )
+
+    # --- model facts -----------------------------------------------------------------------
+
+    def _by_preference(self) -> list[_Slot]:
+        """Replicas in service, available ones first, least loaded first."""
+        usable = [s for s in self._slots if not s.health.out_of_service]
+        return sorted(usable, key=lambda s: (s.health.retry_in > 0, s.in_flight))
+
+    async def info(self) -> ModelInfo:
+        failures: list[GenerationError] = []
+        for slot in self._by_preference():
+            try:
+                return await slot.replica.info()
+            except GenerationError as exc:
+                failures.append(exc)
+        raise self._exhausted(failures)
+
+    async def tokenize(self, text: str) -> Sequence[int] | None:
+        failures: list[GenerationError] = []
+        for slot in self._by_preference():
+            try:
+                return await slot.replica.tokenize(text)
+            except GenerationError as exc:
+                failures.append(exc)
+        raise self._exhausted(failures)
+
+    # --- health ----------------------------------------------------------------------------
+
+    async def probe(self) -> list[str]:
+        """Check /health of every replica out of service; returns the URLs brought back."""
+        down = [slot for slot in self._slots if slot.health.out_of_service]
+        results = await asyncio.gather(*(slot.replica.health() for slot in down))
+        restored = []
+        for slot, healthy in zip(down, results, strict=True):
+            if healthy:
+                slot.health.restored()
+                restored.append(slot.replica.url)
+                logger.info(
+                    "replica %s passed its health probe and is back in service", slot.replica.url
+                )
+        return restored
+
+    async def _probe_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.policy.probe_interval)
+            try:
+                await self.probe()
+            except Exception:
+                logger.exception("replica health probe failed")
+
+    def statuses(self) -> list[ReplicaStatus]:
+        return [
+            ReplicaStatus(
+                url=slot.replica.url,
+                state=slot.health.state,
+                in_flight=slot.in_flight,
+                consecutive_failures=slot.health.failures,
+                retry_in=slot.health.retry_in,
+                last_error=slot.health.last_error,
+            )
+            for slot in self._slots
+        ]
