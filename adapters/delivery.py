@@ -1,0 +1,117 @@
+"""The messages that show one reply: posted, updated, previewed and removed as the text grows."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from adapters.capabilities import Capabilities
+from adapters.markdown import MarkdownRenderer, RenderedMessage, layout_messages
+from core.messages import Reply
+
+
+class MessageSink(Protocol):
+    """The platform side of one reply; every method is one API call.
+
+    `final` is the finished Reply when the message is the last one of it (the platform may
+    attach feedback controls), else None. Errors are `core.errors.PlatformError` subclasses,
+    `adapters.pacer.RateLimited` for flood waits.
+    """
+
+    async def post(self, message: RenderedMessage, *, final: Reply | None) -> str:
+        """Send a new message; returns its platform id."""
+        ...
+
+    async def update(
+        self, message_id: str, message: RenderedMessage, *, final: Reply | None
+    ) -> None:
+        """Replace the content of a message this sink posted."""
+        ...
+
+    async def remove(self, message_id: str) -> None:
+        """Delete a message this sink posted."""
+        ...
+
+    async def preview(self, index: int, message: RenderedMessage) -> bool:
+        """Show an ephemeral preview of message `index`; False when the platform has none."""
+        ...
+
+
+@dataclass
+class _Posted:
+    message_id: str
+    shown: RenderedMessage
+    final: bool
+
+
+class ReplyMessages:
+    """Keeps a reply's platform messages equal to its newest text, with as few calls as possible.
+
+    The text is laid out into messages within the platform limit; a message whose content
+    is unchanged is never sent again. While streaming, the growing last message is shown as
+    a preview when the sink supports it (earlier ones are posted for good); otherwise it is
+    posted once and then updated. `before_call` runs before every API call (the rate gate).
+    """
+
+    def __init__(
+        self,
+        sink: MessageSink,
+        capabilities: Capabilities,
+        renderer: MarkdownRenderer,
+        *,
+        before_call: Callable[[], Awaitable[None]],
+        use_previews: bool = False,
+    ) -> None:
+        self._sink = sink
+        self._capabilities = capabilities
+        self._renderer = renderer
+        self._before_call = before_call
+        self.use_previews = use_previews and capabilities.supports_drafts
+        self._posted: list[_Posted] = []
+        self._previewed: tuple[int, str] | None = None
+
+    @property
+    def message_ids(self) -> list[str]:
+        """Ids of the messages posted so far, in reading order."""
+        return [posted.message_id for posted in self._posted]
+
+    async def show(self, markdown: str, final: Reply | None = None) -> None:
+        """Make the visible messages show `markdown`; `final` marks the reply as finished."""
+        messages = layout_messages(markdown, self._capabilities, self._renderer)
+        last = len(messages) - 1
+        for index, message in enumerate(messages):
+            mark = final if index == last else None
+            is_live = index == last and final is None and self.use_previews
+            if is_live and await self._preview(index, message):
+                continue
+            await self._put(index, message, mark)
+        for extra in self._posted[len(messages) :]:
+            await self._before_call()
+            await self._sink.remove(extra.message_id)
+        del self._posted[len(messages) :]
+
+    async def _preview(self, index: int, message: RenderedMessage) -> bool:
+        if index < len(self._posted):
+            return False  # already a real message: update it instead
+        if self._previewed == (index, message.source):
+            return True
+        await self._before_call()
+        if await self._sink.preview(index, message):
+            self._previewed = (index, message.source)
+            return True
+        self.use_previews = False
+        return False
+
+    async def _put(self, index: int, message: RenderedMessage, final: Reply | None) -> None:
+        if index < len(self._posted):
+            posted = self._posted[index]
+            if posted.shown.source == message.source and posted.final == (final is not None):
+                return
+            await self._before_call()
+            await self._sink.update(posted.message_id, message, final=final)
+            self._posted[index] = _Posted(posted.message_id, message, final is not None)
+            return
+        await self._before_call()
+        message_id = await self._sink.post(message, final=final)
+        self._posted.append(_Posted(message_id, message, final is not None))

@@ -1,0 +1,1 @@
+"""Telegram: python-telegram-bot adapter, update normalization and Markdown rendering."""
