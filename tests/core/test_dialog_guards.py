@@ -1,0 +1,150 @@
+"""How the dialog manager applies guard verdicts: hold back, cut, resume, replace, screen."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from core.dialog import DialogManager
+from core.generation.tgi import TgiGenerator
+from core.guards.base import Guard, GuardContext, GuardSession, Verdict
+from core.messages import ConversationRef, FinishReason, IncomingMessage, Reply, Sender
+from core.store.memory import MemoryStore
+from tests.fakes.tgi import FakeTGI, Script
+
+CHAT = ConversationRef(platform="test", space=None, channel="c1")
+
+
+def message(text: str) -> IncomingMessage:
+    return IncomingMessage(
+        id="1",
+        conversation=CHAT,
+        sender=Sender(id="u1", locale_hint="fr"),
+        text=text,
+        sent_at=datetime.now(UTC),
+    )
+
+
+class WordGuard(Guard):
+    """Acts when `word` appears; clears text only up to the last full stop before it."""
+
+    name = "word"
+
+    def __init__(self, word: str, action: str, instruction: str = "") -> None:
+        self.word = word
+        self.action = action
+        self.instruction = instruction
+        self.checked_finals: list[str] = []
+
+    def begin(self, context: GuardContext) -> GuardSession:
+        return _WordSession(self)
+
+
+class _WordSession(GuardSession):
+    def __init__(self, guard: WordGuard) -> None:
+        self.guard = guard
+
+    async def check(self, text: str, *, final: bool) -> Verdict:
+        if final:
+            self.guard.checked_finals.append(text)
+        position = text.find(self.guard.word)
+        if position < 0:
+            # Hold back the unfinished sentence: it could still turn bad.
+            return Verdict.allow(None if final else text.rfind(".") + 1)
+        sentence_start = text.rfind(".", 0, position) + 1
+        if self.guard.action == "cut":
+            return Verdict.cut(sentence_start, "bad-word")
+        if self.guard.action == "resume":
+            return Verdict.resume(sentence_start, self.guard.instruction, "bad-word")
+        return Verdict.replace("[removed]", "bad-word")
+
+
+class RefuseEverything(Guard):
+    name = "screen"
+
+    async def screen(self, context: GuardContext) -> Verdict | None:
+        return Verdict.replace(f"refused in {context.language}", "unsafe-input")
+
+    def begin(self, context: GuardContext) -> GuardSession:
+        raise AssertionError("no reply session may start for a refused message")
+
+
+@pytest.fixture
+async def tgi() -> AsyncIterator[FakeTGI]:
+    async with FakeTGI() as fake:
+        yield fake
+
+
+async def run(
+    tgi: FakeTGI, guard: Guard, text: str = "hello"
+) -> tuple[list[str], Reply, DialogManager]:
+    async with TgiGenerator(tgi.url) as generator:
+        dialog = DialogManager(generator=generator, store=MemoryStore(), guards=[guard])
+        stream = dialog.handle(message(text))
+        snapshots = [snapshot async for snapshot in stream]
+        return snapshots, stream.reply, dialog
+
+
+async def test_only_cleared_text_is_ever_shown(tgi: FakeTGI) -> None:
+    tgi.enqueue(Script(reply="First sentence. Second sentence. Third"))
+    snapshots, reply, _ = await run(tgi, WordGuard("never", "cut"))
+    assert snapshots[:2] == ["First sentence.", "First sentence. Second sentence."]
+    assert reply.text == "First sentence. Second sentence. Third"
+
+
+async def test_cut_stops_generation_and_no_bad_text_is_shown(tgi: FakeTGI) -> None:
+    # The server holds after " BAD words": the rest is unsent unless the client keeps reading.
+    held = asyncio.Event()
+    tgi.enqueue(
+        Script(reply="Good start. Then BAD words follow. More text here.", hang=held, hang_after=6)
+    )
+    snapshots, reply, dialog = await run(tgi, WordGuard("BAD", "cut"))
+    assert reply.text == "Good start."
+    assert reply.finish_reason is FinishReason.CUT
+    assert not any("BAD" in s or "Then" in s for s in snapshots)
+    record = tgi.streams[-1]
+    await record.finished.wait()
+    assert record.disconnected and not record.completed
+    labels = {"guard": "word", "action": "cut", "reason": "bad-word", "language": "fr"}
+    assert dialog.metrics.value("bloombridge_guard_interventions_total", labels) == 1
+
+
+async def test_replace_shows_the_replacement(tgi: FakeTGI) -> None:
+    tgi.enqueue(Script(reply="Fine. BAD. Fine again."))
+    snapshots, reply, _ = await run(tgi, WordGuard("BAD", "replace"))
+    assert reply.text == "[removed]"
+    assert reply.finish_reason is FinishReason.REPLACED
+    assert snapshots == ["Fine."]
+
+
+async def test_resume_restarts_from_the_kept_text_with_the_instruction(tgi: FakeTGI) -> None:
+    tgi.enqueue(
+        Script(reply="Bonjour. BAD english here."),
+        Script(reply=" Comment allez-vous ?"),
+    )
+    guard = WordGuard("BAD", "resume", instruction="Réponds uniquement en français.")
+    snapshots, reply, _ = await run(tgi, guard, "Salut")
+    assert reply.text == "Bonjour. Comment allez-vous ?"
+    assert not any("BAD" in s for s in snapshots)
+    second_prompt = tgi.generation_requests()[1].body["inputs"]
+    assert second_prompt == "<human>: Salut\n\nRéponds uniquement en français.\n<bot>: Bonjour."
+    assert guard.checked_finals == ["Bonjour. Comment allez-vous ?"]
+
+
+async def test_resume_gives_up_after_the_allowed_restarts(tgi: FakeTGI) -> None:
+    tgi.enqueue(*(Script(reply="Ok. BAD again.") for _ in range(4)))
+    _, reply, _ = await run(tgi, WordGuard("BAD", "resume", instruction="Stop it."))
+    assert reply.finish_reason is FinishReason.CUT
+    assert "BAD" not in reply.text
+    assert len(tgi.generation_requests()) == 3  # the first try and two restarts
+
+
+async def test_screen_refuses_without_calling_the_model(tgi: FakeTGI) -> None:
+    snapshots, reply, _ = await run(tgi, RefuseEverything())
+    assert snapshots == []
+    assert reply.text == "refused in fr"
+    assert reply.finish_reason is FinishReason.REPLACED
+    assert tgi.generation_requests() == []
