@@ -41,7 +41,13 @@ logger = logging.getLogger(__name__)
 
 def _error_notice(error: GenerationError) -> str:
     """The notice key that tells a user what a generation failure means for them."""
-    if isinstance(error, OverloadedError | NoReplicaAvailable):
+    if isinstance(error, NoReplicaAvailable):
+        # The pool chains the last replica's error: busy replicas and dead ones read differently.
+        cause = error.__cause__
+        return (
+            "overloaded" if isinstance(cause, OverloadedError) or cause is None else "unavailable"
+        )
+    if isinstance(error, OverloadedError):
         return "overloaded"
     if isinstance(error, UnhealthyError | ReplicaUnreachable):
         return "unavailable"

@@ -73,7 +73,9 @@ class ConsoleAdapter(Adapter):
                     printed = snapshot
         finally:
             await stream.aclose()
-        final = stream.reply.display_text
+        reply = stream.reply
+        # A terminal shows no Markdown: notices go on their own lines, unstyled.
+        final = "\n\n".join(part for part in (reply.text, *reply.notices) if part)
         if not self._interactive:
             self._write(final + "\n")
             return

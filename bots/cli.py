@@ -1,0 +1,49 @@
+"""The `bloombridge` command line: one subcommand per job, settings read once."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bots import console_bot, doctor
+from core.errors import BloombridgeError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="bloombridge",
+        description="BLOOMChat in your chats: console, Telegram, Slack and Discord bots.",
+    )
+    parser.add_argument(
+        "--config", type=Path, default=None, help="TOML settings file (environment wins)"
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    console_bot.register(subparsers)
+    doctor.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `bloombridge` command; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        exit_code: int = args.handler(args)
+    except BloombridgeError as exc:
+        # Operators get one sentence, not a traceback, for problems they can fix.
+        print(f"bloombridge: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

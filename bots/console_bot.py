@@ -1,0 +1,58 @@
+"""`bloombridge chat`: the console bot, interactive on a terminal, one reply per line otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any, TextIO
+
+from adapters.console.adapter import ConsoleAdapter
+from bots.lifecycle import run_until_stopped
+from bots.settings import Settings, load_settings
+from bots.wiring import build_dialog
+
+
+async def chat(
+    settings: Settings,
+    *,
+    input_stream: TextIO,
+    output_stream: TextIO,
+    user: str = "console-user",
+    locale_hint: str | None = None,
+) -> None:
+    """Run the console bot until the input ends."""
+    async with (
+        build_dialog(settings) as dialog,
+        ConsoleAdapter(
+            dialog,
+            input_stream=input_stream,
+            output_stream=output_stream,
+            user=user,
+            locale_hint=locale_hint,
+        ) as adapter,
+    ):
+        await adapter.run()
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    logging.getLogger().setLevel(settings.log_level.upper())
+    run_until_stopped(
+        chat(
+            settings,
+            input_stream=sys.stdin,
+            output_stream=sys.stdout,
+            user=args.user,
+            locale_hint=args.locale,
+        )
+    )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the `chat` subcommand."""
+    parser = subparsers.add_parser("chat", help="chat with the bot in this terminal")
+    parser.add_argument("--user", default="console-user", help="sender id of the console user")
+    parser.add_argument("--locale", default=None, help="language hint, e.g. fr or pt-BR")
+    parser.set_defaults(handler=_run)

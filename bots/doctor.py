@@ -1,0 +1,128 @@
+"""`bloombridge doctor`: checks the settings, every TGI replica and Redis, and says what is wrong."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bots.settings import Settings, load_settings
+from bots.wiring import build_store
+from core.errors import BloombridgeError
+from core.generation.tgi import TgiGenerator
+from core.store.redis import RedisStore
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's result: `ok` or a problem with what to do about it."""
+
+    ok: bool
+    subject: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'}  {self.subject}: {self.detail}"
+
+
+async def check_replica(url: str, settings: Settings) -> Finding:
+    """Health and limits of one TGI replica, and whether the reply budget fits its limits."""
+    async with TgiGenerator(
+        url,
+        connect_timeout=settings.tgi_connect_timeout_seconds,
+        request_timeout=settings.tgi_connect_timeout_seconds,
+    ) as replica:
+        subject = f"TGI replica {replica.url}"
+        if not await replica.health():
+            return Finding(
+                False, subject, "/health does not answer 200: is the server up and ready?"
+            )
+        try:
+            info = await replica.info()
+        except BloombridgeError as exc:
+            return Finding(False, subject, f"/info failed: {exc}")
+    if settings.max_new_tokens >= info.max_total_tokens:
+        detail = (
+            f"BLOOMBRIDGE_MAX_NEW_TOKENS={settings.max_new_tokens} leaves no room for a prompt "
+            f"within max_total_tokens={info.max_total_tokens}"
+        )
+        return Finding(False, subject, detail)
+    detail = (
+        f"healthy, model {info.model_id or '(unnamed)'}, max_input_tokens={info.max_input_tokens}, "
+        f"max_total_tokens={info.max_total_tokens}"
+    )
+    return Finding(True, subject, detail)
+
+
+def check_local_backend() -> Finding:
+    """Without TGI the in-process model is used; it needs the `local` extra."""
+    subject = "model backend"
+    if (
+        importlib.util.find_spec("transformers") is None
+        or importlib.util.find_spec("torch") is None
+    ):
+        return Finding(
+            False,
+            subject,
+            "no BLOOMBRIDGE_TGI_URLS and the in-process model needs `pip install bloombridge[local]`",
+        )
+    return Finding(True, subject, "no BLOOMBRIDGE_TGI_URLS: the in-process model will be used")
+
+
+async def check_store(settings: Settings) -> Finding:
+    """Whether Redis answers, or a note that state lives in memory."""
+    if settings.redis_url is None:
+        return Finding(
+            True, "store", "in-process (set BLOOMBRIDGE_REDIS_URL to keep state in Redis)"
+        )
+    store = build_store(settings)
+    assert isinstance(store, RedisStore)
+    try:
+        async with store:
+            await store.ping()
+    except BloombridgeError as exc:
+        return Finding(False, "Redis", str(exc))
+    return Finding(True, "Redis", "answers PING")
+
+
+async def diagnose(settings: Settings) -> list[Finding]:
+    """Every check, replicas in parallel."""
+    if settings.tgi_urls:
+        model_checks = await asyncio.gather(
+            *(check_replica(u, settings) for u in settings.tgi_urls)
+        )
+        findings = list(model_checks)
+    else:
+        findings = [check_local_backend()]
+    findings.append(await check_store(settings))
+    return findings
+
+
+def run_doctor(settings: Settings, write: Callable[[str], Any]) -> int:
+    """Print one line per check; exit code 0 when everything is ok, else 1."""
+    findings = asyncio.run(diagnose(settings))
+    for finding in findings:
+        write(finding.line())
+    return 0 if all(finding.ok for finding in findings) else 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    print(
+        "ok    settings: read from the environment" + (f" and {args.config}" if args.config else "")
+    )
+    return run_doctor(settings, print)
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the `doctor` subcommand."""
+    parser = subparsers.add_parser("doctor", help="check settings, TGI replicas and Redis")
+    parser.set_defaults(handler=_run)
+
+
+if __name__ == "__main__":
+    sys.exit(run_doctor(load_settings(), print))

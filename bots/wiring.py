@@ -1,0 +1,71 @@
+"""Builds the object graph from settings: model backend, store, language policy, guards, dialog."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from bots.settings import Settings
+from core.dialog import DialogManager
+from core.errors import ConfigurationError
+from core.generation.base import TextGenerator
+from core.generation.pool import PoolPolicy, ReplicaPool
+from core.generation.tgi import TgiGenerator
+from core.guards.base import Guard
+from core.metrics import Metrics
+from core.store.base import Store
+from core.store.memory import MemoryStore
+from core.store.redis import RedisStore
+
+
+def build_store(settings: Settings) -> Store:
+    """Redis when a URL is configured, else the in-process store."""
+    if settings.redis_url is None:
+        return MemoryStore(namespace=settings.redis_namespace)
+    return RedisStore(settings.redis_url.get_secret_value(), namespace=settings.redis_namespace)
+
+
+def build_pool(settings: Settings) -> ReplicaPool:
+    """The TGI replicas named by BLOOMBRIDGE_TGI_URLS as one pool."""
+    factory = functools.partial(
+        TgiGenerator,
+        connect_timeout=settings.tgi_connect_timeout_seconds,
+        first_token_timeout=settings.tgi_first_token_timeout_seconds,
+    )
+    policy = PoolPolicy(
+        max_failures=settings.tgi_failures_before_out,
+        probe_interval=settings.tgi_probe_interval_seconds,
+    )
+    return ReplicaPool.from_urls(settings.tgi_urls, replica_factory=factory, policy=policy)
+
+
+async def open_generator(settings: Settings, stack: AsyncExitStack) -> TextGenerator:
+    """The model backend, opened on `stack` so it is closed with everything else."""
+    if settings.tgi_urls:
+        return await stack.enter_async_context(build_pool(settings))
+    raise ConfigurationError(
+        "no model server is configured: set BLOOMBRIDGE_TGI_URLS to your TGI replicas"
+    )
+
+
+def build_guards(settings: Settings) -> list[Guard]:
+    """The reply guards, in the order they judge a reply."""
+    return []
+
+
+@asynccontextmanager
+async def build_dialog(
+    settings: Settings, *, metrics: Metrics | None = None
+) -> AsyncIterator[DialogManager]:
+    """A ready dialog manager; its generator and store are closed on exit."""
+    async with AsyncExitStack() as stack:
+        generator = await open_generator(settings, stack)
+        store = await stack.enter_async_context(build_store(settings))
+        yield DialogManager(
+            generator=generator,
+            store=store,
+            config=settings.dialog_config(),
+            guards=build_guards(settings),
+            metrics=metrics,
+        )
