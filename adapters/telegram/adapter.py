@@ -1,0 +1,284 @@
+"""The Telegram adapter: python-telegram-bot v22 by long polling or webhook, replies streamed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from adapters.base import Adapter, ChatHandler
+from adapters.capabilities import Capabilities, LengthUnit, MarkdownDialect
+from adapters.delivery import ReplyMessages
+from adapters.ordering import ConversationLocks
+from adapters.pacer import Clock, RateGate, ReplyPacer
+from adapters.telegram.render import TelegramRenderer
+from adapters.telegram.sink import TelegramSink, translate_error
+from adapters.telegram.translate import (
+    PLATFORM,
+    BotIdentity,
+    FeedbackVote,
+    to_feedback,
+    to_incoming_message,
+)
+from core.errors import BloombridgeError, ConfigurationError, PlatformError
+from core.messages import IncomingMessage
+from core.notices import FALLBACK_LANGUAGE, available_languages, notice
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.telegram.org"
+
+# Bot API limits: 4096 UTF-16 units per message; about one message per second in a
+# private chat, twenty per minute in a group, thirty per second for the whole bot.
+TELEGRAM_CAPABILITIES = Capabilities(
+    platform=PLATFORM,
+    max_message_length=4096,
+    length_unit=LengthUnit.UTF16,
+    markdown=MarkdownDialect.TELEGRAM_ENTITIES,
+    private_edit_interval=1.0,
+    group_edit_interval=3.0,
+    global_calls_per_second=30.0,
+    supports_drafts=True,
+)
+
+COMMANDS = ("start", "help", "reset", "forget", "lang")
+ALLOWED_UPDATES = ("message", "callback_query")
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """Webhook mode: Telegram posts updates to `url`, which reaches `listen:port/path` here.
+
+    Requests without the `secret_token` in X-Telegram-Bot-Api-Secret-Token are refused (403).
+    """
+
+    url: str
+    secret_token: str
+    listen: str = "0.0.0.0"
+    port: int = 8443
+    path: str = "telegram"
+
+    def __repr__(self) -> str:
+        return f"WebhookConfig(url={self.url!r}, listen={self.listen!r}, port={self.port})"
+
+
+class TelegramAdapter(Adapter):
+    """Answers Telegram messages with streamed replies; `async with` it, then `run()`.
+
+    Private chats get every message answered; groups only messages that mention the bot,
+    reply to it or give it a command. Forum topics are separate conversations. Each
+    update id is claimed through the handler, so a redelivered update is answered once.
+    """
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        handler: ChatHandler,
+        *,
+        token: str,
+        api_url: str = DEFAULT_API_URL,
+        webhook: WebhookConfig | None = None,
+        capabilities: Capabilities = TELEGRAM_CAPABILITIES,
+        clock: Clock | None = None,
+        use_drafts: bool = True,
+        poll_timeout: float = 10.0,
+        request_timeout: float = 10.0,
+        max_concurrent_updates: int = 64,
+    ) -> None:
+        super().__init__(handler)
+        self._token = token
+        self._api_url = api_url.rstrip("/")
+        self._webhook = webhook
+        self.capabilities = capabilities
+        self.gate = RateGate(calls_per_second=capabilities.global_calls_per_second, clock=clock)
+        self.pacer = ReplyPacer(self.gate)
+        self._use_drafts = use_drafts and capabilities.supports_drafts
+        self._poll_timeout = poll_timeout
+        self._request_timeout = request_timeout
+        self._max_concurrent_updates = max_concurrent_updates
+        self._renderer = TelegramRenderer()
+        self._locks = ConversationLocks()
+        self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._identity: BotIdentity | None = None
+        self._stopped = asyncio.Event()
+
+    @property
+    def identity(self) -> BotIdentity:
+        """The bot's id and username (known once started)."""
+        if self._identity is None:
+            raise RuntimeError("the Telegram adapter has not been started")
+        return self._identity
+
+    async def start(self) -> None:
+        """Check the token (getMe), register commands, and start polling or the webhook."""
+        if not self._token:
+            raise ConfigurationError("a Telegram bot token is required")
+        timeout = self._request_timeout
+        app = (
+            ApplicationBuilder()
+            .token(self._token)
+            .base_url(f"{self._api_url}/bot")
+            .base_file_url(f"{self._api_url}/file/bot")
+            .concurrent_updates(self._max_concurrent_updates)
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .write_timeout(timeout)
+            .pool_timeout(timeout)
+            .get_updates_connect_timeout(timeout)
+            .get_updates_read_timeout(timeout)
+            .get_updates_write_timeout(timeout)
+            .get_updates_pool_timeout(timeout)
+            .build()
+        )
+        app.add_handler(TypeHandler(Update, self._on_update))
+        app.add_error_handler(self._on_error)
+        self._app = app
+        try:
+            await app.initialize()
+            self._identity = BotIdentity(app.bot.id, app.bot.username)
+            await self._register_commands()
+            await app.start()
+            await self._start_updates(app)
+        except TelegramError as exc:
+            await self.stop()
+            raise translate_error(exc, "connecting to Telegram") from exc
+        except BaseException:
+            await self.stop()
+            raise
+        logger.info("Telegram bot @%s started (%s)", self._identity.username, self._mode)
+
+    @property
+    def _mode(self) -> str:
+        return "webhook" if self._webhook is not None else "long polling"
+
+    async def _start_updates(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        updater = app.updater
+        if updater is None:
+            raise ConfigurationError("the Telegram application has no updater")
+        if self._webhook is None:
+            await updater.start_polling(
+                timeout=int(self._poll_timeout), allowed_updates=list(ALLOWED_UPDATES)
+            )
+            return
+        await updater.start_webhook(
+            listen=self._webhook.listen,
+            port=self._webhook.port,
+            url_path=self._webhook.path,
+            webhook_url=self._webhook.url,
+            secret_token=self._webhook.secret_token,
+            allowed_updates=list(ALLOWED_UPDATES),
+        )
+
+    async def _register_commands(self) -> None:
+        """setMyCommands in English, and in every language whose notices translate them."""
+        bot = self._require_app().bot
+
+        def commands(language: str) -> list[BotCommand]:
+            return [BotCommand(name, notice(f"command_{name}", language)) for name in COMMANDS]
+
+        english = commands(FALLBACK_LANGUAGE)
+        await bot.set_my_commands(english)
+        for language in available_languages():
+            localized = commands(language)
+            if language != FALLBACK_LANGUAGE and localized != english:
+                await bot.set_my_commands(localized, language_code=language)
+
+    async def run(self) -> None:
+        """Process updates until `stop()` or cancellation."""
+        await self._stopped.wait()
+
+    async def stop(self) -> None:
+        """Stop fetching updates, let replies in progress finish, and close connections."""
+        self._stopped.set()
+        app, self._app = self._app, None
+        if app is None:
+            return
+        try:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+        except TelegramError as exc:
+            raise translate_error(exc, "disconnecting from Telegram") from exc
+
+    def _require_app(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        if self._app is None:
+            raise RuntimeError("the Telegram adapter is not running")
+        return self._app
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        payload = update.to_dict()
+        vote = to_feedback(payload)
+        if vote is not None:
+            await self._on_feedback(vote)
+            return
+        message = to_incoming_message(payload, self.identity)
+        if message is None or not message.addressed_to_bot:
+            return
+        async with self._locks.hold(message.conversation.key):
+            if not await self.handler.claim_event(PLATFORM, str(update.update_id)):
+                logger.info("update %s was already handled", update.update_id)
+                return
+            try:
+                await self._answer(message)
+            except BloombridgeError as exc:
+                logger.warning("could not answer in a Telegram chat: %s", exc)
+
+    async def _answer(self, message: IncomingMessage) -> None:
+        conversation = message.conversation
+        chat = message.raw["message"]["chat"]
+        private = chat.get("type") == "private"
+        sink = TelegramSink(
+            self._require_app().bot,
+            self._renderer,
+            chat_id=int(conversation.channel),
+            thread_id=None if conversation.thread is None else int(conversation.thread),
+            reply_to=None if private else int(message.id),
+        )
+        interval = self.capabilities.edit_interval(private=private)
+
+        async def before_call() -> None:
+            await self.gate.acquire(conversation.channel, interval)
+
+        messages = ReplyMessages(
+            sink,
+            self.capabilities,
+            self._renderer,
+            before_call=before_call,
+            use_previews=private and self._use_drafts,
+        )
+        stream = self.handler.handle(message)
+        try:
+            await self.pacer.deliver(
+                stream, messages.show, chat=conversation.channel, on_waiting=sink.typing
+            )
+        finally:
+            if sink.drafts_missing:
+                self._use_drafts = False
+
+    async def _on_feedback(self, vote: FeedbackVote) -> None:
+        await self.handler.record_feedback(
+            vote.conversation, vote.reply_id, vote.sender_id, vote.value
+        )
+        language = (vote.locale_hint or FALLBACK_LANGUAGE).split("-")[0]
+        try:
+            await self._require_app().bot.answer_callback_query(
+                vote.callback_id, text=notice("feedback_thanks", language)
+            )
+        except TelegramError as exc:
+            # The rating is stored; only the toast that thanks for it was lost.
+            logger.info("could not acknowledge feedback: %s", translate_error(exc, "answer"))
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        if isinstance(error, PlatformError | TelegramError):
+            logger.warning("Telegram update failed: %s", error)
+            return
+        logger.error("Telegram update failed", exc_info=error)
