@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 
 import pytest
+from pydantic import SecretStr
 
 from adapters.console.adapter import BOT_LABEL, PROMPT, ConsoleAdapter
 from bots.console_bot import chat
@@ -29,7 +30,8 @@ async def tgi() -> AsyncIterator[FakeTGI]:
 def settings_for(
     *urls: str, redis_url: str | None = None, namespace: str = "bloombridge"
 ) -> Settings:
-    return Settings(tgi_urls=list(urls), redis_url=redis_url, redis_namespace=namespace)
+    secret = SecretStr(redis_url) if redis_url is not None else None
+    return Settings(tgi_urls=list(urls), redis_url=secret, redis_namespace=namespace)
 
 
 async def run_chat(settings: Settings, text: str) -> str:
