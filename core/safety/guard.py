@@ -1,0 +1,136 @@
+"""The streaming safety guard: a reply is shown only as far as every classifier has cleared it.
+
+While the model writes, each new checkpoint (a sentence end, or every `chunk_chars` characters
+at a word boundary) is judged: the in-process classifiers inline, the remote ones (the guard
+model) in a background task, so generation never waits for them and the user waits at most one
+guard-model call past a checkpoint. A blocked reply is replaced by the refusal notice in the
+reply language; generation then stops, because the dialog manager closes the model stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from core.guards.base import Guard, GuardContext, GuardSession, Verdict
+from core.notices import notice
+from core.safety.base import Role
+from core.safety.chunks import next_checkpoint
+from core.safety.policy import Assessment, SafetyPolicy
+
+
+def _replacement(assessment: Assessment, language: str) -> Verdict:
+    key = "safety_unavailable" if assessment.held else "refusal"
+    return Verdict.replace(notice(key, language), reason=assessment.reason)
+
+
+class SafetyGuard(Guard):
+    """Screens user messages and watches replies with a `SafetyPolicy`.
+
+    `chunk_chars` is how much text may accumulate without a sentence end before it is checked;
+    `max_checks_in_flight` bounds the guard-model calls one reply may have running at once.
+    """
+
+    name = "safety"
+
+    def __init__(
+        self, policy: SafetyPolicy, *, chunk_chars: int = 200, max_checks_in_flight: int = 4
+    ) -> None:
+        self.policy = policy
+        self.chunk_chars = chunk_chars
+        self.max_checks_in_flight = max_checks_in_flight
+
+    async def screen(self, context: GuardContext) -> Verdict | None:
+        if not self.policy.config.screen_user_messages:
+            return None
+        assessment = await self.policy.assess(
+            context.message.text, language=context.language, role=Role.USER
+        )
+        return _replacement(assessment, context.language) if assessment.blocked else None
+
+    def begin(self, context: GuardContext) -> GuardSession:
+        return SafetySession(self, context)
+
+
+class SafetySession(GuardSession):
+    """One reply: checkpoints submitted in order, cleared up to the last one judged safe."""
+
+    def __init__(self, guard: SafetyGuard, context: GuardContext) -> None:
+        self._guard = guard
+        self._policy = guard.policy
+        self._context = context
+        self._submitted = 0  # end of the last checkpoint sent for judging
+        self._cleared = 0  # every checkpoint up to here was judged safe by every classifier
+        self._pending: list[tuple[int, asyncio.Task[Assessment]]] = []
+        self._verdict: Verdict | None = None
+
+    async def check(self, text: str, *, final: bool) -> Verdict:
+        if self._verdict is None:
+            self._harvest()
+        if self._verdict is None:
+            if final:
+                await self._check_final(text)
+            else:
+                end = next_checkpoint(text, self._submitted, self._guard.chunk_chars)
+                if end is not None and len(self._pending) < self._guard.max_checks_in_flight:
+                    self._submit(text[:end])
+                self._harvest()
+        if self._verdict is not None:
+            return self._verdict
+        return Verdict.allow(None if final else self._cleared)
+
+    async def _check_final(self, text: str) -> None:
+        if self._submitted < len(text) or not text:
+            self._submit(text)
+        if self._pending:
+            await asyncio.wait([task for _, task in self._pending])
+        self._harvest()
+
+    def _submit(self, chunk: str) -> None:
+        """Judge the reply up to `chunk`'s end: local classifiers now, remote ones in a task."""
+        self._submitted = len(chunk)
+        language = self._context.language
+        inline = []
+        deferred = []
+        for classifier in self._policy.classifiers:
+            verdict = classifier.verdict_now(chunk, language)
+            if verdict is None:
+                deferred.append(classifier)
+            else:
+                inline.append(verdict)
+        decided = self._policy.decide(inline)
+        if decided.blocked:
+            self._policy.log_block(decided, chunk, language, Role.ASSISTANT)
+            self._verdict = _replacement(decided, language)
+            return
+        if not deferred:
+            self._cleared = len(chunk)
+            return
+        task = asyncio.create_task(
+            self._policy.assess(
+                chunk,
+                language=language,
+                role=Role.ASSISTANT,
+                prompt=self._context.message.text,
+                classifiers=deferred,
+            )
+        )
+        self._pending.append((len(chunk), task))
+
+    def _harvest(self) -> None:
+        """Take finished checks in submission order; stop at the first still running."""
+        while self._pending and self._pending[0][1].done():
+            end, task = self._pending.pop(0)
+            assessment = task.result()
+            if assessment.blocked:
+                self._verdict = _replacement(assessment, self._context.language)
+                return
+            self._cleared = max(self._cleared, end)
+
+    async def aclose(self) -> None:
+        for _, task in self._pending:
+            task.cancel()
+        for _, task in self._pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._pending.clear()

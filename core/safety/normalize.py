@@ -1,0 +1,154 @@
+"""Text normalisation for word-list matching: case, accents, leetspeak, invisible and wide forms.
+
+`word_tokens` turns text into the tokens the word lists are matched against. Each token is a
+tuple of spellings (a "1" may stand for "i" or "l"), so "Sh1t", full-width "shit", "s h i t" and
+"sh\u200bit" all yield the spelling "shit". Scripts written without spaces (Chinese, Japanese,
+Thai) yield one token per character, so list entries match as substrings there.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+# Invisible characters used to split words without changing how they look.
+_INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u00ad\u034f\u061c\u115f\u1160\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff",
+    ),
+    None,
+)
+# Arabic short vowels, shadda, sukun and the elongating tatweel change no word's identity.
+_ARABIC_MARKS = dict.fromkeys([*range(0x064B, 0x0660), 0x0670, 0x0640], None)
+# Leetspeak: symbols and digits standing for letters inside a word.
+_LEET = {"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s"}
+# Characters that may stand for "i" or "l".
+_I_OR_L = "1!|"
+_LEET_SYMBOLS = frozenset("@$!|")
+# Cyrillic and Greek letters that look like Latin ones, used to disguise Latin words.
+_HOMOGLYPHS = str.maketrans(
+    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u0501\u0261\u03bf\u03b1\u03bd",
+    "aeopcyxijsdgoav",
+)
+# A run of at least this many one-letter tokens is read as one spaced-out word ("f u c k").
+_SPACED_RUN = 3
+
+
+def _is_unspaced_script(char: str) -> bool:
+    """Han, kana, Hangul syllables and Thai: written without spaces between words."""
+    code = ord(char)
+    return (
+        0x3040 <= code <= 0x30FF
+        or 0x3400 <= code <= 0x4DBF
+        or 0x4E00 <= code <= 0x9FFF
+        or 0xF900 <= code <= 0xFAFF
+        or 0x20000 <= code <= 0x2FFFF
+        or 0x0E00 <= code <= 0x0E7F
+    )
+
+
+def _is_word_char(char: str) -> bool:
+    return unicodedata.category(char)[0] in "LMN" or char in _LEET_SYMBOLS
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    """A Latin letter without its accents ("é" -> "e"); other scripts keep their marks."""
+    decomposed = unicodedata.normalize("NFKD", char)
+    base = decomposed[0]
+    if base.isascii() or "\u00c0" <= base <= "\u024f":
+        return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return char
+
+
+def normalize(text: str, *, fold_accents: bool = True) -> str:
+    """Wide forms and ligatures unified (NFKC), invisible characters removed, case folded."""
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_ARABIC_MARKS)
+    text = text.casefold()
+    if fold_accents:
+        text = "".join(_fold_char(char) if not char.isascii() else char for char in text)
+    return unicodedata.normalize("NFC", text)
+
+
+def _split(text: str) -> list[str]:
+    """Raw tokens: runs of word characters; unspaced scripts one character each."""
+    tokens: list[str] = []
+    current: list[str] = []
+    for char in text:
+        if _is_unspaced_script(char):
+            if current:
+                tokens.append("".join(current))
+                current = []
+            tokens.append(char)
+        elif _is_word_char(char):
+            current.append(char)
+        elif current:
+            tokens.append("".join(current))
+            current = []
+    if current:
+        tokens.append("".join(current))
+    return tokens
+
+
+def _trim(token: str) -> str:
+    # "!" and "|" end sentences and separate words more often than they spell a letter.
+    return token.strip("!|")
+
+
+def _spellings(token: str) -> tuple[str, ...]:
+    """The ways to read a token: leetspeak decoded, look-alike letters made Latin."""
+    has_letter = any(c.isalpha() for c in token)
+    if not has_letter:
+        return (token,)
+    if any(c.isascii() and c.isalpha() for c in token):
+        token = token.translate(_HOMOGLYPHS)
+    if not any(c in _LEET or c in _I_OR_L for c in token):
+        return (token,)
+    decoded = "".join(_LEET.get(c, c) for c in token)
+    if not any(c in _I_OR_L for c in decoded):
+        return (decoded,)
+    as_i = "".join("i" if c in _I_OR_L else c for c in decoded)
+    as_l = "".join("l" if c in _I_OR_L else c for c in decoded)
+    return (as_i, as_l)
+
+
+def _merge_spaced_letters(tokens: list[str]) -> list[tuple[str, ...]]:
+    """Join runs of single letters ("f u c k", "f.u.c.k") into the word they spell.
+
+    A real one-letter word may sit at either end of the run ("a f u c k"), so the joined run
+    is also offered without its first and last letter.
+    """
+    merged: list[tuple[str, ...]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) >= _SPACED_RUN:
+            joined = "".join(run)
+            trims = (joined[1:], joined[:-1], joined[1:-1]) if len(run) > _SPACED_RUN else ()
+            merged.append(tuple(dict.fromkeys((joined, *trims))))
+        else:
+            merged.extend((letter,) for letter in run)
+        run.clear()
+
+    for token in tokens:
+        if len(token) == 1 and not _is_unspaced_script(token) and not token.isdigit():
+            run.append(token)
+        else:
+            flush()
+            merged.append((token,))
+    flush()
+    return merged
+
+
+def word_tokens(text: str, *, fold_accents: bool = True) -> list[tuple[str, ...]]:
+    """The normalised tokens of `text`, each as the tuple of its possible spellings."""
+    raw = [
+        t
+        for t in (_trim(token) for token in _split(normalize(text, fold_accents=fold_accents)))
+        if t
+    ]
+    return [
+        tuple(dict.fromkeys(s for form in forms for s in _spellings(form)))
+        for forms in _merge_spaced_letters(raw)
+    ]

@@ -1,0 +1,219 @@
+"""The in-process word-list layer: per-language lists of slurs and obscenities, matched on words.
+
+Lists live in `core/data/safety/wordlists/<language>.txt` (sources and licences in
+`core/data/safety/SOURCES.md`); an operator may add a folder of their own in the same format:
+
+    # fold-accents: yes        (no: accents tell words apart in this language)
+    [hate]
+    a slur
+    [obscenity]
+    a vulgar word
+
+Matching works on whole normalised words (see `core.safety.normalize`), so "Scunthorpe" and
+"assistant" never match, while "sh1t", "s h i t" and "shiiit" do. A text is checked against
+the list of its language and the English one; with an undetermined language, against all.
+Lists are tuned for precision: words with an everyday meaning are left out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from core.errors import ConfigurationError
+from core.safety.base import Role, SafetyClassifier, SafetyVerdict
+from core.safety.categories import ALL_CATEGORIES
+from core.safety.normalize import word_tokens
+
+UNDETERMINED = "und"
+ALWAYS_CHECKED = "en"  # English slurs and swearing turn up in replies of every language
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One list entry: its words as written and the category it belongs to."""
+
+    term: str
+    category: str
+
+
+@dataclass(frozen=True)
+class WordList:
+    """The entries of one language and how its text is normalised."""
+
+    language: str
+    entries: tuple[Entry, ...]
+    fold_accents: bool = True
+
+
+@dataclass(frozen=True)
+class WordMatch:
+    """A list entry found in a text (the entry, never the text around it)."""
+
+    term: str
+    category: str
+    language: str
+
+
+def _squeeze(token: str) -> str:
+    return "".join(char for char, _ in itertools.groupby(token))
+
+
+def _pattern(tokens: Sequence[str]) -> re.Pattern[str]:
+    # Each letter may be repeated ("shiiit") but never written fewer times than in the entry,
+    # so "niger" does not match an entry spelled with a double "g".
+    words = [
+        "".join(f"{re.escape(char)}{{{len(list(run))},}}" for char, run in itertools.groupby(t))
+        for t in tokens
+    ]
+    return re.compile(" ".join(words))
+
+
+class _CompiledList:
+    """A word list indexed by the squeezed spelling of its entries."""
+
+    def __init__(self, word_list: WordList) -> None:
+        self.language = word_list.language
+        self.fold_accents = word_list.fold_accents
+        self.index: dict[tuple[str, ...], list[tuple[re.Pattern[str], Entry]]] = defaultdict(list)
+        self.longest = 1
+        for entry in word_list.entries:
+            tokens = [
+                spellings[0]
+                for spellings in word_tokens(entry.term, fold_accents=self.fold_accents)
+            ]
+            if not tokens:
+                continue
+            self.longest = max(self.longest, len(tokens))
+            key = tuple(_squeeze(token) for token in tokens)
+            self.index[key].append((_pattern(tokens), entry))
+
+    def find(self, tokens: Sequence[tuple[str, ...]]) -> list[WordMatch]:
+        found: list[WordMatch] = []
+        for start in range(len(tokens)):
+            for length in range(1, min(self.longest, len(tokens) - start) + 1):
+                window = tokens[start : start + length]
+                for spelling in itertools.product(*window):
+                    candidates = self.index.get(tuple(_squeeze(token) for token in spelling))
+                    if not candidates:
+                        continue
+                    joined = " ".join(spelling)
+                    for pattern, entry in candidates:
+                        if pattern.fullmatch(joined):
+                            found.append(WordMatch(entry.term, entry.category, self.language))
+        return found
+
+
+def parse_word_list(language: str, text: str) -> WordList:
+    """Read one list file: `# fold-accents:` header, `[category]` sections, one entry a line."""
+    entries: list[Entry] = []
+    category: str | None = None
+    fold_accents = True
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            key, _, value = line[1:].partition(":")
+            if key.strip().lower() == "fold-accents":
+                fold_accents = value.strip().lower() not in ("no", "false")
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            category = line[1:-1].strip()
+            if category not in ALL_CATEGORIES:
+                raise ConfigurationError(f"word list {language}: unknown category {category!r}")
+            continue
+        if category is None:
+            raise ConfigurationError(
+                f"word list {language}, line {number}: entry before a [category]"
+            )
+        entries.append(Entry(line, category))
+    return WordList(language, tuple(entries), fold_accents)
+
+
+def _read_folder(folder: Traversable | Path) -> list[WordList]:
+    lists = []
+    for item in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if item.name.endswith(".txt"):
+            lists.append(parse_word_list(item.name.removesuffix(".txt"), item.read_text("utf-8")))
+    return lists
+
+
+def bundled_word_lists() -> list[WordList]:
+    """The lists shipped with bloombridge."""
+    return _read_folder(resources.files("core").joinpath("data", "safety", "wordlists"))
+
+
+def load_word_lists(extra_folder: Path | None = None) -> list[WordList]:
+    """Bundled lists plus an operator's folder; an operator list extends the same language."""
+    lists = bundled_word_lists()
+    if extra_folder is None:
+        return lists
+    if not extra_folder.is_dir():
+        raise ConfigurationError(f"word list folder {extra_folder} does not exist")
+    by_language = {word_list.language: word_list for word_list in lists}
+    for extra in _read_folder(extra_folder):
+        base = by_language.get(extra.language)
+        if base is not None:
+            extra = WordList(extra.language, base.entries + extra.entries, extra.fold_accents)
+        by_language[extra.language] = extra
+    return list(by_language.values())
+
+
+def _base_language(language: str) -> str:
+    return language.replace("_", "-").split("-")[0].lower()
+
+
+class WordListClassifier(SafetyClassifier):
+    """Finds listed slurs and obscenities; fast enough to run inline on every chunk."""
+
+    name = "wordlist"
+
+    def __init__(self, word_lists: Iterable[WordList] | None = None) -> None:
+        lists = bundled_word_lists() if word_lists is None else list(word_lists)
+        self._lists = {word_list.language: _CompiledList(word_list) for word_list in lists}
+
+    @property
+    def languages(self) -> list[str]:
+        """Languages that have a list."""
+        return sorted(self._lists)
+
+    def _lists_for(self, language: str) -> list[_CompiledList]:
+        base = _base_language(language)
+        if base == UNDETERMINED or base not in self._lists:
+            return list(self._lists.values()) if base == UNDETERMINED else self._with_english([])
+        return self._with_english([self._lists[base]])
+
+    def _with_english(self, lists: list[_CompiledList]) -> list[_CompiledList]:
+        english = self._lists.get(ALWAYS_CHECKED)
+        if english is not None and english not in lists:
+            lists.append(english)
+        return lists
+
+    def find(self, text: str, language: str) -> list[WordMatch]:
+        """Every list entry in `text`, checked against the lists for `language`."""
+        found: list[WordMatch] = []
+        tokens_by_folding: dict[bool, list[tuple[str, ...]]] = {}
+        for compiled in self._lists_for(language):
+            tokens = tokens_by_folding.get(compiled.fold_accents)
+            if tokens is None:
+                tokens = word_tokens(text, fold_accents=compiled.fold_accents)
+                tokens_by_folding[compiled.fold_accents] = tokens
+            found.extend(compiled.find(tokens))
+        return found
+
+    def verdict_now(self, text: str, language: str) -> SafetyVerdict:
+        return SafetyVerdict(
+            self.name, {match.category: 1.0 for match in self.find(text, language)}
+        )
+
+    async def classify(
+        self, text: str, *, language: str, role: Role, prompt: str = ""
+    ) -> SafetyVerdict:
+        return self.verdict_now(text, language)
