@@ -230,10 +230,19 @@ class FakeTGI:
     def generation_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path in ("/", "/generate", "/generate_stream")]
 
-    async def wait_for_requests(self, count: int) -> None:
-        """Wait (at most a few seconds) until `count` generation requests have arrived."""
+    async def wait_for_requests(self, count: int, path: str | None = None) -> None:
+        """Wait (at most a few seconds) until `count` requests to `path` have arrived.
+
+        Without `path`, generation requests are counted.
+        """
+
+        def arrived() -> int:
+            if path is None:
+                return len(self.generation_requests())
+            return sum(request.path == path for request in self.requests)
+
         async with asyncio.timeout(_WAIT_LIMIT), self._arrivals:
-            await self._arrivals.wait_for(lambda: len(self.generation_requests()) >= count)
+            await self._arrivals.wait_for(lambda: arrived() >= count)
 
     async def __aenter__(self) -> FakeTGI:
         app = web.Application()
