@@ -119,6 +119,11 @@ class GuardedGeneration:
                     return
                 prompt = resumed.text
                 continue
+            if verdict.kind is not VerdictKind.REPLACE:
+                # The text a cut keeps must still pass every guard's final check (safety).
+                kept_verdict, _ = await self._check(sessions, text[: verdict.at], final=True)
+                if kept_verdict is not None and kept_verdict.kind is VerdictKind.REPLACE:
+                    verdict = kept_verdict
             self.outcome = self._apply(verdict, text)
             return
 

@@ -63,9 +63,11 @@ class SafetySession(GuardSession):
         self._cleared = 0  # every checkpoint up to here was judged safe by every classifier
         self._pending: list[tuple[int, asyncio.Task[Assessment]]] = []
         self._verdict: Verdict | None = None
+        self._basis = ""  # the reply text as it was when last submitted
 
     async def check(self, text: str, *, final: bool) -> Verdict:
         if self._verdict is None:
+            self._follow_rewrite(text)
             self._harvest()
         if self._verdict is None:
             if final:
@@ -86,9 +88,28 @@ class SafetySession(GuardSession):
             await asyncio.wait([task for _, task in self._pending])
         self._harvest()
 
+    def _follow_rewrite(self, text: str) -> None:
+        """After another guard cut or resumed the reply, forget judgements of text now gone."""
+        if text.startswith(self._basis):
+            return
+        common = 0
+        for old, new in zip(self._basis, text, strict=False):
+            if old != new:
+                break
+            common += 1
+        self._basis = text[:common]
+        self._submitted = min(self._submitted, common)
+        self._cleared = min(self._cleared, common)
+        # Checks of the old text beyond the common part judge text the user will never see.
+        for end, task in self._pending:
+            if end > common:
+                task.cancel()
+        self._pending = [(end, task) for end, task in self._pending if end <= common]
+
     def _submit(self, chunk: str) -> None:
         """Judge the reply up to `chunk`'s end: local classifiers now, remote ones in a task."""
         self._submitted = len(chunk)
+        self._basis = chunk
         language = self._context.language
         inline = []
         deferred = []
