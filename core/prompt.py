@@ -20,6 +20,8 @@ END_OF_TURN = "</s>"
 _MARKER = re.compile(r"<(?=\s*/?\s*(?:human|bot|s)\s*>)", re.IGNORECASE)
 # A look-alike angle bracket: the model sees the text of the marker, not the marker.
 _NEUTRAL_BRACKET = "\u2039"
+# Characters the tokenizer may spend a whole token on: digits and symbols.
+_SINGLE_TOKEN_CHARS = re.compile(r"[^\w\s]|\d")
 # Tokens a segment may gain or lose where it meets its neighbours when counted separately.
 _BOUNDARY_SLACK = 2
 
@@ -46,12 +48,13 @@ def render_request(user_text: str, instruction: str = "", reply_prefix: str = ""
 
 
 def estimate_tokens(text: str) -> int:
-    """A conservative token count for servers that cannot tokenize: two UTF-8 bytes a token.
+    """A conservative token count: two UTF-8 bytes a token, plus one for every digit and symbol.
 
     BLOOM's tokenizer averages about four bytes a token in English and rarely fewer than two
-    in other scripts, so this over-counts rather than letting a prompt overflow the server.
+    in other scripts, but may spend a token on each digit or symbol; so this over-counts
+    rather than letting a prompt overflow the server.
     """
-    return math.ceil(len(text.encode("utf-8")) / 2)
+    return math.ceil(len(text.encode("utf-8")) / 2) + len(_SINGLE_TOKEN_CHARS.findall(text))
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,18 @@ class PromptBuilder:
         info = await self._generator.info()
         budget = self.input_budget(info, params)
         request = render_request(user_text, instruction, reply_prefix)
+        rendered_history = [render_turn(turn) for turn in history]
+        estimated = sum(
+            estimate_tokens(text) + _BOUNDARY_SLACK for text in (*rendered_history, request)
+        )
+        if estimated <= budget:
+            # Even the over-count fits: no tokenizer round trip is needed.
+            return Prompt(
+                text="".join(rendered_history) + request,
+                kept_turns=tuple(history),
+                input_tokens=estimated,
+                max_new_tokens=params.max_new_tokens,
+            )
         used = await self.count(request) + _BOUNDARY_SLACK
         if used > budget:
             excess = used - budget
@@ -117,8 +132,7 @@ class PromptBuilder:
             )
         kept: list[Turn] = []
         rendered: list[str] = []
-        for turn in reversed(history):
-            text = render_turn(turn)
+        for turn, text in zip(reversed(history), reversed(rendered_history), strict=True):
             cost = await self.count(text) + _BOUNDARY_SLACK
             if used + cost > budget:
                 break

@@ -235,3 +235,37 @@ async def test_platform_retries_are_claimed_once(rig: Rig) -> None:
     assert await rig.dialog.claim_event("test", "update-7")
     assert not await rig.dialog.claim_event("test", "update-7")
     assert await rig.dialog.claim_event("other", "update-7")
+
+
+async def test_prompt_that_clearly_fits_needs_no_tokenizer_round_trip(rig: Rig) -> None:
+    rig.tgi.enqueue(Script(reply="Short."))
+    await rig.ask("short question")
+    assert not [r for r in rig.tgi.requests if r.path == "/tokenize"]
+
+
+async def test_budget_is_estimated_when_the_server_cannot_tokenize(redis_url: str) -> None:
+    from core.store.memory import MemoryStore
+
+    info = FakeInfo(max_input_tokens=120, max_total_tokens=200)
+    async with (
+        FakeTGI(info=info, tokenize_enabled=False) as tgi,
+        TgiGenerator(tgi.url) as generator,
+    ):
+        dialog = DialogManager(
+            generator=generator,
+            store=MemoryStore(),
+            config=DialogConfig(generation=GenerationParams(max_new_tokens=64)),
+        )
+        for number in range(4):
+            tgi.enqueue(Script(reply=f"reply {number} " + "text " * 8))
+            await dialog.handle(message(f"turn {number} " + "more " * 8)).collect()
+        tgi.enqueue(Script(reply="ok"))
+        reply = await dialog.handle(message("final")).collect()
+        too_long = await dialog.handle(message("x" * 400)).collect()
+    prompts = [str(r.body["inputs"]) for r in tgi.generation_requests()]
+    assert reply.text == "ok"
+    assert "turn 3" in prompts[-1] and "turn 0" not in prompts[-1]
+    assert too_long.finish_reason is FinishReason.REJECTED
+    # Every request the server saw was valid: the estimate never overflowed its limits.
+    assert all(r.body["parameters"]["max_new_tokens"] == 64 for r in tgi.generation_requests())
+    assert len(prompts) == 5

@@ -1,0 +1,115 @@
+"""Pipeline overhead: full dialog pipeline vs the bare TGI client, and replies/s at 50 conversations.
+
+Run: .venv/bin/python -m bench.pipeline [--runs 60] [--concurrency 50] [--rounds 4]
+The fake TGI runs in a child process on loopback with zero model delay, so every figure is
+bloombridge's own cost plus HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from datetime import UTC, datetime
+
+from bench.fake_tgi_process import fake_tgi_process
+from core.config import DialogConfig
+from core.dialog import DialogManager
+from core.generation.base import GenerationParams
+from core.generation.pool import ReplicaPool
+from core.generation.tgi import TgiGenerator
+from core.messages import ConversationRef, IncomingMessage, Sender
+from core.store.memory import MemoryStore
+
+REPLY_TOKENS = 200
+PARAMS = GenerationParams(max_new_tokens=REPLY_TOKENS + 10)
+
+
+def _message(conversation: int, number: int) -> IncomingMessage:
+    return IncomingMessage(
+        id=f"{conversation}-{number}",
+        conversation=ConversationRef("bench", None, f"c{conversation}"),
+        sender=Sender(id=f"u{conversation}"),
+        text=f"Tell me something interesting, number {number}.",
+        sent_at=datetime.now(UTC),
+    )
+
+
+async def _direct(url: str, runs: int) -> tuple[list[float], list[float]]:
+    firsts, totals = [], []
+    async with TgiGenerator(url) as client:
+        for _ in range(runs):
+            started = time.perf_counter()
+            first = None
+            async for _token in client.stream("<human>: hi\n<bot>:", PARAMS):
+                if first is None:
+                    first = time.perf_counter() - started
+            totals.append(time.perf_counter() - started)
+            firsts.append(first or 0.0)
+    return firsts, totals
+
+
+def _dialog(pool: ReplicaPool) -> DialogManager:
+    config = DialogConfig(generation=PARAMS, history_turns=4)
+    return DialogManager(generator=pool, store=MemoryStore(), config=config)
+
+
+async def _pipeline(url: str, runs: int) -> tuple[list[float], list[float]]:
+    firsts, totals = [], []
+    async with ReplicaPool.from_urls([url]) as pool:
+        dialog = _dialog(pool)
+        for number in range(runs):
+            started = time.perf_counter()
+            first = None
+            stream = dialog.handle(_message(0, number))
+            async for _snapshot in stream:
+                if first is None:
+                    first = time.perf_counter() - started
+            totals.append(time.perf_counter() - started)
+            firsts.append(first or 0.0)
+    return firsts, totals
+
+
+async def _throughput(url: str, concurrency: int, rounds: int) -> float:
+    async with ReplicaPool.from_urls([url]) as pool:
+        dialog = _dialog(pool)
+        started = time.perf_counter()
+        for number in range(rounds):
+            await asyncio.gather(
+                *(dialog.handle(_message(c, number)).collect() for c in range(concurrency))
+            )
+        return concurrency * rounds / (time.perf_counter() - started)
+
+
+def _ms(values: list[float]) -> float:
+    return statistics.median(values) * 1000
+
+
+async def main(runs: int, concurrency: int, rounds: int) -> None:
+    with fake_tgi_process(REPLY_TOKENS) as url:
+        await _direct(url, 3)  # warm up connections and caches
+        direct_first, direct_total = await _direct(url, runs)
+        pipe_first, pipe_total = await _pipeline(url, runs)
+        replies_per_second = await _throughput(url, concurrency, rounds)
+    print(
+        f"{REPLY_TOKENS}-token reply, median of {runs} runs, fake TGI on loopback, zero model delay"
+    )
+    print(f"{'':24}{'direct client':>16}{'full pipeline':>16}{'ratio':>8}")
+    for label, direct, pipe in (
+        ("time to first token", direct_first, pipe_first),
+        ("total time", direct_total, pipe_total),
+    ):
+        print(
+            f"{label:24}{_ms(direct):>13.2f} ms{_ms(pipe):>13.2f} ms{_ms(pipe) / _ms(direct):>7.2f}x"
+        )
+    print(f"replies per second, {concurrency} concurrent conversations: {replies_per_second:.1f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=4)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.runs, arguments.concurrency, arguments.rounds))
