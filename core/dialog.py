@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from core.commands import CommandHandler, parse_command
@@ -80,6 +82,7 @@ class DialogManager:
         self._clock = clock
         self._builder = PromptBuilder(generator)
         self._commands = CommandHandler(store, self.language_policy)
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def handle(self, message: IncomingMessage) -> ReplyStream:
         """The reply to `message` as a stream of cleared snapshots ending in a final Reply."""
@@ -96,6 +99,13 @@ class DialogManager:
         await self.store.save_feedback(conversation, reply_id, sender_id, 1 if value > 0 else -1)
 
     async def _events(self, message: IncomingMessage) -> AsyncIterator[ReplyEvent]:
+        # One reply at a time per conversation: each prompt sees the turns before it.
+        lock = self._locks.setdefault(message.conversation.key, asyncio.Lock())
+        async with lock:
+            async for event in self._answer(message):
+                yield event
+
+    async def _answer(self, message: IncomingMessage) -> AsyncIterator[ReplyEvent]:
         started = self._clock()
         conversation = message.conversation
         preference = await self.store.language(conversation)

@@ -269,3 +269,17 @@ async def test_budget_is_estimated_when_the_server_cannot_tokenize(redis_url: st
     # Every request the server saw was valid: the estimate never overflowed its limits.
     assert all(r.body["parameters"]["max_new_tokens"] == 64 for r in tgi.generation_requests())
     assert len(prompts) == 5
+
+
+async def test_concurrent_messages_in_one_conversation_are_answered_in_order(rig: Rig) -> None:
+    release = asyncio.Event()
+    rig.tgi.enqueue(
+        Script(reply="First answer.", hang=release, hang_after=1), Script(reply="Second.")
+    )
+    first = asyncio.ensure_future(rig.dialog.handle(message("one", number=1)).collect())
+    await rig.tgi.wait_for_requests(1)
+    second = asyncio.ensure_future(rig.dialog.handle(message("two", number=2)).collect())
+    release.set()
+    replies = await asyncio.gather(first, second)
+    assert [r.text for r in replies] == ["First answer.", "Second."]
+    assert "<human>: one\n<bot>: First answer.</s>\n<human>: two" in rig.prompts()[1]
