@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import httpx2
-from huggingface_hub import AsyncInferenceClient, TextGenerationStreamOutput, get_async_session
+from huggingface_hub import AsyncInferenceClient, TextGenerationStreamOutput
 from huggingface_hub import errors as hf_errors
 
 from core.errors import (
@@ -334,8 +334,11 @@ class TgiGenerator:
         return cast(dict[str, str], {"authorization": value})
 
     async def _hf_session(self) -> httpx2.AsyncClient:
+        # Our own session rather than huggingface_hub's: its request hook refuses every request
+        # when HF_HUB_OFFLINE is set, an offline mode meant for the Hub, not for our replicas.
         if self._session is None:
-            self._session = await self._resources.enter_async_context(get_async_session())
+            session = httpx2.AsyncClient(timeout=None, event_hooks={"response": [_read_error_body]})
+            self._session = await self._resources.enter_async_context(session)
         return self._session
 
     def _plain_http(self) -> httpx.AsyncClient:
@@ -345,6 +348,12 @@ class TgiGenerator:
             self._http = httpx.AsyncClient(base_url=self._url, timeout=timeout, headers=headers)
             self._resources.push_async_callback(self._http.aclose)
         return self._http
+
+
+async def _read_error_body(response: httpx2.Response) -> None:
+    """Load an error answer's body so huggingface_hub can parse TGI's error from it."""
+    if response.status_code >= 400:
+        await response.aread()
 
 
 def _error_text(response: httpx.Response) -> str:
