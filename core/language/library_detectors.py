@@ -1,0 +1,194 @@
+"""`LanguageDetector`s over langdetect, py3langid and lingua, each restricted to BLOOM languages."""
+
+from __future__ import annotations
+
+import threading
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from core.language.detector import UNSURE, Detection, LanguageDetector
+from core.language.languages import BLOOM_LANGUAGES, UNDETERMINED
+from core.language.scripts import han_variant
+
+if TYPE_CHECKING:
+    import lingua as lingua_types
+    from py3langid.langid import LanguageIdentifier
+
+
+def _bloom_codes(library: str) -> dict[str, str]:
+    """Library label → BLOOM code, for the BLOOM languages the library knows."""
+    table: dict[str, str] = {}
+    for language in BLOOM_LANGUAGES:
+        label = getattr(language, library)
+        if label is not None and language.code != "zh-hant":
+            table[label] = language.code
+    return table
+
+
+def _detection(scores: dict[str, float], text: str, min_confidence: float) -> Detection:
+    """Turn BLOOM-code probabilities into a Detection, splitting Chinese by its characters."""
+    if not scores:
+        return UNSURE
+    if "zh" in scores:
+        variant = han_variant(text)
+        if variant != "zh":
+            scores[variant] = scores.pop("zh")
+    ordered = dict(sorted(scores.items(), key=lambda item: item[1], reverse=True))
+    best, confidence = next(iter(ordered.items()))
+    language = best if confidence >= min_confidence else UNDETERMINED
+    return Detection(language, confidence, ordered)
+
+
+class _Lazy:
+    """Loads a library model once, on first use, safely from several threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def _once(self, attribute: str, load: object) -> object:
+        value = getattr(self, attribute, None)
+        if value is None:
+            with self._lock:
+                value = getattr(self, attribute, None)
+                if value is None:
+                    assert callable(load)
+                    value = load()
+                    setattr(self, attribute, value)
+        return value
+
+
+class LangdetectDetector(LanguageDetector):
+    """langdetect (a port of Google's language-detection), seeded so answers are repeatable."""
+
+    name = "langdetect"
+
+    def __init__(self, *, min_confidence: float = 0.9) -> None:
+        self._labels = _bloom_codes("langdetect")
+        self._labels["zh-tw"] = "zh-hant"
+        self._min_confidence = min_confidence
+        self._lazy = _Lazy()
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return frozenset(self._labels.values())
+
+    def _load(self) -> object:
+        from langdetect.detector_factory import DetectorFactory
+
+        factory = DetectorFactory()
+        folder = resources.files("langdetect").joinpath("profiles")
+        profiles = [folder.joinpath(label).read_text(encoding="utf-8") for label in self._labels]
+        factory.load_json_profile(profiles)
+        # Unseeded, langdetect samples differently on every call and can flip its answer.
+        factory.set_seed(0)
+        return factory
+
+    def detect(self, text: str) -> Detection:
+        from langdetect.lang_detect_exception import LangDetectException
+
+        factory = self._lazy._once("factory", self._load)
+        detector = factory.create()  # type: ignore[attr-defined]
+        detector.append(text)
+        try:
+            found = detector.get_probabilities()
+        except LangDetectException:
+            return UNSURE
+        scores = {self._labels[item.lang]: float(item.prob) for item in found}
+        if "zh-hant" in scores or "zh" in scores:
+            # langdetect tells the two scripts apart itself; keep its split.
+            ordered = dict(sorted(scores.items(), key=lambda item: item[1], reverse=True))
+            best, confidence = next(iter(ordered.items()))
+            language = best if confidence >= self._min_confidence else UNDETERMINED
+            return Detection(language, confidence, ordered)
+        return _detection(scores, text, self._min_confidence)
+
+
+class Py3langidDetector(LanguageDetector):
+    """py3langid (langid.py's naive Bayes model), restricted to BLOOM languages.
+
+    `absorbers` are labels of languages outside BLOOM kept in the model so that text in a
+    BLOOM language no detector knows (Wolof, Twi, Fon...) lands on them and reads "not sure"
+    instead of being forced onto a BLOOM neighbour.
+    """
+
+    name = "py3langid"
+
+    def __init__(
+        self, *, min_confidence: float = 0.5, absorbers: tuple[str, ...] = ()
+    ) -> None:
+        self._labels = _bloom_codes("py3langid")
+        self._absorbers = absorbers
+        self._min_confidence = min_confidence
+        self._lazy = _Lazy()
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return frozenset(self._labels.values()) | {"zh-hant"}
+
+    def _load(self) -> LanguageIdentifier:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        identifier.set_languages([*self._labels, *self._absorbers])
+        return identifier
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Probability per library label (BLOOM and absorber labels alike)."""
+        identifier = self._lazy._once("identifier", self._load)
+        ranked = identifier.rank(text)  # type: ignore[attr-defined]
+        return {str(label): float(value) for label, value in ranked}
+
+    def detect(self, text: str) -> Detection:
+        raw = self.scores(text)
+        if not raw or max(raw.values()) <= 0.0:
+            return UNSURE
+        best = max(raw, key=lambda label: raw[label])
+        scores = {self._labels[label]: value for label, value in raw.items() if label in self._labels}
+        if best not in self._labels:
+            # An absorber won: the text is not in a BLOOM language this model knows.
+            return Detection(UNDETERMINED, raw[best], scores)
+        return _detection(scores, text, self._min_confidence)
+
+
+class LinguaDetector(LanguageDetector):
+    """lingua-language-detector, restricted to the BLOOM languages it knows.
+
+    `low_accuracy` uses trigrams only: about four times faster, weaker on short texts.
+    """
+
+    name = "lingua"
+
+    def __init__(self, *, min_confidence: float = 0.5, low_accuracy: bool = False) -> None:
+        self._labels = _bloom_codes("lingua")
+        self._min_confidence = min_confidence
+        self._low_accuracy = low_accuracy
+        self._lazy = _Lazy()
+        if low_accuracy:
+            self.name = "lingua-fast"
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return frozenset(self._labels.values()) | {"zh-hant"}
+
+    def _load(self) -> lingua_types.LanguageDetector:
+        from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+        codes = [getattr(IsoCode639_1, label) for label in self._labels]
+        builder = LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
+        if self._low_accuracy:
+            builder = builder.with_low_accuracy_mode()
+        return builder.with_preloaded_language_models().build()
+
+    def load(self) -> None:
+        """Load the language models now (a few seconds) instead of on the first call."""
+        self._lazy._once("detector", self._load)
+
+    def detect(self, text: str) -> Detection:
+        detector = self._lazy._once("detector", self._load)
+        values = detector.compute_language_confidence_values(text)  # type: ignore[attr-defined]
+        scores = {
+            self._labels[value.language.iso_code_639_1.name]: float(value.value)
+            for value in values
+            if value.value > 0.0
+        }
+        return _detection(scores, text, self._min_confidence)
