@@ -336,8 +336,14 @@ class TgiGenerator:
     async def _hf_session(self) -> httpx2.AsyncClient:
         # Our own session rather than huggingface_hub's: its request hook refuses every request
         # when HF_HUB_OFFLINE is set, an offline mode meant for the Hub, not for our replicas.
+        # No connection cap: the replica says when it is full (429); a local cap would instead
+        # queue streams until the connect timeout and blame the replica.
         if self._session is None:
-            session = httpx2.AsyncClient(timeout=None, event_hooks={"response": [_read_error_body]})
+            session = httpx2.AsyncClient(
+                timeout=None,
+                limits=httpx2.Limits(max_connections=None, max_keepalive_connections=64),
+                event_hooks={"response": [_read_error_body]},
+            )
             self._session = await self._resources.enter_async_context(session)
         return self._session
 

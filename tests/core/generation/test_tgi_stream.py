@@ -171,3 +171,17 @@ def test_display_url_hides_credentials() -> None:
         == "https://tgi.internal:8080/base"
     )
     assert TgiGenerator("http://a:b@host:1/").url == "http://host:1"
+
+
+async def test_many_concurrent_streams_are_not_queued_behind_a_local_connection_cap(
+    tgi: FakeTGI, generator: TgiGenerator
+) -> None:
+    release = asyncio.Event()
+    tgi.default = Script(reply="ok", hang=release)
+    streams = [
+        asyncio.create_task(collect(generator.stream("x", GenerationParams()))) for _ in range(150)
+    ]
+    await tgi.wait_for_requests(150)  # all are at the server at once
+    release.set()
+    replies = await asyncio.gather(*streams)
+    assert all("".join(t.text for t in reply) == "ok" for reply in replies)
