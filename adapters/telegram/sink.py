@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -17,6 +18,7 @@ from telegram import (
 )
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
 from adapters.markdown import MarkdownRenderer, RenderedMessage
 from adapters.pacer import RateLimited
@@ -45,14 +47,18 @@ def _is_formatting_error(error: BadRequest) -> bool:
     return "entit" in text or "parse" in text
 
 
-def _seconds(value: int | dt.timedelta) -> float:
+def _retry_after_seconds(error: RetryAfter) -> float:
+    # PTB 22 warns that the int form will become a timedelta; both forms are handled here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
 def translate_error(error: TelegramError, action: str) -> PlatformError:
     """The bloombridge error for a failed Bot API call (the token never appears in it)."""
     if isinstance(error, RetryAfter):
-        return RateLimited(f"{action}: {error.message}", retry_after=_seconds(error.retry_after))
+        return RateLimited(f"{action}: {error.message}", retry_after=_retry_after_seconds(error))
     return PlatformError(f"{action} failed: {error.message}")
 
 

@@ -21,8 +21,8 @@ _SERVICE_SENDERS = (GROUP_ANONYMOUS_BOT_ID, CHANNEL_BOT_ID)
 _FEEDBACK_PREFIX = "fb"
 _VOTES = {"up": 1, "down": -1}
 
-# What remains around a removed mention at the start of a message: "@bot, hi" → "hi".
-_LEADING_SEPARATORS = re.compile(r"^[\s,:;]+")
+# What follows a mention and goes with it: "@bot, hi" → "hi".
+_AFTER_MENTION = re.compile(r"^[,:;]?[ \t]*")
 
 
 @dataclass(frozen=True)
@@ -70,17 +70,19 @@ def _span(text: str, entity: Mapping[str, Any]) -> str:
 
 
 def _remove_spans(text: str, spans: Sequence[Mapping[str, Any]]) -> str:
-    """`text` without the entity spans, joined tidily where they were."""
+    """`text` without the entity spans, joined tidily where they were ("hi @bot, x" → "hi x")."""
     encoded = _utf16(text)
-    pieces: list[bytes] = []
+    pieces: list[str] = []
     cursor = 0
     for entity in sorted(spans, key=lambda e: int(e["offset"])):
         start = int(entity["offset"]) * 2
-        pieces.append(encoded[cursor:start])
+        pieces.append(encoded[cursor:start].decode("utf-16-le", "surrogatepass"))
         cursor = start + int(entity["length"]) * 2
-    pieces.append(encoded[cursor:])
-    joined = b"".join(pieces).decode("utf-16-le", "surrogatepass")
-    return _LEADING_SEPARATORS.sub("", re.sub(r"[ \t]{2,}", " ", joined)).strip()
+    pieces.append(encoded[cursor:].decode("utf-16-le", "surrogatepass"))
+    tidy = [pieces[0].rstrip(" \t")]
+    tidy += [_AFTER_MENTION.sub("", piece).rstrip(" \t") for piece in pieces[1:-1]]
+    tidy += [_AFTER_MENTION.sub("", pieces[-1])] if len(pieces) > 1 else []
+    return " ".join(piece for piece in tidy if piece).strip()
 
 
 def _sender(message: Mapping[str, Any]) -> Sender | None:
