@@ -19,12 +19,14 @@ class Detection:
 
     `language` is a BLOOM code, or "und" when the detector is not sure; `confidence` is its
     probability for the best candidate (0 when it saw nothing to go on); `scores` holds the
-    probabilities of the BLOOM languages it considered, best first, when it has them.
+    probabilities of the BLOOM languages it considered, best first, when it has them;
+    `script` is the Unicode script most of the letters are in, when the detector looked.
     """
 
     language: str
     confidence: float = 0.0
     scores: Mapping[str, float] = field(default_factory=dict)
+    script: str | None = None
 
     @property
     def sure(self) -> bool:

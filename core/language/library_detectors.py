@@ -103,50 +103,70 @@ class LangdetectDetector(LanguageDetector):
         return _detection(scores, text, self._min_confidence)
 
 
+_PY3LANGID_LOCK = threading.Lock()
+_PY3LANGID: list[LanguageIdentifier] = []
+
+
+def _py3langid_model() -> LanguageIdentifier:
+    """py3langid's full model with normalized probabilities, loaded once per process."""
+    with _PY3LANGID_LOCK:
+        if not _PY3LANGID:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+            _PY3LANGID.append(LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True))
+        return _PY3LANGID[0]
+
+
 class Py3langidDetector(LanguageDetector):
     """py3langid (langid.py's naive Bayes model), restricted to BLOOM languages.
 
-    `absorbers` are labels of languages outside BLOOM kept in the model so that text in a
+    `only` narrows the BLOOM languages further (e.g. those written in one script).
+    `absorbers` are labels of languages outside BLOOM kept in the running so that text in a
     BLOOM language no detector knows (Wolof, Twi, Fon...) lands on them and reads "not sure"
-    instead of being forced onto a BLOOM neighbour.
+    instead of being forced onto a BLOOM neighbour. Restricting is exact: the model's
+    probabilities are renormalized over the labels kept.
     """
 
     name = "py3langid"
 
     def __init__(
-        self, *, min_confidence: float = 0.5, absorbers: tuple[str, ...] = ()
+        self,
+        *,
+        min_confidence: float = 0.5,
+        only: tuple[str, ...] | None = None,
+        absorbers: tuple[str, ...] = (),
     ) -> None:
-        self._labels = _bloom_codes("py3langid")
-        self._absorbers = absorbers
+        labels = _bloom_codes("py3langid")
+        if only is not None:
+            labels = {label: code for label, code in labels.items() if code in only}
+        self._labels = labels
+        self._kept = frozenset(labels) | frozenset(absorbers)
         self._min_confidence = min_confidence
-        self._lazy = _Lazy()
 
     @property
     def languages(self) -> frozenset[str]:
-        return frozenset(self._labels.values()) | {"zh-hant"}
-
-    def _load(self) -> LanguageIdentifier:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-        identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        identifier.set_languages([*self._labels, *self._absorbers])
-        return identifier
+        codes = frozenset(self._labels.values())
+        return codes | {"zh-hant"} if "zh" in codes else codes
 
     def scores(self, text: str) -> dict[str, float]:
-        """Probability per library label (BLOOM and absorber labels alike)."""
-        identifier = self._lazy._once("identifier", self._load)
-        ranked = identifier.rank(text)  # type: ignore[attr-defined]
-        return {str(label): float(value) for label, value in ranked}
+        """Probability per kept library label (BLOOM and absorber labels alike)."""
+        ranked = _py3langid_model().rank(text)
+        kept = {str(label): float(value) for label, value in ranked if label in self._kept}
+        total = sum(kept.values())
+        if total <= 0.0:
+            return {}
+        return {label: value / total for label, value in kept.items()}
 
     def detect(self, text: str) -> Detection:
         raw = self.scores(text)
-        if not raw or max(raw.values()) <= 0.0:
+        if not raw:
             return UNSURE
         best = max(raw, key=lambda label: raw[label])
         scores = {self._labels[label]: value for label, value in raw.items() if label in self._labels}
         if best not in self._labels:
             # An absorber won: the text is not in a BLOOM language this model knows.
-            return Detection(UNDETERMINED, raw[best], scores)
+            ordered = dict(sorted(scores.items(), key=lambda item: item[1], reverse=True))
+            return Detection(UNDETERMINED, raw[best], ordered)
         return _detection(scores, text, self._min_confidence)
 
 
