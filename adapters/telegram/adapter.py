@@ -196,10 +196,11 @@ class TelegramAdapter(Adapter):
     async def stop(self) -> None:
         """Stop fetching updates, let replies in progress finish, and close connections."""
         self._stopped.set()
-        app, self._app = self._app, None
+        app = self._app
         if app is None:
             return
         try:
+            # Updates already received are still answered while the application stops.
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:
@@ -207,6 +208,8 @@ class TelegramAdapter(Adapter):
             await app.shutdown()
         except TelegramError as exc:
             raise translate_error(exc, "disconnecting from Telegram") from exc
+        finally:
+            self._app = None
 
     def _require_app(self) -> Application[Any, Any, Any, Any, Any, Any]:
         if self._app is None:

@@ -20,16 +20,23 @@ from tests.adapters.contract import (
 )
 from tests.fakes.telegram_api import ApiCall, ApiError, ChatMessage, FakeTelegramAPI
 
-USER = {
+USER: dict[str, Any] = {
     "id": 111222333,
     "is_bot": False,
     "first_name": "Alice",
     "username": "alice_m",
     "language_code": "en",
 }
-PRIVATE_CHAT = {"id": USER["id"], "first_name": "Alice", "type": "private"}
+PRIVATE_CHAT_ID = 111222333
+PRIVATE_CHAT: dict[str, Any] = {"id": PRIVATE_CHAT_ID, "first_name": "Alice", "type": "private"}
 # One forum supergroup: its General topic is the GROUP place, topic 77 the THREAD place.
-FORUM_CHAT = {"id": -1001500000001, "title": "BLOOM lab", "type": "supergroup", "is_forum": True}
+FORUM_CHAT_ID = -1001500000001
+FORUM_CHAT: dict[str, Any] = {
+    "id": FORUM_CHAT_ID,
+    "title": "BLOOM lab",
+    "type": "supergroup",
+    "is_forum": True,
+}
 TOPIC_ID = 77
 _CHANGES = ("sendMessage", "editMessageText", "sendMessageDraft")
 
