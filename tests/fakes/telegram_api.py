@@ -345,7 +345,10 @@ class FakeTelegramAPI:
 
     async def _api_getUpdates(self, params: Mapping[str, Any]) -> Any:
         offset = int(params.get("offset", 0) or 0)
-        self.confirmed_offset = max(self.confirmed_offset, offset)
+        if offset > self.confirmed_offset:
+            self.confirmed_offset = offset
+            async with self._changed:
+                self._changed.notify_all()  # before the long poll: settling waits for this
         while self._pending and self._pending[0]["update_id"] < offset:
             self._pending.popleft()
         if not self._pending and float(params.get("timeout", 0) or 0) > 0:
