@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bots import console_bot, doctor
+from bots import console_bot, doctor, telegram_bot
 from core.errors import BloombridgeError
 
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     console_bot.register(subparsers)
     doctor.register(subparsers)
+    telegram_bot.register(subparsers)
     return parser
 
 

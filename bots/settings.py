@@ -51,6 +51,16 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Telegram: the bot token from @BotFather; the Bot API server (self-hosted servers too).
+    # Setting a webhook URL switches from long polling to webhook mode (secret required).
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: int = Field(default=8443, gt=0, lt=65536)
+    telegram_webhook_path: str = "telegram"
+
     @field_validator("tgi_urls", mode="before")
     @classmethod
     def _split_urls(cls, value: Any) -> Any:

@@ -1,0 +1,119 @@
+"""`bloombridge run telegram`: settings to adapter, secrets kept out of logs, a reply end to end."""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Iterator
+
+import pytest
+from pydantic import SecretStr
+
+from bots.cli import build_parser
+from bots.settings import Settings
+from bots.telegram_bot import REDACTED, build_adapter, redact_logs, telegram_bot, webhook_config
+from core.errors import ConfigurationError
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.tgi import FakeTGI, Script
+
+TOKEN = "987654:AAH-secret-token-value"
+
+
+def settings(**values: object) -> Settings:
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def test_run_telegram_is_a_subcommand() -> None:
+    args = build_parser().parse_args(["run", "telegram"])
+    assert (args.command, args.platform) == ("run", "telegram")
+
+
+def test_a_token_is_required() -> None:
+    with pytest.raises(ConfigurationError, match="BLOOMBRIDGE_TELEGRAM_TOKEN"):
+        build_adapter(settings(), handler=object())  # type: ignore[arg-type]
+
+
+def test_webhook_mode_needs_a_valid_secret() -> None:
+    assert webhook_config(settings()) is None
+    with pytest.raises(ConfigurationError, match="WEBHOOK_SECRET"):
+        webhook_config(settings(telegram_webhook_url="https://bot.example.org/tg"))
+    with pytest.raises(ConfigurationError, match="WEBHOOK_SECRET"):
+        webhook_config(
+            settings(
+                telegram_webhook_url="https://bot.example.org/tg",
+                telegram_webhook_secret=SecretStr("has spaces!"),
+            )
+        )
+    config = webhook_config(
+        settings(
+            telegram_webhook_url="https://bot.example.org/tg",
+            telegram_webhook_secret=SecretStr("ok_secret-1"),
+            telegram_webhook_port=9000,
+            telegram_webhook_path="/hooks/tg/",
+        )
+    )
+    assert config is not None
+    assert (config.port, config.path, config.secret_token) == (9000, "hooks/tg", "ok_secret-1")
+    assert "ok_secret-1" not in repr(config)
+
+
+@pytest.fixture
+def captured_root_log() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+
+
+def test_the_token_never_reaches_a_log_line(captured_root_log: io.StringIO) -> None:
+    httpx_level = logging.getLogger("httpx").level
+    redactor = redact_logs(TOKEN)
+    logger = logging.getLogger("telegram.ext.test")
+    try:
+        logger.warning("POST https://api.telegram.org/bot%s/getMe failed", TOKEN)
+        try:
+            raise RuntimeError(f"connect to https://api.telegram.org/bot{TOKEN}/getUpdates")
+        except RuntimeError:
+            logger.exception("polling failed")
+    finally:
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(redactor)
+        logging.getLogger("httpx").setLevel(httpx_level)
+    output = captured_root_log.getvalue()
+    assert TOKEN not in output
+    assert output.count(REDACTED) >= 2
+    assert "RuntimeError" in output
+
+
+async def test_the_bot_answers_a_telegram_message_end_to_end(
+    redis_url: str, redis_namespace: str
+) -> None:
+    async with FakeTGI() as tgi, FakeTelegramAPI(token=TOKEN) as api:
+        tgi.enqueue(Script(reply="Bonjour ! Je suis BLOOMChat."))
+        configured = settings(
+            tgi_urls=[tgi.url],
+            redis_url=SecretStr(redis_url),
+            redis_namespace=redis_namespace,
+            telegram_token=SecretStr(TOKEN),
+            telegram_api_url=api.url,
+        )
+        async with telegram_bot(configured):
+            api.feed(
+                {
+                    "message": {
+                        "message_id": 1,
+                        "date": int(time.time()),
+                        "chat": {"id": 5150, "type": "private", "first_name": "Zoé"},
+                        "from": {"id": 5150, "is_bot": False, "first_name": "Zoé"},
+                        "text": "Salut !",
+                    }
+                }
+            )
+            await api.wait_until(lambda: any(m.reply_markup for m in api.visible(5150)))
+        assert [m.text for m in api.visible(5150)] == ["Bonjour ! Je suis BLOOMChat."]
+        assert {command["command"] for command in api.commands[""]} >= {"start", "lang"}
