@@ -104,6 +104,8 @@ class LlamaGuard3(GuardFormat):
         )
 
     def parse(self, answer: str) -> dict[str, float]:
+        # A server that does not skip special tokens leaves the end-of-turn marker in the text.
+        answer = answer.replace("<|eot_id|>", "")
         lines = [line.strip() for line in answer.strip().splitlines() if line.strip()]
         if not lines:
             raise UnreadableAnswer("empty answer")

@@ -123,7 +123,8 @@ def _merge_spaced_letters(tokens: list[str]) -> list[tuple[str, ...]]:
     run: list[str] = []
 
     def flush() -> None:
-        if len(run) >= _SPACED_RUN:
+        # Digits may stand for letters ("f 4 g"), but a run of digits is just numbers.
+        if len(run) >= _SPACED_RUN and sum(letter.isalpha() for letter in run) >= 2:
             joined = "".join(run)
             trims = (joined[1:], joined[:-1], joined[1:-1]) if len(run) > _SPACED_RUN else ()
             merged.append(tuple(dict.fromkeys((joined, *trims))))
@@ -132,7 +133,11 @@ def _merge_spaced_letters(tokens: list[str]) -> list[tuple[str, ...]]:
         run.clear()
 
     for token in tokens:
-        if len(token) == 1 and not _is_unspaced_script(token) and not token.isdigit():
+        if (
+            len(token) == 1
+            and not _is_unspaced_script(token)
+            and (token.isalpha() or token in _LEET or token in _I_OR_L)
+        ):
             run.append(token)
         else:
             flush()
