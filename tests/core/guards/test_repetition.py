@@ -1,0 +1,121 @@
+"""The repetition guard: loops are cut after their first occurrence; legitimate repetition passes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from core.dialog import DialogManager
+from core.generation.tgi import TgiGenerator
+from core.guards.base import VerdictKind
+from core.guards.repetition import RepetitionGuard
+from core.messages import ConversationRef, FinishReason, IncomingMessage, Reply, Sender
+from core.store.memory import MemoryStore
+from tests.fakes.tgi import FakeTGI, Script
+
+
+async def stream_through(
+    text: str, guard: RepetitionGuard | None = None
+) -> tuple[str, str | None, str]:
+    """Feed `text` character by character: (kept text, cut reason, last text shown)."""
+    session = (guard or RepetitionGuard()).begin(None)  # type: ignore[arg-type]
+    shown = ""
+    for end in range(1, len(text) + 1):
+        verdict = await session.check(text[:end], final=False)
+        if verdict.kind is VerdictKind.CUT:
+            return text[: verdict.at], verdict.reason, shown
+        cleared = end if verdict.cleared is None else verdict.cleared
+        shown = text[:end][:cleared]
+    verdict = await session.check(text, final=True)
+    if verdict.kind is VerdictKind.CUT:
+        return text[: verdict.at], verdict.reason, shown
+    return text, None, shown
+
+
+async def test_repeated_sentence_is_cut_after_its_first_occurrence() -> None:
+    text = "The sky is blue today. I like walking outside. The sky is blue today. I like walking"
+    kept, reason, shown = await stream_through(text)
+    assert kept == "The sky is blue today. I like walking outside."
+    assert reason == "repeated_sentence"
+    assert "blue today. I like walking outside. The" not in shown  # the repeat was never shown
+
+
+async def test_loop_without_punctuation_is_cut_as_a_phrase() -> None:
+    text = "I am a helpful assistant and I am here I am a helpful assistant and I am here I am a"
+    kept, reason, _ = await stream_through(text)
+    assert kept == "I am a helpful assistant and I am here"
+    assert reason == "repeated_phrase"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Steps:\n1. Open the settings page now.\n2. Open the settings page now.\n3. Save.",
+        "- Check the cable is plugged in.\n- Check the cable is plugged in.\n- Restart.",
+        "```python\nprint('hello world from here')\nprint('hello world from here')\n```\nDone.",
+        "    x = compute_the_value(a, b, c)\n    x = compute_the_value(a, b, c)\nThat is it.",
+        "| name | the same cell text here |\n| name | the same cell text here |\n",
+        "This is very very very very very very very very very very very very very good.",
+        "Yes. Yes. Yes. Yes. Yes.",
+        "Paris is the capital of France. It has many museums and a long history of art.",
+    ],
+)
+async def test_legitimate_repetition_passes(text: str) -> None:
+    kept, reason, _ = await stream_through(text)
+    assert reason is None
+    assert kept == text
+
+
+async def test_short_sentences_need_a_configurable_length() -> None:
+    text = "Go home now. Go home now. Then rest."
+    assert (await stream_through(text))[1] is None
+    kept, reason, _ = await stream_through(text, RepetitionGuard(min_sentence_words=3))
+    assert (kept, reason) == ("Go home now.", "repeated_sentence")
+
+
+@pytest.fixture
+async def tgi() -> AsyncIterator[FakeTGI]:
+    async with FakeTGI() as fake:
+        yield fake
+
+
+async def converse(tgi: FakeTGI) -> tuple[list[str], Reply]:
+    async with TgiGenerator(tgi.url) as generator:
+        dialog = DialogManager(generator=generator, store=MemoryStore(), guards=[RepetitionGuard()])
+        stream = dialog.handle(
+            IncomingMessage(
+                id="1",
+                conversation=ConversationRef("test", None, "c1"),
+                sender=Sender(id="u1", locale_hint="en"),
+                text="Tell me about the weather",
+                sent_at=datetime.now(UTC),
+            )
+        )
+        return [s async for s in stream], stream.reply
+
+
+async def test_looping_reply_is_cut_and_generation_stops(tgi: FakeTGI) -> None:
+    loop = "The weather will be sunny tomorrow. Take a hat with you. "
+    # The model would loop on for ever: the server holds until the client leaves.
+    tgi.enqueue(Script(reply=loop * 3, hang=asyncio.Event(), hang_after=40))
+    snapshots, reply = await converse(tgi)
+    assert reply.text == loop.strip()
+    assert reply.finish_reason is FinishReason.CUT
+    assert all(loop.strip().startswith(s) for s in snapshots)
+    record = tgi.streams[-1]
+    await asyncio.wait_for(record.finished.wait(), 5)
+    assert record.disconnected and not record.completed
+
+
+async def test_list_and_code_replies_are_not_cut(tgi: FakeTGI) -> None:
+    text = (
+        "Here are the steps:\n1. Run the install command again.\n2. Run the install command again."
+        "\n```\npip install bloombridge\npip install bloombridge\n```\nThat is all."
+    )
+    tgi.enqueue(Script(reply=text))
+    _, reply = await converse(tgi)
+    assert reply.text == text
+    assert reply.finish_reason is FinishReason.STOP
