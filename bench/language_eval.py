@@ -70,12 +70,17 @@ class Score:
     """Accuracy per language and time per call of one detector on one kind of sample."""
 
     correct: dict[str, int]
+    wrong: dict[str, int]
     total: dict[str, int]
     seconds: float
     calls: int
 
     def accuracy(self, code: str) -> float:
         return self.correct[code] / self.total[code] if self.total[code] else 0.0
+
+    def wrong_share(self) -> float:
+        """Share of texts named as a wrong language (an unsure "und" is not counted)."""
+        return sum(self.wrong.values()) / max(sum(self.total.values()), 1)
 
     def mean(self, codes: Sequence[str]) -> float:
         return statistics.fmean(self.accuracy(code) for code in codes)
@@ -90,6 +95,7 @@ def evaluate(detector: LanguageDetector, items: Sequence[Sample]) -> Score:
     for item in items[:20]:
         detector.detect(item.text)
     correct: dict[str, int] = defaultdict(int)
+    wrong: dict[str, int] = defaultdict(int)
     total: dict[str, int] = defaultdict(int)
     started = time.perf_counter()
     answers = [detector.detect(item.text).language for item in items]
@@ -97,7 +103,8 @@ def evaluate(detector: LanguageDetector, items: Sequence[Sample]) -> Score:
     for item, answer in zip(items, answers, strict=True):
         total[item.language] += 1
         correct[item.language] += int(answer == item.expected)
-    return Score(correct, total, seconds, len(items))
+        wrong[item.language] += int(answer not in (item.expected, UNDETERMINED))
+    return Score(correct, wrong, total, seconds, len(items))
 
 
 def detector_table(detectors: Sequence[LanguageDetector]) -> None:
@@ -119,10 +126,13 @@ def detector_table(detectors: Sequence[LanguageDetector]) -> None:
     known = sorted(detectable_by_any())
     unknown = sorted(language.code for language in BLOOM_LANGUAGES if language.code not in known)
     print("* no detector knows this language: the right answer is 'und' (not sure)")
+    print("known/und: mean accuracy over languages some detector knows / no detector knows;")
+    print("wrong: share of texts named as another language (worse than an honest 'und')")
     print()
     print(
         f"{'detector':<14}{'known sent':>11}{'known frag':>11}{'und sent':>10}{'und frag':>10}"
-        f"{'all sent':>10}{'all frag':>10}{'us/sent':>9}{'us/frag':>9}{'vs langdetect':>14}"
+        f"{'all sent':>10}{'all frag':>10}{'wrong s/f':>11}{'us/sent':>9}{'us/frag':>9}"
+        f"{'speed vs langdetect':>21}"
     )
     baseline = results[names[0]][0].micros
     for name in names:
@@ -133,8 +143,9 @@ def detector_table(detectors: Sequence[LanguageDetector]) -> None:
             f"{sentence_score.mean(known) * 100:>10.1f}%{fragment_score.mean(known) * 100:>10.1f}%"
             f"{sentence_score.mean(unknown) * 100:>9.1f}%{fragment_score.mean(unknown) * 100:>9.1f}%"
             f"{sentence_score.mean(codes) * 100:>9.1f}%{fragment_score.mean(codes) * 100:>9.1f}%"
+            f"{sentence_score.wrong_share() * 100:>5.1f}/{fragment_score.wrong_share() * 100:<4.1f}%"
             f"{sentence_score.micros:>9.0f}{fragment_score.micros:>9.0f}"
-            f"{baseline / sentence_score.micros:>13.1f}x"
+            f"{baseline / sentence_score.micros:>20.1f}x"
         )
 
 

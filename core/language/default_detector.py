@@ -30,10 +30,7 @@ LATIN_ABSORBERS: tuple[str, ...] = (
     "guw",
     "fuv",
     "pcm",
-    "ace",
     "tl",
-    "ms",
-    "jv",
     "ht",
     "gcf",
     "kab",
@@ -147,7 +144,11 @@ class DefaultDetector(LanguageDetector):
             return first
         second = self._confirm.detect(text)
         confirmed = next(iter(second.scores), UNDETERMINED)
-        if confirmed in _ONLY_CONFIRM and second.confidence >= self._only_confirm_confidence:
+        if (
+            confirmed in _ONLY_CONFIRM
+            and first.language in _NEAR_CONFIRM_ONLY
+            and second.confidence >= self._only_confirm_confidence
+        ):
             # Tswana and Tsonga: only lingua knows them, so its answer stands alone.
             return Detection(confirmed, second.confidence, second.scores, script="Latin")
         if letters >= self._confirm_below_letters or confirmed == first.language:

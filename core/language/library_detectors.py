@@ -162,7 +162,9 @@ class Py3langidDetector(LanguageDetector):
         if not raw:
             return UNSURE
         best = max(raw, key=lambda label: raw[label])
-        scores = {self._labels[label]: value for label, value in raw.items() if label in self._labels}
+        scores = {
+            self._labels[label]: value for label, value in raw.items() if label in self._labels
+        }
         if best not in self._labels:
             # An absorber won: the text is not in a BLOOM language this model knows.
             ordered = dict(sorted(scores.items(), key=lambda item: item[1], reverse=True))

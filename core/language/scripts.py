@@ -130,14 +130,14 @@ def dominant_script(text: str) -> tuple[str | None, float]:
 
 
 def han_variant(text: str) -> str:
-    """"zh" (simplified) or "zh-hant" (traditional) from the characters only one form uses."""
+    """ "zh" (simplified) or "zh-hant" (traditional) from the characters only one form uses."""
     simplified = sum(1 for char in text if char in SIMPLIFIED_ONLY)
     traditional = sum(1 for char in text if char in TRADITIONAL_ONLY)
     return "zh-hant" if traditional > simplified else "zh"
 
 
 def bengali_variant(text: str) -> str | None:
-    """"as" or "bn" when a letter only one of them uses settles it, else None."""
+    """ "as" or "bn" when a letter only one of them uses settles it, else None."""
     if any(char in _ASSAMESE_LETTERS for char in text):
         return "as"
     if _BENGALI_RA in text:
