@@ -82,8 +82,13 @@ class ReplyMessages:
         last = len(messages) - 1
         for index, message in enumerate(messages):
             mark = final if index == last else None
+            # Only a message not yet posted is previewed; a posted one is updated instead.
             is_live = index == last and final is None and self.use_previews
-            if is_live and await self._preview(index, message):
+            if is_live and index >= len(self._posted):
+                if await self._preview(index, message):
+                    continue
+                # The refused preview used this slot; the platform did not count it.
+                await self._put(index, message, mark, paced=False)
                 continue
             await self._put(index, message, mark)
         for extra in self._posted[len(messages) :]:
@@ -92,8 +97,7 @@ class ReplyMessages:
         del self._posted[len(messages) :]
 
     async def _preview(self, index: int, message: RenderedMessage) -> bool:
-        if index < len(self._posted):
-            return False  # already a real message: update it instead
+        """Preview the message; False (previews now off) when the platform refused it."""
         if self._previewed == (index, message.source):
             return True
         await self._before_call()
@@ -103,15 +107,19 @@ class ReplyMessages:
         self.use_previews = False
         return False
 
-    async def _put(self, index: int, message: RenderedMessage, final: Reply | None) -> None:
+    async def _put(
+        self, index: int, message: RenderedMessage, final: Reply | None, *, paced: bool = True
+    ) -> None:
         if index < len(self._posted):
             posted = self._posted[index]
             if posted.shown.source == message.source and posted.final == (final is not None):
                 return
-            await self._before_call()
+            if paced:
+                await self._before_call()
             await self._sink.update(posted.message_id, message, final=final)
             self._posted[index] = _Posted(posted.message_id, message, final is not None)
             return
-        await self._before_call()
+        if paced:
+            await self._before_call()
         message_id = await self._sink.post(message, final=final)
         self._posted.append(_Posted(message_id, message, final is not None))

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
@@ -210,6 +210,11 @@ class TelegramAdapter(Adapter):
             raise translate_error(exc, "disconnecting from Telegram") from exc
         finally:
             self._app = None
+
+    @property
+    def bot(self) -> Bot:
+        """The python-telegram-bot Bot of the running adapter."""
+        return self._require_app().bot
 
     def _require_app(self) -> Application[Any, Any, Any, Any, Any, Any]:
         if self._app is None:
