@@ -177,7 +177,7 @@ class TelegramAdapter(Adapter):
 
     async def _register_commands(self) -> None:
         """setMyCommands in English, and in every language whose notices translate them."""
-        bot = self._require_app().bot
+        bot = self.bot
 
         def commands(language: str) -> list[BotCommand]:
             return [BotCommand(name, notice(f"command_{name}", language)) for name in COMMANDS]
@@ -214,7 +214,8 @@ class TelegramAdapter(Adapter):
     @property
     def bot(self) -> Bot:
         """The python-telegram-bot Bot of the running adapter."""
-        return self._require_app().bot
+        bot: Bot = self._require_app().bot
+        return bot
 
     def _require_app(self) -> Application[Any, Any, Any, Any, Any, Any]:
         if self._app is None:
@@ -244,7 +245,7 @@ class TelegramAdapter(Adapter):
         chat = message.raw["message"]["chat"]
         private = chat.get("type") == "private"
         sink = TelegramSink(
-            self._require_app().bot,
+            self.bot,
             self._renderer,
             chat_id=int(conversation.channel),
             thread_id=None if conversation.thread is None else int(conversation.thread),
@@ -277,7 +278,7 @@ class TelegramAdapter(Adapter):
         )
         language = (vote.locale_hint or FALLBACK_LANGUAGE).split("-")[0]
         try:
-            await self._require_app().bot.answer_callback_query(
+            await self.bot.answer_callback_query(
                 vote.callback_id, text=notice("feedback_thanks", language)
             )
         except TelegramError as exc:
