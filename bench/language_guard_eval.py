@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,8 +31,9 @@ UNSPACED = frozenset({"zh", "zh-hant"})
 class NoModel:
     """A generator for contexts in which the guard must not call the model."""
 
-    def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[Token]:
+    async def stream(self, prompt: str, params: GenerationParams) -> AsyncGenerator[Token, None]:
         raise ModelError("the benchmark has no model")
+        yield Token("")  # makes this an async generator, as the protocol expects
 
     async def info(self) -> ModelInfo:
         return ModelInfo("none", 1024, 2048)

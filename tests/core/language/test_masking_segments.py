@@ -1,0 +1,61 @@
+"""Masking of non-prose and sentence segmentation of a growing reply."""
+
+from __future__ import annotations
+
+from core.language.masking import mask, prose
+from core.language.segments import segments
+
+
+def test_mask_keeps_positions() -> None:
+    text = "Voir https://example.org/a?b=1 et `x = 1` puis 3,14 avec Marie Curie."
+    masked = mask(text)
+    assert len(masked) == len(text)
+    assert masked.index("puis") == text.index("puis")
+
+
+def test_mask_blanks_code_links_numbers_names_and_quotes() -> None:
+    text = (
+        'Utilise os.path.join() et user_name, lis https://docs.python.org/3/ ou www.example.com, '
+        'écris à dev@example.org, cite "hello my friend" et «good morning», '
+        "demande à Barack Obama en 2024 via @alice sur l'API HTTP."
+    )
+    readable = prose(text)
+    for gone in ("os.path", "user_name", "https", "www", "dev@", "hello", "good", "Barack", "2024", "alice", "API", "HTTP"):
+        assert gone not in readable
+    for kept in ("Utilise", "écris", "cite", "demande", "l'"):
+        assert kept in readable
+
+
+def test_fenced_code_is_blanked_even_while_still_open() -> None:
+    assert prose("Voici :\n```python\nprint('the end is near')\n") == "Voici :"
+    assert prose("```js\nconst a = 1;\n```\nFin.") == "Fin."
+
+
+def test_code_lines_without_fences_are_blanked() -> None:
+    assert prose("for (int i = 0; i < n; i++) {\n    total += values[i];\n}") == ""
+
+
+def test_apostrophes_are_not_quotes() -> None:
+    assert prose("L'eau est froide, c'est l'hiver.") == "L'eau est froide, c'est l'hiver."
+
+
+def test_segments_know_which_sentences_are_finished() -> None:
+    text = "Bonjour à tous. Il est 3"
+    found = segments(mask(text), final=False)
+    assert [(text[s.start : s.end], s.complete) for s in found] == [
+        ("Bonjour à tous.", True),
+        ("Il est", False),
+    ]
+    assert segments(mask(text), final=True)[-1].complete
+
+
+def test_a_full_stop_without_following_space_may_still_grow() -> None:
+    found = segments("Version 3.", final=False)
+    assert not found[-1].complete
+
+
+def test_unspaced_scripts_end_sentences_at_once() -> None:
+    text = "你好。我很好！谢谢"
+    found = segments(text, final=False)
+    assert [text[s.start : s.end] for s in found] == ["你好。", "我很好！", "谢谢"]
+    assert [s.complete for s in found] == [True, True, False]
