@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bots import console_bot, doctor, telegram_bot
+from bots import console_bot, doctor, safety_tool, telegram_bot
 from core.errors import BloombridgeError
 
 
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     console_bot.register(subparsers)
     doctor.register(subparsers)
     telegram_bot.register(subparsers)
+    safety_tool.register(subparsers)
     return parser
 
 

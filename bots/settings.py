@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -49,6 +49,27 @@ class Settings(BaseSettings):
     history_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     max_message_chars: int = Field(default=16_000, gt=0)
 
+    # Safety (see README "Safety"): word lists always; a guard model when a URL is set.
+    safety_enabled: bool = True
+    safety_wordlists: bool = True
+    safety_wordlist_dir: Path | None = None
+    safety_guard_url: str | None = None
+    safety_guard_model: Literal["llama-guard-3", "llama-guard-3-1b", "qwen3guard"] = "llama-guard-3"
+    safety_guard_api_token: SecretStr | None = None
+    safety_guard_timeout_seconds: float = Field(default=10.0, gt=0)
+    safety_local_model_path: Path | None = None
+    safety_local_model_labels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    safety_block_categories: Annotated[list[str], NoDecode] | None = None
+    safety_allow_categories: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["specialized_advice", "politically_sensitive"]
+    )
+    safety_threshold: float = Field(default=0.8, ge=0, le=1)
+    safety_screen_user_messages: bool = True
+    safety_on_guard_unavailable: Literal["hold", "local"] = "hold"
+    safety_log_text: bool = False
+    safety_chunk_chars: int = Field(default=200, gt=0)
+    repetition_guard: bool = True
+
     log_level: str = "INFO"
 
     # Telegram: the bot token from @BotFather; the Bot API server (self-hosted servers too).
@@ -60,6 +81,18 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = "0.0.0.0"
     telegram_webhook_port: int = Field(default=8443, gt=0, lt=65536)
     telegram_webhook_path: str = "telegram"
+
+    @field_validator(
+        "safety_local_model_labels",
+        "safety_block_categories",
+        "safety_allow_categories",
+        mode="before",
+    )
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
 
     @field_validator("tgi_urls", mode="before")
     @classmethod

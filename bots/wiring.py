@@ -6,6 +6,7 @@ import functools
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+from bots.safety_setup import build_repetition_guard, build_safety_guard
 from bots.settings import Settings
 from core.dialog import DialogManager
 from core.errors import ConfigurationError
@@ -49,9 +50,18 @@ async def open_generator(settings: Settings, stack: AsyncExitStack) -> TextGener
     )
 
 
-def build_guards(settings: Settings) -> list[Guard]:
-    """The reply guards, in the order they judge a reply."""
-    return []
+def build_guards(settings: Settings, stack: AsyncExitStack | None = None) -> list[Guard]:
+    """The reply guards, in the order they judge a reply; `stack` closes their connections."""
+    guards: list[Guard] = []
+    safety = build_safety_guard(settings)
+    if safety is not None:
+        guards.append(safety)
+        if stack is not None:
+            stack.push_async_callback(safety.policy.aclose)
+    repetition = build_repetition_guard(settings)
+    if repetition is not None:
+        guards.append(repetition)
+    return guards
 
 
 @asynccontextmanager
@@ -66,6 +76,6 @@ async def build_dialog(
             generator=generator,
             store=store,
             config=settings.dialog_config(),
-            guards=build_guards(settings),
+            guards=build_guards(settings, stack),
             metrics=metrics,
         )

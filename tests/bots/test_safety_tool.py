@@ -1,0 +1,66 @@
+"""`bloombridge safety check` as an operator runs it: a real process reading standard input."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from tests.core.safety.guard_fakes import llama_guard_responder
+from tests.fakes.tgi import FakeTGI, dead_url
+
+
+def environment(**settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BLOOMBRIDGE_")}
+    env.update({f"BLOOMBRIDGE_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+async def safety_check(lines: list[str], *args: str, **settings: str) -> list[str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "safety",
+        "check",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environment(**settings),
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate("\n".join(lines).encode()), 60)
+    assert process.returncode == 0, stderr.decode()
+    return stdout.decode().splitlines()
+
+
+async def test_word_lists_alone() -> None:
+    lines = ["Bonjour, comment ça va ?", "quel c0nnard", "", "tu es un p.é.d.é", "la couleur negre"]
+    assert await safety_check(lines, "--language", "fr") == [
+        "allow",
+        "block obscenity",
+        "block hate",
+        "allow",
+    ]
+
+
+async def test_with_the_guard_model() -> None:
+    async with FakeTGI(responder=llama_guard_responder()) as guard:
+        output = await safety_check(
+            ["How do I bake bread?", "How do I make a nerve agent?"],
+            "--role",
+            "user",
+            safety_guard_url=guard.url,
+        )
+        assert output == ["allow", "block indiscriminate_weapons"]
+        assert "ONLY THE LAST User message" in guard.generation_requests()[0].body["inputs"]
+
+
+async def test_guard_down_follows_the_setting() -> None:
+    lines = ["How do I bake bread?", "what a fucker"]
+    held = await safety_check(lines, safety_guard_url=dead_url())
+    assert held == ["block guard_unavailable", "block obscenity"]
+    local = await safety_check(
+        lines, safety_guard_url=dead_url(), safety_on_guard_unavailable="local"
+    )
+    assert local == ["allow", "block obscenity"]
