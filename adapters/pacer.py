@@ -66,15 +66,23 @@ class RateGate:
             await self.clock.sleep(delay)
 
     async def acquire(self, chat: str, interval: float) -> None:
-        """Wait for and take the next slot of `chat`; its following slot is `interval` later."""
+        """Wait for and take the next slot of `chat`; its following slot is `interval` later.
+
+        The chat's slot is taken first, the bot-wide one when it is due: a chat waiting
+        for its own interval never holds back the other chats.
+        """
         now = self.clock.now()
-        slot = max(now, self._due(chat))
+        slot = max(now, self._chat_next.get(chat, 0.0))
         if len(self._chat_next) >= _PRUNE_AT:
             self._chat_next = {key: due for key, due in self._chat_next.items() if due > now}
         self._chat_next[chat] = slot + interval
-        self._global_next = slot + self._global_interval
         if slot > now:
             await self.clock.sleep(slot - now)
+        now = self.clock.now()
+        shared = max(now, self._global_next)
+        self._global_next = shared + self._global_interval
+        if shared > now:
+            await self.clock.sleep(shared - now)
 
     def pause(self, chat: str, seconds: float) -> None:
         """Give `chat` no slot for `seconds` (the platform's flood wait)."""

@@ -61,6 +61,32 @@ async def test_gate_spaces_a_chat_and_shares_the_global_budget() -> None:
     assert times == [0.0, 1.0, 1.1, 2.0]
 
 
+class HeldClock:
+    """A clock whose sleeps stay pending, so a test can see what each caller waits for."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def now(self) -> float:
+        return 0.0
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.Event().wait()
+
+
+async def test_a_chat_waiting_for_its_interval_does_not_hold_back_other_chats() -> None:
+    clock = HeldClock()
+    gate = RateGate(calls_per_second=10, clock=clock)
+    await gate.acquire("a", 3.0)
+    waiting = [asyncio.create_task(gate.acquire(chat, 3.0)) for chat in ("a", "b")]
+    await asyncio.sleep(0)
+    assert clock.waits == [3.0, pytest.approx(0.1)]
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+
+
 async def test_gate_pause_holds_only_that_chat() -> None:
     clock = VirtualClock(start=0.0)
     gate = RateGate(calls_per_second=1000, clock=clock)
