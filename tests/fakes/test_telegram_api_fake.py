@@ -25,17 +25,17 @@ async def test_messages_are_kept_and_edits_checked(
     api, bot = api_and_bot
     assert bot.username == api.bot_username
     sent = await bot.send_message(42, "héllo 😀", entities=[MessageEntity("bold", 6, 2)])
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.edit_message_text(
             "héllo 😀", 42, sent.message_id, entities=[MessageEntity("bold", 6, 2)]
         )
     await bot.edit_message_text("bye", 42, sent.message_id)
     assert [m.text for m in api.visible(42)] == ["bye"]
-    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await bot.send_message(42, "ab", entities=[MessageEntity("bold", 1, 5)])
-    with pytest.raises(BadRequest, match="(?i)too long"):
+    with pytest.raises(BadRequest, match=r"(?i)too long"):
         await bot.send_message(42, "😀" * 2049)  # 4098 UTF-16 units
-    with pytest.raises(BadRequest, match="(?i)empty"):
+    with pytest.raises(BadRequest, match=r"(?i)empty"):
         await bot.send_message(42, "  ")
 
 
