@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bots import console_bot, doctor, safety_tool, telegram_bot
+from bots import console_bot, doctor, lang_tool, safety_tool, telegram_bot
 from core.errors import BloombridgeError
 
 
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.register(subparsers)
     telegram_bot.register(subparsers)
     safety_tool.register(subparsers)
+    lang_tool.register(subparsers)
     return parser
 
 

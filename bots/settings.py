@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     safety_chunk_chars: int = Field(default=200, gt=0)
     repetition_guard: bool = True
 
+    # Language (see README "Language"): which detector, and the streaming language guard.
+    language_detector: Literal["default", "py3langid", "lingua", "langdetect"] = "default"
+    language_guard: bool = True
+    language_translate_drift: bool = True
+
     log_level: str = "INFO"
 
     # Telegram: the bot token from @BotFather; the Bot API server (self-hosted servers too).

@@ -6,6 +6,11 @@ import functools
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+from bots.language_setup import (
+    build_language_guard,
+    build_language_policy,
+    load_language_models,
+)
 from bots.safety_setup import build_repetition_guard, build_safety_guard
 from bots.settings import Settings
 from core.dialog import DialogManager
@@ -58,6 +63,9 @@ def build_guards(settings: Settings, stack: AsyncExitStack | None = None) -> lis
         guards.append(safety)
         if stack is not None:
             stack.push_async_callback(safety.policy.aclose)
+    language = build_language_guard(settings)
+    if language is not None:
+        guards.append(language)
     repetition = build_repetition_guard(settings)
     if repetition is not None:
         guards.append(repetition)
@@ -72,10 +80,12 @@ async def build_dialog(
     async with AsyncExitStack() as stack:
         generator = await open_generator(settings, stack)
         store = await stack.enter_async_context(build_store(settings))
+        await load_language_models(settings)
         yield DialogManager(
             generator=generator,
             store=store,
             config=settings.dialog_config(),
+            language_policy=build_language_policy(settings),
             guards=build_guards(settings, stack),
             metrics=metrics,
         )

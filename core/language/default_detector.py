@@ -140,13 +140,16 @@ class DefaultDetector(LanguageDetector):
         first = self._within_script(self._latin, text, "Latin")
         if self._confirm is None:
             return first
-        if letters >= self._confirm_below_letters and first.language not in _NEAR_CONFIRM_ONLY:
+        if letters >= self._confirm_below_letters and first.language not in _NEAR_CONFIRM_ONLY | {
+            UNDETERMINED
+        }:
             return first
         second = self._confirm.detect(text)
         confirmed = next(iter(second.scores), UNDETERMINED)
+        first_choice = next(iter(first.scores), UNDETERMINED)
         if (
             confirmed in _ONLY_CONFIRM
-            and first.language in _NEAR_CONFIRM_ONLY
+            and first_choice in _NEAR_CONFIRM_ONLY
             and second.confidence >= self._only_confirm_confidence
         ):
             # Tswana and Tsonga: only lingua knows them, so its answer stands alone.
@@ -170,7 +173,7 @@ def _lingua_only() -> frozenset[str]:
 _ONLY_CONFIRM = _lingua_only()
 # What py3langid answers for Tswana and Tsonga text, which it does not know: only then is the
 # second model asked about a long text.
-_NEAR_CONFIRM_ONLY = frozenset({"st", "nso", "zu", "xh", "sn", UNDETERMINED})
+_NEAR_CONFIRM_ONLY = frozenset({"st", "nso", "zu", "xh", "sn"})
 
 
 def detectors_for_evaluation() -> Sequence[LanguageDetector]:
