@@ -8,6 +8,7 @@ import functools
 import logging
 import threading
 from collections.abc import AsyncGenerator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from pathlib import Path
 from types import TracebackType
@@ -92,6 +93,9 @@ class LocalGenerator:
         self._start_lock = asyncio.Lock()
         # One generation at a time: parallel ones would only share the same cores more slowly.
         self._generation_gate = asyncio.Lock()
+        # One long-lived thread runs every generation: torch pays its per-thread start-up costs
+        # once, not per reply (a fresh thread per reply halves the tiny model's speed).
+        self._generation_thread: ThreadPoolExecutor | None = None
         self.tokens_generated = 0
 
     async def start(self) -> None:
@@ -107,6 +111,10 @@ class LocalGenerator:
                     with contextlib.suppress(RuntimeError):
                         loop.call_soon_threadsafe(report, progress)
 
+            if self._generation_thread is None:
+                self._generation_thread = ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="bloombridge-generation"
+                )
             self._loaded = await _in_daemon_thread(
                 lambda: load_model(
                     self.model,
@@ -120,6 +128,9 @@ class LocalGenerator:
     async def aclose(self) -> None:
         """Release the model; generations still running stop when their readers close them."""
         self._loaded = None
+        if self._generation_thread is not None:
+            self._generation_thread.shutdown(wait=False, cancel_futures=True)
+            self._generation_thread = None
 
     async def __aenter__(self) -> LocalGenerator:
         await self.start()
@@ -206,10 +217,11 @@ class LocalGenerator:
                 cancel.set()  # the loop is gone: nobody reads, stop generating
 
         async with self._generation_gate:
-            worker = asyncio.ensure_future(
-                _in_daemon_thread(
-                    lambda: run_generation(loaded.model, loaded.tokenizer, job, deliver, cancel)
-                )
+            worker = loop.run_in_executor(
+                self._generation_thread,
+                functools.partial(
+                    run_generation, loaded.model, loaded.tokenizer, job, deliver, cancel
+                ),
             )
             try:
                 while True:
@@ -231,7 +243,8 @@ class LocalGenerator:
         if not done:
             logger.warning("local generation did not stop within %.0f s", _STOP_WAIT_SECONDS)
             return
-        generated = worker.result() if not worker.exception() else 0
+        failed = worker.cancelled() or worker.exception() is not None
+        generated = 0 if failed else worker.result()
         self.tokens_generated += generated
 
     @property
