@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.language.detector import UNSURE, Detection, LanguageDetector
-from core.language.languages import BLOOM_LANGUAGES, UNDETERMINED, is_close
+from core.language.languages import UNDETERMINED, is_close
 from core.language.library_detectors import LinguaDetector, Py3langidDetector
 from core.language.scripts import (
     SINGLE_LANGUAGE_SCRIPTS,
@@ -52,7 +52,8 @@ class DefaultDetector(LanguageDetector):
     to py3langid restricted to the languages written in them. Latin script goes to py3langid
     with "absorber" languages that catch the BLOOM languages no detector knows; a second model
     (`confirm`, lingua's fast mode by default) must agree on short texts in the languages it
-    knows, and alone names Tswana and Tsonga, which py3langid does not know. Confidence is
+    knows unless py3langid is `sure_alone`, and alone names Tswana and Tsonga, which py3langid
+    does not know. Confidence is
     summed over close neighbours (Zulu and Xhosa...) and must reach `min_confidence`.
     """
 
@@ -67,6 +68,7 @@ class DefaultDetector(LanguageDetector):
         min_confidence: float = 0.7,
         confirm_below_letters: int = 60,
         only_confirm_confidence: float = 0.9,
+        sure_alone: float = 0.95,
     ) -> None:
         self._latin = latin or Py3langidDetector(min_confidence=0.0, absorbers=LATIN_ABSORBERS)
         if confirm is None and confirm_with_lingua:
@@ -75,6 +77,7 @@ class DefaultDetector(LanguageDetector):
         self._min_confidence = min_confidence
         self._confirm_below_letters = confirm_below_letters
         self._only_confirm_confidence = only_confirm_confidence
+        self._sure_alone = sure_alone
         self._by_script = {
             script: Py3langidDetector(min_confidence=0.0, only=bloom, absorbers=others)
             for script, (bloom, others) in _SCRIPT_CANDIDATES.items()
@@ -140,21 +143,21 @@ class DefaultDetector(LanguageDetector):
         first = self._within_script(self._latin, text, "Latin")
         if self._confirm is None:
             return first
-        if letters >= self._confirm_below_letters and first.language not in _NEAR_CONFIRM_ONLY | {
-            UNDETERMINED
-        }:
+        near = _NEIGHBOURS_OF_CONFIRM_ONLY | {UNDETERMINED}
+        if letters >= self._confirm_below_letters and first.language not in near:
             return first
         second = self._confirm.detect(text)
         confirmed = next(iter(second.scores), UNDETERMINED)
         first_choice = next(iter(first.scores), UNDETERMINED)
         if (
-            confirmed in _ONLY_CONFIRM
-            and first_choice in _NEAR_CONFIRM_ONLY
+            first_choice in _NEAR_CONFIRM_ONLY.get(confirmed, ())
             and second.confidence >= self._only_confirm_confidence
         ):
             # Tswana and Tsonga: only lingua knows them, so its answer stands alone.
             return Detection(confirmed, second.confidence, second.scores, script="Latin")
         if letters >= self._confirm_below_letters or confirmed == first.language:
+            return first
+        if first.confidence >= self._sure_alone:
             return first
         if first.sure and first.language not in self._confirm.languages:
             # The second model cannot vouch for a language it does not know.
@@ -162,18 +165,13 @@ class DefaultDetector(LanguageDetector):
         return Detection(UNDETERMINED, first.confidence, first.scores, script="Latin")
 
 
-def _lingua_only() -> frozenset[str]:
-    return frozenset(
-        language.code
-        for language in BLOOM_LANGUAGES
-        if language.lingua and not language.py3langid and language.script == "Latin"
-    )
-
-
-_ONLY_CONFIRM = _lingua_only()
-# What py3langid answers for Tswana and Tsonga text, which it does not know: only then is the
-# second model asked about a long text.
-_NEAR_CONFIRM_ONLY = frozenset({"st", "nso", "zu", "xh", "sn"})
+# What py3langid prefers for Tswana and Tsonga text, which it does not know: only next to
+# these is lingua's word for those two taken, and only then is lingua asked about long texts.
+_NEAR_CONFIRM_ONLY: dict[str, frozenset[str]] = {
+    "tn": frozenset({"st", "nso"}),
+    "ts": frozenset({"xh", "zu", "sn", "ln", "sw"}),
+}
+_NEIGHBOURS_OF_CONFIRM_ONLY = frozenset().union(*_NEAR_CONFIRM_ONLY.values())
 
 
 def detectors_for_evaluation() -> Sequence[LanguageDetector]:

@@ -31,7 +31,9 @@ async def generator(tgi: FakeTGI) -> AsyncIterator[TgiGenerator]:
         yield client
 
 
-def context(generator: TgiGenerator, language: str, text: str = "Parle-moi de Paris.") -> GuardContext:
+def context(
+    generator: TgiGenerator, language: str, text: str = "Parle-moi de Paris."
+) -> GuardContext:
     message = IncomingMessage(
         id="m1",
         conversation=ConversationRef("test", None, "c1"),
@@ -135,7 +137,9 @@ async def test_a_second_drift_is_translated_by_the_model(
     verdict = await session.check(resumed, final=True)
     assert verdict.kind is VerdictKind.REPLACE
     assert verdict.reason == REASON_TRANSLATED
-    assert verdict.replacement == FRENCH + " La ville est aussi célèbre pour ses musées et sa cuisine."
+    assert (
+        verdict.replacement == FRENCH + " La ville est aussi célèbre pour ses musées et sa cuisine."
+    )
     prompt = tgi.generation_requests()[0].body["inputs"]
     assert "Translate the following text into French" in prompt
     assert "famous for its museums" in prompt

@@ -15,12 +15,25 @@ def test_mask_keeps_positions() -> None:
 
 def test_mask_blanks_code_links_numbers_names_and_quotes() -> None:
     text = (
-        'Utilise os.path.join() et user_name, lis https://docs.python.org/3/ ou www.example.com, '
+        "Utilise os.path.join() et user_name, lis https://docs.python.org/3/ ou www.example.com, "
         'écris à dev@example.org, cite "hello my friend" et «good morning», '
         "demande à Barack Obama en 2024 via @alice sur l'API HTTP."
     )
     readable = prose(text)
-    for gone in ("os.path", "user_name", "https", "www", "dev@", "hello", "good", "Barack", "2024", "alice", "API", "HTTP"):
+    for gone in (
+        "os.path",
+        "user_name",
+        "https",
+        "www",
+        "dev@",
+        "hello",
+        "good",
+        "Barack",
+        "2024",
+        "alice",
+        "API",
+        "HTTP",
+    ):
         assert gone not in readable
     for kept in ("Utilise", "écris", "cite", "demande", "l'"):
         assert kept in readable
