@@ -176,18 +176,29 @@ class TelegramAdapter(Adapter):
         )
 
     async def _register_commands(self) -> None:
-        """setMyCommands in English, and in every language whose notices translate them."""
+        """setMyCommands in English, and in every language whose notices translate them.
+
+        Telegram takes two-letter ISO 639-1 codes only ("zh-hant" cannot be registered).
+        A refused registration is logged: the bot still works without the command menu.
+        """
         bot = self.bot
 
         def commands(language: str) -> list[BotCommand]:
             return [BotCommand(name, notice(f"command_{name}", language)) for name in COMMANDS]
 
         english = commands(FALLBACK_LANGUAGE)
-        await bot.set_my_commands(english)
-        for language in available_languages():
-            localized = commands(language)
-            if language != FALLBACK_LANGUAGE and localized != english:
-                await bot.set_my_commands(localized, language_code=language)
+        menus: list[tuple[str | None, list[BotCommand]]] = [(None, english)]
+        for code in available_languages():
+            localized = commands(code)
+            if len(code) == 2 and code.isalpha() and localized != english:
+                menus.append((code, localized))
+        for menu_language, menu in menus:
+            try:
+                await bot.set_my_commands(menu, language_code=menu_language)
+            except TelegramError as exc:
+                logger.warning(
+                    "could not register the %s command menu: %s", menu_language or "default", exc
+                )
 
     async def run(self) -> None:
         """Process updates until `stop()` or cancellation."""

@@ -332,6 +332,9 @@ class FakeTelegramAPI:
         return self._bot_user()
 
     async def _api_setMyCommands(self, params: Mapping[str, Any]) -> Any:
+        language = str(params.get("language_code", ""))
+        if language and not (len(language) == 2 and language.isalpha()):
+            raise _Refused(ApiError(400, "Bad Request: invalid language code specified"))
         self.commands[str(params.get("language_code", ""))] = list(params["commands"])
         return True
 

@@ -119,6 +119,10 @@ async def test_commands_are_registered_and_answered_in_groups(
         await harness.start()
         registered = [command["command"] for command in harness.api.commands[""]]
         assert registered == ["start", "help", "reset", "forget", "lang"]
+        # Translated menus for the notice catalogs Telegram can name (two-letter codes).
+        assert harness.api.commands["fr"][1]["description"] == notice("command_help", "fr")
+        assert all(len(code) == 2 for code in harness.api.commands if code)
+        assert not any(call.failed for call in harness.api.calls_to("setMyCommands"))
         update = harness.message_update("", Place.GROUP, False)
         update["message"]["text"] = "/start@bloom_test_bot"
         update["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 21}]
