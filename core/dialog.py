@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
 import uuid
-import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from core.commands import CommandHandler, parse_command
@@ -35,6 +33,7 @@ from core.messages import (
 )
 from core.metrics import Metrics
 from core.notices import notice
+from core.ordering import ConversationLocks
 from core.prompt import PromptBuilder, estimate_tokens
 from core.store.base import Store
 
@@ -82,7 +81,7 @@ class DialogManager:
         self._clock = clock
         self._builder = PromptBuilder(generator)
         self._commands = CommandHandler(store, self.language_policy)
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks = ConversationLocks()
 
     def handle(self, message: IncomingMessage) -> ReplyStream:
         """The reply to `message` as a stream of cleared snapshots ending in a final Reply."""
@@ -100,8 +99,7 @@ class DialogManager:
 
     async def _events(self, message: IncomingMessage) -> AsyncIterator[ReplyEvent]:
         # One reply at a time per conversation: each prompt sees the turns before it.
-        lock = self._locks.setdefault(message.conversation.key, asyncio.Lock())
-        async with lock:
+        async with self._locks.hold(message.conversation.key):
             async for event in self._answer(message):
                 yield event
 

@@ -14,7 +14,6 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from adapters.base import Adapter, ChatHandler
 from adapters.capabilities import Capabilities, LengthUnit, MarkdownDialect
 from adapters.delivery import ReplyMessages
-from adapters.ordering import ConversationLocks
 from adapters.pacer import Clock, RateGate, ReplyPacer
 from adapters.telegram.render import TelegramRenderer
 from adapters.telegram.sink import TelegramSink, translate_error
@@ -28,6 +27,7 @@ from adapters.telegram.translate import (
 from core.errors import BloombridgeError, ConfigurationError, PlatformError
 from core.messages import IncomingMessage
 from core.notices import FALLBACK_LANGUAGE, available_languages, notice
+from core.ordering import ConversationLocks
 
 logger = logging.getLogger(__name__)
 

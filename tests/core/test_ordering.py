@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from adapters.ordering import ConversationLocks
+from core.ordering import ConversationLocks
 
 
 async def test_a_conversation_is_served_in_arrival_order_and_others_are_not_held() -> None:
