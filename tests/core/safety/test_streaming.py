@@ -21,7 +21,7 @@ from core.safety.policy import OnUnavailable, PolicyConfig, SafetyPolicy
 from core.safety.wordlists import WordListClassifier
 from core.store.memory import MemoryStore
 from tests.core.safety.guard_fakes import llama_guard_responder
-from tests.fakes.tgi import FakeTGI, GenerateCall, Script, dead_url
+from tests.fakes.tgi import FakeTGI, GenerateCall, Script, dead_url, fake_tokenize
 
 CHAT = ConversationRef(platform="test", space=None, channel="c1")
 
@@ -78,12 +78,13 @@ async def assert_generation_cancelled(bloom: FakeTGI) -> None:
 
 async def test_obscenity_midway_is_replaced_before_any_of_it_is_shown(bloom: FakeTGI) -> None:
     safe_part = "Bonjour ! Voici ma réponse. "
-    # The server waits after the insult: only a client that stops reading ends the stream.
+    insult = "Espèce de c.o.n.n.a.r.d, va-t'en. "
+    # The server then waits: only a client that stops reading ends the stream.
     bloom.enqueue(
         Script(
-            reply=safe_part + "Espèce de c.o.n.n.a.r.d, va-t'en. Encore.",
+            reply=safe_part + insult + "Encore du texte.",
             hang=asyncio.Event(),
-            hang_after=22,
+            hang_after=len(fake_tokenize(safe_part + insult)),
         )
     )
     snapshots, reply, dialog = await converse(bloom, [safety(WordListClassifier())], "Salut")
@@ -160,11 +161,8 @@ async def test_guard_down_holds_messages_and_says_so(bloom: FakeTGI) -> None:
 async def test_guard_down_holds_the_reply_when_messages_are_not_screened(bloom: FakeTGI) -> None:
     config = PolicyConfig(screen_user_messages=False)
     guard = safety(WordListClassifier(), guard_client(dead_url()), config=config)
-    bloom.enqueue(
-        Script(
-            reply="Première phrase. Deuxième phrase. Troisième.", hang=asyncio.Event(), hang_after=6
-        )
-    )
+    # A paced reply that would go on for a while: the failed check lands while it streams.
+    bloom.enqueue(Script(reply="Première phrase. Deuxième phrase." * 200, token_delay=0.005))
     snapshots, reply, _ = await converse(bloom, [guard], "Bonjour")
     await guard.policy.aclose()
     assert snapshots == []
