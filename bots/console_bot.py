@@ -11,6 +11,7 @@ from adapters.console.adapter import ConsoleAdapter
 from bots.lifecycle import run_until_stopped
 from bots.settings import Settings, load_settings
 from bots.wiring import build_dialog
+from core.generation.local import describe_progress
 
 
 async def chat(
@@ -20,10 +21,14 @@ async def chat(
     output_stream: TextIO,
     user: str = "console-user",
     locale_hint: str | None = None,
+    progress_stream: TextIO | None = None,
 ) -> None:
-    """Run the console bot until the input ends."""
+    """Run the console bot until the input ends; model load progress goes to `progress_stream`."""
+    on_progress = None
+    if progress_stream is not None:
+        on_progress = describe_progress(lambda line: print(line, file=progress_stream, flush=True))
     async with (
-        build_dialog(settings) as dialog,
+        build_dialog(settings, on_progress=on_progress) as dialog,
         ConsoleAdapter(
             dialog,
             input_stream=input_stream,
@@ -45,6 +50,7 @@ def _run(args: argparse.Namespace) -> int:
             output_stream=sys.stdout,
             user=args.user,
             locale_hint=args.locale,
+            progress_stream=sys.stderr,
         )
     )
     return 0

@@ -18,6 +18,7 @@ from pydantic_settings import (
 from core.config import DialogConfig
 from core.errors import ConfigurationError
 from core.generation.base import GenerationParams
+from core.generation.local_loading import DEFAULT_LOCAL_MODEL
 
 CONFIG_FILE_VARIABLE = "BLOOMBRIDGE_CONFIG_FILE"
 
@@ -33,6 +34,8 @@ class Settings(BaseSettings):
     tgi_first_token_timeout_seconds: float = 60.0
     tgi_failures_before_out: int = 3
     tgi_probe_interval_seconds: float = 10.0
+    # Without TGI URLs: the in-process model, a Hugging Face model id or a local folder.
+    local_model: str = DEFAULT_LOCAL_MODEL
 
     # Conversation store: unset means the in-process store (nothing survives a restart).
     redis_url: SecretStr | None = None

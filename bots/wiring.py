@@ -14,8 +14,9 @@ from bots.language_setup import (
 from bots.safety_setup import build_repetition_guard, build_safety_guard
 from bots.settings import Settings
 from core.dialog import DialogManager
-from core.errors import ConfigurationError
 from core.generation.base import TextGenerator
+from core.generation.local import LocalGenerator
+from core.generation.local_loading import ProgressCallback
 from core.generation.pool import PoolPolicy, ReplicaPool
 from core.generation.tgi import TgiGenerator
 from core.guards.base import Guard
@@ -46,13 +47,18 @@ def build_pool(settings: Settings) -> ReplicaPool:
     return ReplicaPool.from_urls(settings.tgi_urls, replica_factory=factory, policy=policy)
 
 
-async def open_generator(settings: Settings, stack: AsyncExitStack) -> TextGenerator:
-    """The model backend, opened on `stack` so it is closed with everything else."""
+async def open_generator(
+    settings: Settings, stack: AsyncExitStack, *, on_progress: ProgressCallback | None = None
+) -> TextGenerator:
+    """The model backend, opened on `stack` so it is closed with everything else.
+
+    The TGI pool when replicas are configured, else the in-process model (`on_progress` hears
+    of its download and load; a model that cannot be loaded raises ModelLoadError).
+    """
     if settings.tgi_urls:
         return await stack.enter_async_context(build_pool(settings))
-    raise ConfigurationError(
-        "no model server is configured: set BLOOMBRIDGE_TGI_URLS to your TGI replicas"
-    )
+    local = LocalGenerator(settings.local_model, on_progress=on_progress)
+    return await stack.enter_async_context(local)
 
 
 def build_guards(settings: Settings, stack: AsyncExitStack | None = None) -> list[Guard]:
@@ -74,11 +80,14 @@ def build_guards(settings: Settings, stack: AsyncExitStack | None = None) -> lis
 
 @asynccontextmanager
 async def build_dialog(
-    settings: Settings, *, metrics: Metrics | None = None
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> AsyncIterator[DialogManager]:
     """A ready dialog manager; its generator and store are closed on exit."""
     async with AsyncExitStack() as stack:
-        generator = await open_generator(settings, stack)
+        generator = await open_generator(settings, stack, on_progress=on_progress)
         store = await stack.enter_async_context(build_store(settings))
         await load_language_models(settings)
         yield DialogManager(

@@ -1,0 +1,121 @@
+"""`bloombridge chat` without a cluster: the console pipeline on the in-process tiny BLOOM model."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import huggingface_hub.constants
+import pytest
+
+from bots.console_bot import chat
+from bots.settings import Settings
+from core.notices import notice
+from tests.fakes.tiny_bloom import tiny_bloom
+
+__all__ = ["tiny_bloom"]
+
+# The tiny model reads 256 tokens: leave room for history and the reply.
+REPLY_TOKENS = 48
+FAILURE_NOTICES = ("too_long", "model_error", "unavailable", "interrupted")
+
+
+@pytest.fixture(autouse=True)
+def no_hub_traffic(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+
+def notice_opening(key: str) -> str:
+    """The English notice's text up to its first placeholder."""
+    catalog = json.loads(resources.files("core").joinpath("data/notices/en.json").read_text())
+    template: str = catalog[key]
+    return template.split("{")[0]
+
+
+def local_settings(model: str) -> Settings:
+    return Settings(tgi_urls=[], local_model=model, max_new_tokens=REPLY_TOKENS)
+
+
+def cli_environment(**values: str) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("BLOOMBRIDGE_", "HF_"))
+    }
+    return {**env, "HF_HUB_OFFLINE": "1", **values}
+
+
+async def test_conversation_longer_than_the_context_is_answered_turn_after_turn(
+    tiny_bloom: Path,
+) -> None:
+    question = "Where is the library, and how are you today? The quick brown fox jumps. "
+    messages = [f"Message {n}: {question * 4}" for n in range(4)]
+    progress = io.StringIO()
+    output = io.StringIO()
+    await chat(
+        local_settings(str(tiny_bloom)),
+        input_stream=io.StringIO("\n".join([*messages, "/reset"]) + "\n"),
+        output_stream=output,
+        progress_stream=progress,
+    )
+    text = output.getvalue()
+    # Four exchanges of ~100 tokens overflow 256 tokens: history is trimmed, never refused.
+    assert text.endswith(notice("reset_done", "en") + "\n")
+    assert text.strip() != notice("reset_done", "en")
+    for key in FAILURE_NOTICES:
+        assert notice_opening(key) not in text, key
+    assert progress.getvalue().splitlines() == [
+        f"Loading {tiny_bloom} into memory",
+        f"{tiny_bloom} is ready",
+    ]
+
+
+async def test_bloombridge_chat_runs_on_the_local_model(tiny_bloom: Path) -> None:
+    env = cli_environment(
+        BLOOMBRIDGE_LOCAL_MODEL=str(tiny_bloom), BLOOMBRIDGE_MAX_NEW_TOKENS=str(REPLY_TOKENS)
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "chat",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(b"hello\n/reset\n"), 120)
+    assert process.returncode == 0, stderr.decode()
+    assert stdout.decode().endswith(notice("reset_done", "en") + "\n")
+    assert f"{tiny_bloom} is ready" in stderr.decode()
+
+
+async def test_bloombridge_chat_without_model_says_what_to_do(tmp_path: Path) -> None:
+    env = cli_environment(HF_HUB_CACHE=str(tmp_path / "empty-cache"))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "chat",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(b"hello\n"), 120)
+    assert process.returncode != 0
+    assert stdout == b""
+    lines = stderr.decode().strip().splitlines()
+    assert lines[-1] == (
+        "bloombridge: Cannot load the local model 'bigscience/bloomz-560m': it is not downloaded "
+        "yet and cannot be downloaded now (no network or offline); set BLOOMBRIDGE_TGI_URLS to "
+        "use a TGI cluster, or point BLOOMBRIDGE_LOCAL_MODEL at a local copy of the model."
+    )
+    assert "Traceback" not in stderr.decode()
