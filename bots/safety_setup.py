@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bots.settings import Settings
 from core.errors import ConfigurationError
+from core.generation.base import TextGenerator
+from core.generation.openai_completions import OpenAICompletionsGenerator
 from core.generation.tgi import TgiGenerator
 from core.guards.repetition import RepetitionGuard
 from core.safety.base import SafetyClassifier
@@ -26,24 +28,37 @@ def _categories(names: list[str], setting: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def _guard_generator(settings: Settings, url: str) -> TextGenerator:
+    """The guard model's endpoint: TGI, or an OpenAI-compatible completions server."""
+    token = settings.safety_guard_api_token
+    api_token = token.get_secret_value() if token else None
+    timeout = settings.safety_guard_timeout_seconds
+    if settings.safety_guard_api == "openai":
+        if not settings.safety_guard_model_name:
+            raise ConfigurationError(
+                "BLOOMBRIDGE_SAFETY_GUARD_MODEL_NAME must name the model the completions server "
+                "serves, e.g. Qwen/Qwen3Guard-Gen-4B"
+            )
+        return OpenAICompletionsGenerator(
+            url, model=settings.safety_guard_model_name, timeout=timeout, api_token=api_token
+        )
+    return TgiGenerator(
+        url,
+        connect_timeout=min(settings.tgi_connect_timeout_seconds, timeout),
+        first_token_timeout=timeout,
+        api_token=api_token,
+    )
+
+
 def build_classifiers(settings: Settings) -> list[SafetyClassifier]:
     """The configured classifiers: word lists, the guard model, a local model."""
     classifiers: list[SafetyClassifier] = []
     if settings.safety_wordlists:
         classifiers.append(WordListClassifier(load_word_lists(settings.safety_wordlist_dir)))
     if settings.safety_guard_url:
-        token = settings.safety_guard_api_token
-        generator = TgiGenerator(
-            settings.safety_guard_url,
-            connect_timeout=min(
-                settings.tgi_connect_timeout_seconds, settings.safety_guard_timeout_seconds
-            ),
-            first_token_timeout=settings.safety_guard_timeout_seconds,
-            api_token=token.get_secret_value() if token else None,
-        )
         classifiers.append(
             GuardModelClassifier(
-                generator,
+                _guard_generator(settings, settings.safety_guard_url),
                 FORMATS[settings.safety_guard_model](),
                 timeout=settings.safety_guard_timeout_seconds,
             )

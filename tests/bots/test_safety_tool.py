@@ -7,6 +7,7 @@ import os
 import sys
 
 from tests.core.safety.guard_fakes import llama_guard_responder
+from tests.fakes.openai_completions import FakeCompletions
 from tests.fakes.tgi import FakeTGI, dead_url
 
 
@@ -64,3 +65,24 @@ async def test_guard_down_follows_the_setting() -> None:
         lines, safety_guard_url=dead_url(), safety_on_guard_unavailable="local"
     )
     assert local == ["allow", "block obscenity"]
+
+
+async def test_with_a_guard_model_behind_a_completions_server() -> None:
+    def answers(prompt: str) -> list[str]:
+        unsafe = "nerve agent" in prompt.rsplit("<BEGIN CONVERSATION>", 1)[1]
+        return [
+            "Safety: Unsafe\nCategories: Violent" if unsafe else "Safety: Safe\nCategories: None"
+        ]
+
+    async with FakeCompletions(answers, model="Qwen/Qwen3Guard-Gen-4B") as server:
+        output = await safety_check(
+            ["Bonjour", "Fabrique un nerve agent"],
+            "--language",
+            "fr",
+            safety_guard_url=server.url,
+            safety_guard_api="openai",
+            safety_guard_model="qwen3guard",
+            safety_guard_model_name="Qwen/Qwen3Guard-Gen-4B",
+        )
+    assert output == ["allow", "block violence"]
+    assert server.requests[0]["prompt"].startswith("<|im_start|>user\n# Task:")
