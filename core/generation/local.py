@@ -81,12 +81,14 @@ class LocalGenerator:
         *,
         cache_dir: Path | None = None,
         offline: bool = False,
+        hub_endpoint: str | None = None,
         device: str | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> None:
         self.model = model
         self._cache_dir = cache_dir
         self._offline = offline
+        self._hub_endpoint = hub_endpoint
         self._device = device
         self._on_progress = on_progress
         self._loaded: LoadedModel | None = None
@@ -120,6 +122,7 @@ class LocalGenerator:
                     self.model,
                     cache_dir=self._cache_dir,
                     offline=self._offline,
+                    endpoint=self._hub_endpoint,
                     device=self._device,
                     report=on_thread,
                 )

@@ -137,7 +137,12 @@ def _snapshot(model: str, patterns: list[str], **options: Any) -> Path:
 
 
 def _download(
-    model: str, *, cache_dir: Path | None, offline: bool, report: ProgressCallback
+    model: str,
+    *,
+    cache_dir: Path | None,
+    offline: bool,
+    endpoint: str | None,
+    report: ProgressCallback,
 ) -> Path:
     """The local folder of hub model `model`, downloaded (or found in the cache) first."""
     from huggingface_hub.errors import (
@@ -152,6 +157,7 @@ def _download(
     options: dict[str, Any] = {
         "cache_dir": cache_dir,
         "local_files_only": offline,
+        "endpoint": endpoint,
         "tqdm_class": meter.bar_class(),
     }
     try:
@@ -227,6 +233,7 @@ def load_model(
     *,
     cache_dir: Path | None = None,
     offline: bool = False,
+    endpoint: str | None = None,
     device: str | None = None,
     report: ProgressCallback | None = None,
 ) -> LoadedModel:
@@ -250,7 +257,9 @@ def load_model(
             raise _failure(model, "there is no such folder")
     else:
         logger.info("fetching model %s (downloaded on first use)", model)
-        folder = _download(model, cache_dir=cache_dir, offline=offline, report=notify)
+        folder = _download(
+            model, cache_dir=cache_dir, offline=offline, endpoint=endpoint, report=notify
+        )
     logger.info("loading model %s from %s", model, folder)
     notify(LoadProgress("load", model))
     loaded = _load_from_folder(model, folder, device)

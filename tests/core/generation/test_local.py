@@ -20,6 +20,7 @@ from core.generation.local import LocalGenerator, describe_progress
 from core.generation.local_loading import LoadProgress, _DownloadMeter
 from core.messages import Turn
 from core.prompt import PromptBuilder
+from tests.fakes.hub import FakeHub
 from tests.fakes.tiny_bloom import (
     CONTEXT_TOKENS,
     tiny_bloom,
@@ -222,6 +223,47 @@ async def test_hub_model_loads_from_the_local_cache_with_progress(
     assert tokens[-1].finish_reason == "length"
     assert [progress.stage for progress, _ in seen] == ["load", "ready"]
     assert all(on_loop for _, on_loop in seen), "callbacks run on the event loop"
+
+
+async def test_first_use_downloads_safetensors_with_progress(
+    tiny_bloom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(tiny_bloom, repo)
+    # A repository that also has pickled weights: only the safetensors ones are fetched.
+    (repo / "pytorch_model.bin").write_bytes(b"pickled weights are never downloaded")
+    cache = tmp_path / "cache"
+    seen: list[LoadProgress] = []
+    async with FakeHub("bloombridge/tiny-bloom", repo, chunk_size=4096) as hub:
+        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+        generator = LocalGenerator(
+            "bloombridge/tiny-bloom", cache_dir=cache, hub_endpoint=hub.url, on_progress=seen.append
+        )
+        async with generator:
+            await asyncio.sleep(0)  # let the last progress callback run
+            tokens = await collect(generator, PROMPT, GenerationParams(max_new_tokens=5, seed=1))
+    assert tokens[-1].finish_reason == "length"
+    assert "pytorch_model.bin" not in hub.fetched and "model.safetensors" in hub.fetched
+    fetched_bytes = sum((repo / name).stat().st_size for name in hub.fetched)
+    downloads = [p for p in seen if p.stage == "download"]
+    assert downloads and downloads[-1].done_bytes == downloads[-1].total_bytes == fetched_bytes
+    assert [p.stage for p in seen[len(downloads) :]] == ["load", "ready"]
+
+    # A second start needs no hub at all: the model is in the cache.
+    async with LocalGenerator("bloombridge/tiny-bloom", cache_dir=cache, offline=True) as again:
+        assert (await again.info()).max_total_tokens == CONTEXT_TOKENS
+
+
+async def test_unknown_hub_model_is_explained(
+    tiny_bloom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with FakeHub("bloombridge/tiny-bloom", tiny_bloom) as hub:
+        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+        generator = LocalGenerator(
+            "bloombridge/no-such-model", cache_dir=tmp_path, hub_endpoint=hub.url
+        )
+        with pytest.raises(ModelLoadError, match="no such model on the Hugging Face Hub"):
+            await generator.start()
 
 
 async def test_model_neither_cached_nor_downloadable_is_one_clear_sentence(
