@@ -103,22 +103,12 @@ class GuardedGeneration:
                 self.outcome = Outcome(text.strip(), finish)
                 return
             if verdict.kind is VerdictKind.RESUME and resumes < self._max_resumes:
-                resumes += 1
-                kept = text[: verdict.at].rstrip()
-                try:
-                    resumed = await self._builder.build(
-                        self._prompt.kept_turns,
-                        self._user_text,
-                        self._params,
-                        instruction=verdict.instruction,
-                        reply_prefix=kept.strip(),
-                    )
-                except PromptTooLongError:
-                    # No room left to continue: end the reply cleanly where it was cut.
-                    self.outcome = Outcome(kept.strip(), FinishReason.CUT)
-                    return
-                prompt = resumed.text
-                continue
+                resumed = await self._resumed_prompt(verdict, text)
+                if resumed is not None:
+                    resumes += 1
+                    kept = text[: verdict.at].rstrip()
+                    prompt = resumed
+                    continue
             if verdict.kind is not VerdictKind.REPLACE:
                 # The text a cut keeps must still pass every guard's final check (safety).
                 kept_verdict, _ = await self._check(sessions, text[: verdict.at], final=True)
@@ -126,6 +116,21 @@ class GuardedGeneration:
                     verdict = kept_verdict
             self.outcome = self._apply(verdict, text)
             return
+
+    async def _resumed_prompt(self, verdict: Verdict, text: str) -> str | None:
+        """The prompt that continues the kept text, or None when it no longer fits the budget."""
+        try:
+            resumed = await self._builder.build(
+                self._prompt.kept_turns,
+                self._user_text,
+                self._params,
+                instruction=verdict.instruction,
+                reply_prefix=text[: verdict.at].strip(),
+            )
+        except PromptTooLongError:
+            # No room left to continue: the reply ends cleanly where it was cut.
+            return None
+        return resumed.text
 
     def _apply(self, verdict: Verdict, text: str) -> Outcome:
         if verdict.kind is VerdictKind.REPLACE:
