@@ -256,11 +256,11 @@ def load_model(
         if not folder.is_dir():
             raise _failure(model, "there is no such folder")
     else:
-        logger.info("fetching model %s (downloaded on first use)", model)
+        logger.debug("fetching model %s (downloaded on first use)", model)
         folder = _download(
             model, cache_dir=cache_dir, offline=offline, endpoint=endpoint, report=notify
         )
-    logger.info("loading model %s from %s", model, folder)
+    logger.debug("loading model %s from %s", model, folder)
     notify(LoadProgress("load", model))
     loaded = _load_from_folder(model, folder, device)
     logger.info(

@@ -112,10 +112,9 @@ async def test_bloombridge_chat_without_model_says_what_to_do(tmp_path: Path) ->
     stdout, stderr = await asyncio.wait_for(process.communicate(b"hello\n"), 120)
     assert process.returncode != 0
     assert stdout == b""
-    lines = stderr.decode().strip().splitlines()
-    assert lines[-1] == (
+    # One sentence, no traceback, no log noise around it.
+    assert stderr.decode().splitlines() == [
         "bloombridge: Cannot load the local model 'bigscience/bloomz-560m': it is not downloaded "
         "yet and cannot be downloaded now (no network or offline); set BLOOMBRIDGE_TGI_URLS to "
         "use a TGI cluster, or point BLOOMBRIDGE_LOCAL_MODEL at a local copy of the model."
-    )
-    assert "Traceback" not in stderr.decode()
+    ]
