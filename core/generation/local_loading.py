@@ -99,15 +99,24 @@ class _DownloadMeter:
         self._report = report
         self._lock = threading.Lock()
         self._bars: dict[int, tuple[float, float]] = {}
+        self._finished = False
 
     def update(self, bar_id: int, done: float, total: float) -> None:
+        # Reported under the lock so figures from several download threads arrive in order.
         with self._lock:
+            if self._finished:
+                return
             self._bars[bar_id] = (done, total)
             # The hub keeps a received-bytes and a written-bytes counter for the same files:
             # the larger of each is the best figure of how far the download is.
             done_bytes = max(int(d) for d, _ in self._bars.values())
             total_bytes = max(int(t) for _, t in self._bars.values())
-        self._report(LoadProgress("download", self._model, done_bytes, total_bytes))
+            self._report(LoadProgress("download", self._model, done_bytes, total_bytes))
+
+    def finish(self) -> None:
+        """Ignore bars that redraw after the download (tqdm redraws when a bar is collected)."""
+        with self._lock:
+            self._finished = True
 
     def bar_class(self) -> type[Any]:
         """A tqdm class that reports byte bars to this meter and prints nothing."""
@@ -176,6 +185,8 @@ def _download(
         ) from exc
     except OSError as exc:
         raise _failure(model, f"the download failed ({exc.strerror or exc})") from exc
+    finally:
+        meter.finish()
     return folder
 
 

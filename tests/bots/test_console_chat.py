@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,6 +14,7 @@ from bots.doctor import diagnose
 from bots.settings import Settings
 from bots.wiring import build_dialog
 from core.notices import notice
+from tests.bots.cli_process import cli_environment, run_cli
 from tests.fakes.tgi import FakeTGI, Script, dead_url
 
 
@@ -94,37 +91,14 @@ async def test_doctor_names_an_unreachable_redis_without_its_password(tgi: FakeT
 
 async def test_bloombridge_chat_command_scripts_through_stdin(tgi: FakeTGI) -> None:
     tgi.enqueue(Script(reply="Scripted answer."))
-    env = {**os.environ, "BLOOMBRIDGE_TGI_URLS": tgi.url}
-    env.pop("BLOOMBRIDGE_REDIS_URL", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bots.cli",
-        "chat",
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(b"hello\n/reset\n"), 60)
-    assert process.returncode == 0, stderr.decode()
-    assert stdout.decode() == f"Scripted answer.\n{notice('reset_done', 'en')}\n"
+    result = await run_cli("chat", stdin="hello\n/reset\n", env=cli_environment(tgi_urls=tgi.url))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"Scripted answer.\n{notice('reset_done', 'en')}\n"
 
 
 async def test_invalid_settings_exit_with_one_clear_line() -> None:
-    env = {**os.environ, "BLOOMBRIDGE_TGI_URLS": "http://x", "BLOOMBRIDGE_TOP_P": "1.5"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bots.cli",
-        "chat",
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    _, stderr = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 2
-    assert stderr.decode().strip().splitlines() == [
+    result = await run_cli("chat", env=cli_environment(tgi_urls="http://x", top_p="1.5"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
         "bloombridge: invalid settings: BLOOMBRIDGE_TOP_P: Input should be less than 1"
     ]

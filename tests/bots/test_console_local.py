@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
-import os
-import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 
@@ -17,6 +13,7 @@ import pytest
 from bots.console_bot import chat
 from bots.settings import Settings
 from core.notices import notice
+from tests.bots.cli_process import cli_environment, run_cli
 from tests.fakes.tiny_bloom import tiny_bloom
 
 __all__ = ["tiny_bloom"]
@@ -41,15 +38,6 @@ def notice_opening(key: str) -> str:
 
 def local_settings(model: str) -> Settings:
     return Settings(tgi_urls=[], local_model=model, max_new_tokens=REPLY_TOKENS)
-
-
-def cli_environment(**values: str) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("BLOOMBRIDGE_", "HF_"))
-    }
-    return {**env, "HF_HUB_OFFLINE": "1", **values}
 
 
 async def test_conversation_longer_than_the_context_is_answered_turn_after_turn(
@@ -78,42 +66,20 @@ async def test_conversation_longer_than_the_context_is_answered_turn_after_turn(
 
 
 async def test_bloombridge_chat_runs_on_the_local_model(tiny_bloom: Path) -> None:
-    env = cli_environment(
-        BLOOMBRIDGE_LOCAL_MODEL=str(tiny_bloom), BLOOMBRIDGE_MAX_NEW_TOKENS=str(REPLY_TOKENS)
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bots.cli",
-        "chat",
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(b"hello\n/reset\n"), 120)
-    assert process.returncode == 0, stderr.decode()
-    assert stdout.decode().endswith(notice("reset_done", "en") + "\n")
-    assert f"{tiny_bloom} is ready" in stderr.decode()
+    env = cli_environment(local_model=str(tiny_bloom), max_new_tokens=str(REPLY_TOKENS))
+    result = await run_cli("chat", stdin="hello\n/reset\n", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith(notice("reset_done", "en") + "\n")
+    assert f"{tiny_bloom} is ready" in result.stderr
 
 
 async def test_bloombridge_chat_without_model_says_what_to_do(tmp_path: Path) -> None:
     env = cli_environment(HF_HUB_CACHE=str(tmp_path / "empty-cache"))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bots.cli",
-        "chat",
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(b"hello\n"), 120)
-    assert process.returncode != 0
-    assert stdout == b""
+    result = await run_cli("chat", stdin="hello\n", env=env)
+    assert result.returncode != 0
+    assert result.stdout == ""
     # One sentence, no traceback, no log noise around it.
-    assert stderr.decode().splitlines() == [
+    assert result.stderr.splitlines() == [
         "bloombridge: Cannot load the local model 'bigscience/bloomz-560m': it is not downloaded "
         "yet and cannot be downloaded now (no network or offline); set BLOOMBRIDGE_TGI_URLS to "
         "use a TGI cluster, or point BLOOMBRIDGE_LOCAL_MODEL at a local copy of the model."

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-
+from tests.bots.cli_process import cli_environment, run_cli
 from tests.core.safety.guard_fakes import llama_guard_responder
 from tests.fakes.openai_completions import FakeCompletions
 from tests.fakes.tgi import FakeTGI, dead_url
 
 
-def environment(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BLOOMBRIDGE_")}
-    env.update({f"BLOOMBRIDGE_{name.upper()}": value for name, value in settings.items()})
-    return env
-
-
 async def safety_check(lines: list[str], *args: str, **settings: str) -> list[str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bots.cli",
-        "safety",
-        "check",
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=environment(**settings),
+    result = await run_cli(
+        "safety", "check", *args, stdin="\n".join(lines), env=cli_environment(**settings)
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate("\n".join(lines).encode()), 60)
-    assert process.returncode == 0, stderr.decode()
-    return stdout.decode().splitlines()
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
 
 
 async def test_word_lists_alone() -> None:

@@ -13,6 +13,8 @@ from types import TracebackType
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
+
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
@@ -29,19 +31,15 @@ class FakeHub:
         self._chunk_size = chunk_size
         self.fetched: list[str] = []
         self.url = ""
-        self._runner: web.AppRunner | None = None
+        self._server: LoopbackServer | None = None
 
     async def __aenter__(self) -> FakeHub:
         app = web.Application()
         app.router.add_get("/api/models/{owner}/{name}/revision/{revision}", self._revision)
         app.router.add_get("/api/models/{owner}/{name}/tree/{revision}", self._tree)
         app.router.add_route("*", "/{owner}/{name}/resolve/{revision}/{path:.+}", self._resolve)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
+        self._server = LoopbackServer(app)
+        self.url = await self._server.start()
         return self
 
     async def __aexit__(
@@ -50,8 +48,8 @@ class FakeHub:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._server is not None:
+            await self._server.stop()
 
     def _known(self, request: web.Request) -> None:
         repo = f"{request.match_info['owner']}/{request.match_info['name']}"

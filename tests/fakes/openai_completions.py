@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
+
 Responder = Callable[[str], list[str]]
 
 
@@ -27,24 +29,20 @@ class FakeCompletions:
         self.max_model_len = max_model_len
         self.requests: list[dict[str, Any]] = []
         self.failure_status: int | None = None
-        self._runner: web.AppRunner | None = None
+        self._server: LoopbackServer | None = None
         self.url = ""
 
     async def __aenter__(self) -> FakeCompletions:
         app = web.Application()
         app.router.add_post("/v1/completions", self._completions)
         app.router.add_get("/v1/models", self._models)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._server = LoopbackServer(app)
+        self.url = await self._server.start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._server is not None:
+            await self._server.stop()
 
     async def _models(self, request: web.Request) -> web.Response:
         entry = {"id": self.model, "object": "model", "max_model_len": self.max_model_len}

@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
+
 MAX_TEXT_UNITS = 4096
 _WAIT_LIMIT = 10.0  # seconds a test may wait for the fake before failing
 # Form fields PTB sends as plain strings; every other field holds JSON.
@@ -142,26 +144,20 @@ class FakeTelegramAPI:
         self._notifications: set[asyncio.Task[None]] = set()
         self._message_ids = itertools.count(5001)
         self._update_ids = itertools.count(900_001)
-        self._runner: web.AppRunner | None = None
+        self._server: LoopbackServer | None = None
         self.url = ""
 
     async def __aenter__(self) -> FakeTelegramAPI:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
         # handler_cancellation: a client that leaves ends its long poll at once.
-        self._runner = web.AppRunner(
-            app, handler_cancellation=True, access_log=None, shutdown_timeout=0.5
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._server = LoopbackServer(app, handler_cancellation=True)
+        self.url = await self._server.start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._server is not None:
+            await self._server.stop()
 
     # ----- scripting -------------------------------------------------------------------------
 

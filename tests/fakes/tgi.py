@@ -28,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
 from tests.fakes.tgi_script import (
     EOS_ID,
     EOS_TEXT,
@@ -106,7 +107,7 @@ class FakeTGI:
         self._queue: deque[Script] = deque()
         self._arrivals = asyncio.Condition()
         self._closing = asyncio.Event()
-        self._runner: web.AppRunner | None = None
+        self._server: LoopbackServer | None = None
         self._url = ""
 
     @property
@@ -146,21 +147,15 @@ class FakeTGI:
         app.router.add_post("/", self._compat)
         # handler_cancellation: a client that disconnects cancels its handler, like TGI
         # dropping the generation; the stream record notes it.
-        self._runner = web.AppRunner(
-            app, handler_cancellation=True, access_log=None, shutdown_timeout=0.5
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self._url = f"http://{host}:{port}"
+        self._server = LoopbackServer(app, handler_cancellation=True)
+        self._url = await self._server.start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None
 
     # --- plain endpoints -------------------------------------------------------------------
 

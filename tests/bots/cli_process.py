@@ -1,0 +1,50 @@
+"""Runs the `bloombridge` command line in a real child process, as an operator would."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from dataclasses import dataclass
+
+# Generous: a loaded CI machine starts Python and the language models slowly.
+_LIMIT_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What the process left behind: exit code and decoded output."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli_environment(**settings: str) -> dict[str, str]:
+    """This environment without any BLOOMBRIDGE_ or HF_ variable, offline, plus `settings`.
+
+    Keys are setting names without the prefix (`tgi_urls`) or whole variable names (`HF_HOME`).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BLOOMBRIDGE_", "HF_"))}
+    env["HF_HUB_OFFLINE"] = "1"
+    for name, value in settings.items():
+        env[name if name.isupper() else f"BLOOMBRIDGE_{name.upper()}"] = value
+    return env
+
+
+async def run_cli(*args: str, stdin: str = "", env: dict[str, str]) -> CliResult:
+    """`python -m bots.cli ARGS` with `stdin` as its input."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bots.cli",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    async with asyncio.timeout(_LIMIT_SECONDS):
+        stdout, stderr = await process.communicate(stdin.encode())
+    assert process.returncode is not None
+    return CliResult(process.returncode, stdout.decode(), stderr.decode())
