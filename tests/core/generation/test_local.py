@@ -218,7 +218,6 @@ async def test_hub_model_loads_from_the_local_cache_with_progress(
         "bloombridge/tiny-bloom", cache_dir=tmp_path, on_progress=on_progress
     )
     async with generator:
-        await asyncio.sleep(0)  # let the last progress callback run
         tokens = await collect(generator, PROMPT, GenerationParams(max_new_tokens=5, seed=1))
     assert tokens[-1].finish_reason == "length"
     assert [progress.stage for progress, _ in seen] == ["load", "ready"]
