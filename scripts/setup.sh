@@ -14,9 +14,9 @@ fi
 # Install only when the project or its dependencies changed since the last install.
 stamp=".venv/.installed-${extras:-core}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install -qq --upgrade pip
     spec="."
     [ -n "$extras" ] && spec=".[$extras]"
-    .venv/bin/python -m pip install --quiet -e "$spec"
+    .venv/bin/python -m pip install -qq -e "$spec"
     touch "$stamp"
 fi
