@@ -146,9 +146,12 @@ class DefaultDetector(LanguageDetector):
         near = _NEIGHBOURS_OF_CONFIRM_ONLY | {UNDETERMINED}
         if letters >= self._confirm_below_letters and first.language not in near:
             return first
+        first_choice = next(iter(first.scores), UNDETERMINED)
+        if first.confidence >= self._sure_alone and first_choice not in _NEIGHBOURS_OF_CONFIRM_ONLY:
+            # Whatever the second model says, `first` stands (see the checks below): skip it.
+            return first
         second = self._confirm.detect(text)
         confirmed = next(iter(second.scores), UNDETERMINED)
-        first_choice = next(iter(first.scores), UNDETERMINED)
         if (
             first_choice in _NEAR_CONFIRM_ONLY.get(confirmed, ())
             and second.confidence >= self._only_confirm_confidence

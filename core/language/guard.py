@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 
 from core.errors import GenerationError
 from core.generation.base import GenerationParams
@@ -21,9 +22,9 @@ from core.guards.base import Guard, GuardContext, GuardSession, Verdict
 from core.language.detector import Detection, LanguageDetector
 from core.language.judge import Judgement, SentenceJudge
 from core.language.languages import BY_CODE
+from core.language.masked_reply import MaskedReply
 from core.language.masking import mask
 from core.language.requests import asks_for_mixed_languages, find_request
-from core.language.segments import segments
 from core.prompt import render_request
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ PARTIAL_LETTERS = 40
 PARTIAL_FOREIGN_LETTERS = 80
 # Re-judge an unfinished sentence only after it grew by this many characters.
 PARTIAL_STEP = 12
+_VISIBLE = re.compile(r"\S")
 
 
 def firm_instruction(language: str) -> str:
@@ -116,6 +118,7 @@ class LanguageGuardSession(GuardSession):
         self._partial_judged_at = 0
         self._resumed = False
         self._held_from: int | None = None  # after a second drift: text from here is translated
+        self._reply = MaskedReply()  # the reply's mask, kept up to date token by token
         self.anchor: str | None = None  # the language the reply settled in when target is "und"
 
     async def check(self, text: str, *, final: bool) -> Verdict:
@@ -126,33 +129,34 @@ class LanguageGuardSession(GuardSession):
         if len(text) < self._verified:
             # The reply restarted shorter than what was checked (a resume): re-check from there.
             self._verified = len(text)
-        masked = mask(text)
-        for segment in segments(masked, final=final):
+        self._reply.update(text)
+        for segment in self._reply.segments(final=final, after=self._verified):
             if segment.end <= self._verified:
                 continue
             # A sentence partly shown already is judged whole (more evidence than its tail);
             # a drift found in it cuts at what was shown.
             start = max(segment.start, self._verified)
             if not segment.complete:
-                verdict = await self._check_partial(text, masked, segment.start, segment.end)
+                verdict = await self._check_partial(text, segment.start, segment.end)
                 if verdict is not None:
                     return verdict
                 break
-            judgement = await self._judge_span(text, masked, segment.start, segment.end)
+            judgement = await self._judge_span(segment.start, segment.end)
             if judgement.foreign:
                 return await self._drift(text, start, final=final)
             self._verified = segment.end
         if final:
             return Verdict.allow()
-        return Verdict.allow(cleared=self._visible_end(text, masked))
+        return Verdict.allow(cleared=self._visible_end(text))
 
-    async def _check_partial(self, text: str, masked: str, start: int, end: int) -> Verdict | None:
-        span = masked[start:end]
-        letters = sum(1 for char in span if char.isalpha())
-        if letters < PARTIAL_LETTERS or end - self._partial_judged_at < PARTIAL_STEP:
+    async def _check_partial(self, text: str, start: int, end: int) -> Verdict | None:
+        if end - self._partial_judged_at < PARTIAL_STEP:
+            return None
+        letters = sum(map(str.isalpha, self._reply.masked(start, end)))
+        if letters < PARTIAL_LETTERS:
             return None
         self._partial_judged_at = end
-        judgement = await self._judge_span(text, masked, start, end)
+        judgement = await self._judge_span(start, end)
         if judgement.foreign and letters >= PARTIAL_FOREIGN_LETTERS:
             return await self._drift(text, max(start, self._verified), final=False)
         if judgement.agrees:
@@ -162,18 +166,21 @@ class LanguageGuardSession(GuardSession):
                 self._verified = cut
         return None
 
-    async def _judge_span(self, text: str, masked: str, start: int, end: int) -> Judgement:
-        judgement = await self._judge.judge(masked[start:end], self._target, self.anchor)
+    async def _judge_span(self, start: int, end: int) -> Judgement:
+        judgement = await self._judge.judge(
+            self._reply.masked(start, end), self._target, self.anchor
+        )
         if self.anchor is None and self._target not in self._judge.detectable:
             self.anchor = judgement.settles
         return judgement
 
-    def _visible_end(self, text: str, masked: str) -> int:
+    def _visible_end(self, text: str) -> int:
         """How far the user may see: checked text, plus blanked code or links that follow it."""
-        rest = masked[self._verified :]
-        if rest.strip():
-            return self._verified + (len(rest) - len(rest.lstrip()))
-        if text[self._verified :].lstrip().startswith(("```", "~~~")):
+        visible = self._reply.first_visible(self._verified)
+        if visible is not None:
+            return visible
+        following = _VISIBLE.search(text, self._verified)
+        if following and text.startswith(("```", "~~~"), following.start()):
             return len(text)  # a code block in progress: code is in no human language
         return self._verified
 
@@ -190,10 +197,9 @@ class LanguageGuardSession(GuardSession):
     async def _hold_or_translate(self, text: str, *, final: bool) -> Verdict:
         start = self._held_from
         assert start is not None
-        held = text[start:]
-        if not final and len(held) < self._max_translation_chars:
+        if not final and len(text) - start < self._max_translation_chars:
             return Verdict.allow(cleared=start)
-        translated = await self._translated(held.strip())
+        translated = await self._translated(text[start:].strip())
         if translated is None:
             return Verdict.cut(start, REASON_DRIFT)
         kept = text[:start].rstrip()

@@ -49,14 +49,14 @@ class SentenceJudge:
 
     async def judge(self, masked: str, target: str, anchor: str | None) -> Judgement:
         """Judge a masked sentence against the reply's target (or its anchor when "und")."""
-        letters = sum(1 for char in masked if char.isalpha())
+        letters = sum(map(str.isalpha, masked))
         if letters < MIN_LETTERS:
             return NEUTRAL
         return self.decide(await self.detect(masked), target, anchor, masked)
 
     def decide(self, found: Detection, target: str, anchor: str | None, masked: str) -> Judgement:
         """The judgement on a detection already made."""
-        letters = sum(1 for char in masked if char.isalpha())
+        letters = sum(map(str.isalpha, masked))
         if letters < MIN_LETTERS:
             return NEUTRAL
         effective = target if target in self.detectable else anchor

@@ -153,11 +153,16 @@ def canonical_code(tag: str | None) -> str | None:
     return _ALIASES.get(base)
 
 
+# Every ordered pair of codes in one close group: `is_close` runs for every score of every
+# detection, so it is one set lookup.
+_CLOSE_PAIRS = frozenset(
+    (first, second) for group in CLOSE_GROUPS for first in group for second in group
+)
+
+
 def is_close(first: str, second: str) -> bool:
     """Whether two codes are the same language or neighbours a detector cannot keep apart."""
-    if first == second:
-        return True
-    return any(first in group and second in group for group in CLOSE_GROUPS)
+    return first == second or (first, second) in _CLOSE_PAIRS
 
 
 def detectable_by_any() -> frozenset[str]:

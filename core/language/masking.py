@@ -6,10 +6,10 @@ import re
 
 # Each pattern's matches are replaced by spaces of the same length, so positions in the masked
 # text are positions in the original: a sentence found in one is the same span in the other.
-_FENCED_CODE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)", re.DOTALL)
-_INLINE_CODE = re.compile(r"`[^`\n]*(?:`|$)", re.MULTILINE)
-_SLACK_LINK = re.compile(r"<[^<>\s][^<>]*>")
-_URL = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
+FENCED_CODE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)", re.DOTALL)
+INLINE_CODE = re.compile(r"`[^`\n]*(?:`|$)", re.MULTILINE)
+SLACK_LINK = re.compile(r"<[^<>\s][^<>]*>")
+URL = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _HANDLE = re.compile(r"(?<!\w)[@#][\w.-]+")
 # Identifiers and paths: snake_case, dotted.names, a/b/c.py, call(), camelCase, --flags.
@@ -17,7 +17,7 @@ _IDENTIFIER = re.compile(
     r"(?<!\w)(?:[\w-]*_[\w-]*|\w+(?:[./\\:]\w+)+|\w+\(\)|[a-z]+[A-Z]\w*|--?[a-z][\w-]*)(?!\w)"
 )
 _NUMBER = re.compile(r"(?<!\w)[+-]?\d[\d.,:/%°x×-]*\w{0,3}")  # noqa: RUF001
-_QUOTED = re.compile(
+QUOTED = re.compile(
     r"\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|„[^“”\n]{1,200}[“”]|«[^»\n]{1,200}»|‹[^›\n]{1,200}›"  # noqa: RUF001
     r"|「[^」\n]{1,200}」|『[^』\n]{1,200}』|(?<![\w'’])'[^'\n]{1,200}'(?![\w'])"  # noqa: RUF001
 )
@@ -26,12 +26,35 @@ _QUOTED = re.compile(
 _ACRONYM = re.compile(r"(?<!\w)[A-Z][A-Z0-9]+s?(?!\w)")
 _NAME = re.compile(r"(?<=[\w,;:)\]] )[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*")  # noqa: RUF001
 # A line of code outside a fence: many symbols that prose rarely uses.
-_CODE_SYMBOLS = frozenset("{}[]()<>=;$|\\&*/+")
+CODE_SYMBOLS = frozenset("{}[]()<>=;$|\\&*/+")
 _CODE_LINE_SHARE = 0.12
+_CODE_LINE_ENDINGS = frozenset(";{}")
+
+# The passes of `mask`, each run on the result of the one before: first these, then code lines
+# are blanked, then `WORD_PATTERNS`.
+SPAN_PATTERNS: tuple[re.Pattern[str], ...] = (
+    FENCED_CODE,
+    INLINE_CODE,
+    SLACK_LINK,
+    URL,
+    _EMAIL,
+    _HANDLE,
+    QUOTED,
+    _IDENTIFIER,
+    _NUMBER,
+)
+WORD_PATTERNS: tuple[re.Pattern[str], ...] = (_ACRONYM, _NAME)
 
 
-def _blank(match: re.Match[str]) -> str:
+def blank(match: re.Match[str]) -> str:
+    """The matched text as spaces (newlines stay): the replacement every pass makes."""
     return "".join("\n" if char == "\n" else " " for char in match.group(0))
+
+
+def looks_like_code(length: int, symbols: int, last: str) -> bool:
+    """Whether a line is code: `length` characters from its first to its last visible one,
+    `symbols` of them code symbols, ending with `last`."""
+    return symbols / length >= _CODE_LINE_SHARE or last in _CODE_LINE_ENDINGS
 
 
 def _blank_code_lines(text: str) -> str:
@@ -40,10 +63,17 @@ def _blank_code_lines(text: str) -> str:
         stripped = line.strip()
         if not stripped:
             continue
-        symbols = sum(1 for char in stripped if char in _CODE_SYMBOLS)
-        if symbols / len(stripped) >= _CODE_LINE_SHARE or stripped.endswith((";", "{", "}")):
+        symbols = sum(1 for char in stripped if char in CODE_SYMBOLS)
+        if looks_like_code(len(stripped), symbols, stripped[-1]):
             lines[index] = " " * len(line)
     return "\n".join(lines)
+
+
+def blank_all(patterns: tuple[re.Pattern[str], ...], text: str) -> str:
+    """`text` after blanking the matches of each pattern in turn."""
+    for pattern in patterns:
+        text = pattern.sub(blank, text)
+    return text
 
 
 def mask(text: str) -> str:
@@ -51,13 +81,7 @@ def mask(text: str) -> str:
 
     The result has the same length as `text`; blanked characters become spaces (newlines stay).
     """
-    masked = _FENCED_CODE.sub(_blank, text)
-    masked = _INLINE_CODE.sub(_blank, masked)
-    for pattern in (_SLACK_LINK, _URL, _EMAIL, _HANDLE, _QUOTED, _IDENTIFIER, _NUMBER):
-        masked = pattern.sub(_blank, masked)
-    masked = _blank_code_lines(masked)
-    masked = _ACRONYM.sub(_blank, masked)
-    return _NAME.sub(_blank, masked)
+    return blank_all(WORD_PATTERNS, _blank_code_lines(blank_all(SPAN_PATTERNS, text)))
 
 
 def prose(text: str) -> str:

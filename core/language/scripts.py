@@ -98,8 +98,21 @@ TRADITIONAL_ONLY = frozenset(
 )
 
 
+# Scripts of the characters met so far: detection asks for every letter of every sentence.
+_SCRIPT_OF: dict[str, str | None] = {}
+
+
 def script_of(char: str) -> str | None:
     """The script of one character, or None for digits, punctuation, symbols and spaces."""
+    try:
+        return _SCRIPT_OF[char]
+    except KeyError:
+        script = _lookup_script(char)
+        _SCRIPT_OF[char] = script
+        return script
+
+
+def _lookup_script(char: str) -> str | None:
     point = ord(char)
     if point < 0x41:
         return None
@@ -110,12 +123,12 @@ def script_of(char: str) -> str | None:
 
 
 def script_counts(text: str) -> Counter[str]:
-    """How many letters of each script `text` has."""
+    """How many letters of each script `text` has, scripts in order of first appearance."""
     counts: Counter[str] = Counter()
-    for char in text:
+    for char, times in Counter(text).items():
         script = script_of(char)
         if script is not None:
-            counts[script] += 1
+            counts[script] += times
     return counts
 
 

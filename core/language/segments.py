@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Terminators that end a sentence only once whitespace follows (the text may still grow: "3."
@@ -22,34 +23,50 @@ class Segment:
     complete: bool
 
 
+def sentence_ends(masked: str) -> list[int]:
+    """The positions in `masked` (a masked reply) where a sentence ends, in order."""
+    return sorted(
+        {match.end() for match in _SPACED_END.finditer(masked)}
+        | {match.end() for match in _UNSPACED_END.finditer(masked)}
+        | {match.start() for match in _PARAGRAPH.finditer(masked)}
+    )
+
+
 def segments(masked: str, *, final: bool) -> list[Segment]:
     """The sentences of `masked` (a masked reply) in order.
 
     The last sentence is incomplete unless `final` (generation ended) or it ends with a
     terminator that cannot grow. Blank stretches between sentences belong to no segment.
     """
-    ends = sorted(
-        {match.end() for match in _SPACED_END.finditer(masked)}
-        | {match.end() for match in _UNSPACED_END.finditer(masked)}
-        | {match.start() for match in _PARAGRAPH.finditer(masked)}
-    )
+    return split(masked, 0, sentence_ends(masked), final=final)
+
+
+def split(masked: str, offset: int, ends: Iterable[int], *, final: bool) -> list[Segment]:
+    """The sentences of a masked stretch starting at `offset` in its reply, cut at `ends`.
+
+    `ends` are positions in the reply, in order; the stretch must start at a sentence end (or
+    at 0) and reach the end of the reply.
+    """
     found: list[Segment] = []
-    start = 0
+    start = offset
+    stop = offset + len(masked)
     for end in ends:
         if end <= start:
             continue
-        _append(found, masked, start, end, complete=True)
+        _append(found, masked, offset, start, end, complete=True)
         start = end
-    if start < len(masked):
-        _append(found, masked, start, len(masked), complete=final)
+    if start < stop:
+        _append(found, masked, offset, start, stop, complete=final)
     return found
 
 
-def _append(found: list[Segment], masked: str, start: int, end: int, *, complete: bool) -> None:
+def _append(
+    found: list[Segment], masked: str, offset: int, start: int, end: int, *, complete: bool
+) -> None:
     # Trim blanks so a segment starts at its first visible character and ends at its last.
-    while start < end and masked[start].isspace():
-        start += 1
-    while end > start and masked[end - 1].isspace():
-        end -= 1
-    if start < end:
+    piece = masked[start - offset : end - offset]
+    stripped = piece.strip()
+    if stripped:
+        start += len(piece) - len(piece.lstrip())
+        end -= len(piece) - len(piece.rstrip())
         found.append(Segment(start, end, complete))
