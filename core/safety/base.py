@@ -46,6 +46,14 @@ class SafetyVerdict:
         return bool(self.categories)
 
 
+class TextWatcher(ABC):
+    """Judges one growing text (a streamed reply), reading only what was added since last time."""
+
+    @abstractmethod
+    def verdict(self, text: str) -> SafetyVerdict:
+        """The verdict on the whole of `text`; a text that does not extend the last one is read anew."""
+
+
 class SafetyClassifier(ABC):
     """One way of judging text; use as an async context manager when it holds connections."""
 
@@ -62,6 +70,10 @@ class SafetyClassifier(ABC):
 
     def verdict_now(self, text: str, language: str) -> SafetyVerdict | None:
         """The verdict without awaiting, from classifiers cheap enough to run inline; else None."""
+        return None
+
+    def watch(self, language: str) -> TextWatcher | None:
+        """A watcher giving `verdict_now`'s verdicts on a growing text incrementally, or None."""
         return None
 
     async def aclose(self) -> None:

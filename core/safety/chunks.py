@@ -2,6 +2,8 @@
 
 A checkpoint never splits a word, and never falls inside a run of spaced-out single letters
 ("f u c k"), so the word lists always see whole words and the guard model whole sentences.
+`CheckpointFinder` finds the same checkpoints as `next_checkpoint` while reading each new
+character of a streamed reply about once.
 """
 
 from __future__ import annotations
@@ -14,11 +16,25 @@ _SENTENCE_END = re.compile(r"[.!?…](?=\s)|[\u3002\uff01\uff1f]|\n")
 _SPACE = re.compile(r"\s")
 # One letter standing alone, then a separator: the pieces of a spaced-out word.
 _SPACED_LETTERS = re.compile(r"(?:(?<![^\W_])[^\W\d_][\s._*\-]+){2,}[^\W\d_]?$")
+_SPACED_SEPARATORS = frozenset("._*-")
+
+
+def _may_be_spaced_out(text: str, index: int) -> bool:
+    """Whether `text[index]` can belong to a run of spaced-out letters."""
+    char = text[index]
+    if char.isspace() or char in _SPACED_SEPARATORS:
+        return True
+    # A letter of such a run stands alone: no letter or digit right before it.
+    return char.isalnum() and not char.isdecimal() and (index == 0 or not text[index - 1].isalnum())
 
 
 def _retreat_from_spaced_letters(text: str, end: int) -> int:
     """Move `end` back to before a trailing run of single letters that may spell a word."""
-    match = _SPACED_LETTERS.search(text[:end])
+    # Such a run ends at `end` and holds only separators and lone letters: search just there.
+    start = end
+    while start > 0 and _may_be_spaced_out(text, start - 1):
+        start -= 1
+    match = _SPACED_LETTERS.search(text, start, end)
     return match.start() if match else end
 
 
@@ -34,7 +50,44 @@ def next_checkpoint(text: str, after: int, chunk_chars: int) -> int | None:
     if end is None and len(text) - after >= chunk_chars:
         spaces = [m.start() for m in _SPACE.finditer(text, after)]
         end = spaces[-1] if spaces else len(text)
+    return _settle(text, after, end)
+
+
+def _settle(text: str, after: int, end: int | None) -> int | None:
     if end is None:
         return None
     end = _retreat_from_spaced_letters(text, end)
     return end if end > after else None
+
+
+class CheckpointFinder:
+    """`next_checkpoint` for one streamed reply, remembering what it found in earlier calls."""
+
+    def __init__(self, chunk_chars: int) -> None:
+        self.chunk_chars = chunk_chars
+        self._text = ""
+        self._after = 0
+        self._scanned = 0  # self._text[self._after:self._scanned] was looked at
+        self._sentence_end: int | None = None  # the last one found there
+        self._space: int | None = None  # the start of the last whitespace found there
+
+    def next(self, text: str, after: int) -> int | None:
+        """The furthest checkpoint past `after` in `text`, or None to wait."""
+        if after != self._after or not text.startswith(self._text):
+            self._after = after
+            self._scanned = after
+            self._sentence_end = None
+            self._space = None
+        # A full stop read last time at the very end ends a sentence if a space follows now.
+        for match in _SENTENCE_END.finditer(text, max(after, self._scanned - 1)):
+            self._sentence_end = match.end()
+        for index in range(len(text) - 1, self._scanned - 1, -1):
+            if text[index].isspace():
+                self._space = index
+                break
+        self._text = text
+        self._scanned = max(self._scanned, len(text))
+        end = self._sentence_end
+        if end is None and len(text) - after >= self.chunk_chars:
+            end = len(text) if self._space is None else self._space
+        return _settle(text, after, end)

@@ -14,8 +14,8 @@ import contextlib
 
 from core.guards.base import Guard, GuardContext, GuardSession, Verdict
 from core.notices import notice
-from core.safety.base import Role
-from core.safety.chunks import next_checkpoint
+from core.safety.base import Role, SafetyClassifier, SafetyVerdict, TextWatcher
+from core.safety.chunks import CheckpointFinder
 from core.safety.policy import Assessment, SafetyPolicy
 
 
@@ -53,12 +53,18 @@ class SafetyGuard(Guard):
 
 
 class SafetySession(GuardSession):
-    """One reply: checkpoints submitted in order, cleared up to the last one judged safe."""
+    """One reply: checkpoints submitted in order, cleared up to the last one judged safe.
+
+    Checkpoints are found, and in-process classifiers that can watch a growing text judge them,
+    reading only the text added since the last call.
+    """
 
     def __init__(self, guard: SafetyGuard, context: GuardContext) -> None:
         self._guard = guard
         self._policy = guard.policy
         self._context = context
+        self._checkpoints = CheckpointFinder(guard.chunk_chars)
+        self._watchers: dict[SafetyClassifier, TextWatcher | None] = {}
         self._submitted = 0  # end of the last checkpoint sent for judging
         self._cleared = 0  # every checkpoint up to here was judged safe by every classifier
         self._pending: list[tuple[int, asyncio.Task[Assessment]]] = []
@@ -73,7 +79,7 @@ class SafetySession(GuardSession):
             if final:
                 await self._check_final(text)
             else:
-                end = next_checkpoint(text, self._submitted, self._guard.chunk_chars)
+                end = self._checkpoints.next(text, self._submitted)
                 if end is not None and len(self._pending) < self._guard.max_checks_in_flight:
                     self._submit(text[:end])
                 self._harvest()
@@ -114,7 +120,7 @@ class SafetySession(GuardSession):
         inline = []
         deferred = []
         for classifier in self._policy.classifiers:
-            verdict = classifier.verdict_now(chunk, language)
+            verdict = self._verdict_now(classifier, chunk)
             if verdict is None:
                 deferred.append(classifier)
             else:
@@ -137,6 +143,15 @@ class SafetySession(GuardSession):
             )
         )
         self._pending.append((len(chunk), task))
+
+    def _verdict_now(self, classifier: SafetyClassifier, chunk: str) -> SafetyVerdict | None:
+        """An inline classifier's verdict, from its watcher when it has one; None when remote."""
+        if classifier not in self._watchers:
+            self._watchers[classifier] = classifier.watch(self._context.language)
+        watcher = self._watchers[classifier]
+        if watcher is not None:
+            return watcher.verdict(chunk)
+        return classifier.verdict_now(chunk, self._context.language)
 
     def _harvest(self) -> None:
         """Take finished checks in submission order; stop at the first still running."""

@@ -8,6 +8,7 @@ Thai) yield one token per character, so list entries match as substrings there.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -33,6 +34,11 @@ _HOMOGLYPHS = str.maketrans(
 )
 # A run of at least this many one-letter tokens is read as one spaced-out word ("f u c k").
 _SPACED_RUN = 3
+# The word characters of ASCII text (letters, digits and the leetspeak symbols).
+_ASCII_WORD = re.compile(r"[A-Za-z0-9@$!|]+")
+# Characters after which normalisation and splitting start afresh: a text may be tokenised in
+# parts cut after them (none composes with what follows, and none is a word character).
+_RESTART_AFTER = (" ", "\n", "\t", "\u3000", "\u3001", "\u3002", "\uff0c")
 
 
 def _is_unspaced_script(char: str) -> bool:
@@ -66,13 +72,15 @@ def normalize(text: str, *, fold_accents: bool = True) -> str:
     """Wide forms and ligatures unified (NFKC), invisible characters removed, case folded."""
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_ARABIC_MARKS)
     text = text.casefold()
-    if fold_accents:
+    if fold_accents and not text.isascii():
         text = "".join(_fold_char(char) if not char.isascii() else char for char in text)
     return unicodedata.normalize("NFC", text)
 
 
 def _split(text: str) -> list[str]:
     """Raw tokens: runs of word characters; unspaced scripts one character each."""
+    if text.isascii():
+        return _ASCII_WORD.findall(text)
     tokens: list[str] = []
     current: list[str] = []
     for char in text:
@@ -113,47 +121,80 @@ def _spellings(token: str) -> tuple[str, ...]:
     return (as_i, as_l)
 
 
-def _merge_spaced_letters(tokens: list[str]) -> list[tuple[str, ...]]:
-    """Join runs of single letters ("f u c k", "f.u.c.k") into the word they spell.
+def _is_spaced_letter(token: str) -> bool:
+    return (
+        len(token) == 1
+        and not _is_unspaced_script(token)
+        and (token.isalpha() or token in _LEET or token in _I_OR_L)
+    )
+
+
+def _flush_letters(run: list[str], merged: list[tuple[str, ...]]) -> None:
+    """Join a run of single letters ("f u c k", "f.u.c.k") into the word they spell.
 
     A real one-letter word may sit at either end of the run ("a f u c k"), so the joined run
     is also offered without its first and last letter.
     """
-    merged: list[tuple[str, ...]] = []
-    run: list[str] = []
+    # Digits may stand for letters ("f 4 g"), but a run of digits is just numbers.
+    if len(run) >= _SPACED_RUN and sum(letter.isalpha() for letter in run) >= 2:
+        joined = "".join(run)
+        trims = (joined[1:], joined[:-1], joined[1:-1]) if len(run) > _SPACED_RUN else ()
+        merged.append(tuple(dict.fromkeys((joined, *trims))))
+    else:
+        merged.extend((letter,) for letter in run)
 
-    def flush() -> None:
-        # Digits may stand for letters ("f 4 g"), but a run of digits is just numbers.
-        if len(run) >= _SPACED_RUN and sum(letter.isalpha() for letter in run) >= 2:
-            joined = "".join(run)
-            trims = (joined[1:], joined[:-1], joined[1:-1]) if len(run) > _SPACED_RUN else ()
-            merged.append(tuple(dict.fromkeys((joined, *trims))))
-        else:
-            merged.extend((letter,) for letter in run)
-        run.clear()
 
+def _merge(tokens: list[str], letters: list[str], merged: list[tuple[str, ...]]) -> list[str]:
+    """Add `tokens` to `merged`, gathering single letters; returns the run still open."""
     for token in tokens:
-        if (
-            len(token) == 1
-            and not _is_unspaced_script(token)
-            and (token.isalpha() or token in _LEET or token in _I_OR_L)
-        ):
-            run.append(token)
+        if _is_spaced_letter(token):
+            letters.append(token)
         else:
-            flush()
+            _flush_letters(letters, merged)
+            letters = []
             merged.append((token,))
-    flush()
-    return merged
+    return letters
+
+
+def _raw_tokens(text: str, fold_accents: bool) -> list[str]:
+    tokens = (_trim(token) for token in _split(normalize(text, fold_accents=fold_accents)))
+    return [token for token in tokens if token]
+
+
+def _spelled(merged: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    return [tuple(dict.fromkeys(s for form in forms for s in _spellings(form))) for forms in merged]
+
+
+def restart_point(text: str, start: int, end: int) -> int:
+    """The furthest point in `text[start:end]` where tokenising may stop and resume, else `start`."""
+    return max(start, *(text.rfind(char, start, end) + 1 for char in _RESTART_AFTER))
+
+
+class TokenStream:
+    """`word_tokens` of a growing text, tokenised part by part so each part is read once.
+
+    Parts end at a `restart_point`. Single letters at the end of a part stay open: the next
+    part may continue their spaced-out word.
+    """
+
+    def __init__(self, *, fold_accents: bool) -> None:
+        self._fold_accents = fold_accents
+        self._letters: list[str] = []
+
+    def settle(self, part: str) -> list[tuple[str, ...]]:
+        """The tokens `part` completes; no later text can change them."""
+        merged: list[tuple[str, ...]] = []
+        self._letters = _merge(_raw_tokens(part, self._fold_accents), self._letters, merged)
+        return _spelled(merged)
+
+    def rest(self, tail: str) -> list[tuple[str, ...]]:
+        """The tokens still to come if the text ended with `tail`; nothing is settled."""
+        merged: list[tuple[str, ...]] = []
+        letters = _merge(_raw_tokens(tail, self._fold_accents), list(self._letters), merged)
+        _flush_letters(letters, merged)
+        return _spelled(merged)
 
 
 def word_tokens(text: str, *, fold_accents: bool = True) -> list[tuple[str, ...]]:
     """The normalised tokens of `text`, each as the tuple of its possible spellings."""
-    raw = [
-        t
-        for t in (_trim(token) for token in _split(normalize(text, fold_accents=fold_accents)))
-        if t
-    ]
-    return [
-        tuple(dict.fromkeys(s for form in forms for s in _spellings(form)))
-        for forms in _merge_spaced_letters(raw)
-    ]
+    return TokenStream(fold_accents=fold_accents).rest(text)

@@ -20,16 +20,17 @@ from __future__ import annotations
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from core.errors import ConfigurationError
-from core.safety.base import Role, SafetyClassifier, SafetyVerdict
+from core.safety.base import Role, SafetyClassifier, SafetyVerdict, TextWatcher
 from core.safety.categories import ALL_CATEGORIES
-from core.safety.normalize import word_tokens
+from core.safety.normalize import TokenStream, restart_point, word_tokens
 
 UNDETERMINED = "und"
 ALWAYS_CHECKED = "en"  # English slurs and swearing turn up in replies of every language
@@ -61,8 +62,17 @@ class WordMatch:
     language: str
 
 
+@lru_cache(maxsize=8192)
 def _squeeze(token: str) -> str:
     return "".join(char for char, _ in itertools.groupby(token))
+
+
+# A token ready for matching: each of its spellings with its squeezed form.
+_Token = tuple[tuple[str, str], ...]
+
+
+def _prepared(tokens: Iterable[tuple[str, ...]]) -> list[_Token]:
+    return [tuple((spelling, _squeeze(spelling)) for spelling in token) for token in tokens]
 
 
 def _pattern(tokens: Sequence[str]) -> re.Pattern[str]:
@@ -93,21 +103,76 @@ class _CompiledList:
             self.longest = max(self.longest, len(tokens))
             key = tuple(_squeeze(token) for token in tokens)
             self.index[key].append((_pattern(tokens), entry))
+        # Most words start no entry: one look-up rules out every window they start.
+        self._first_words = frozenset(key[0] for key in self.index)
 
     def find(self, tokens: Sequence[tuple[str, ...]]) -> list[WordMatch]:
-        found: list[WordMatch] = []
-        for start in range(len(tokens)):
-            for length in range(1, min(self.longest, len(tokens) - start) + 1):
-                window = tokens[start : start + length]
-                for spelling in itertools.product(*window):
-                    candidates = self.index.get(tuple(_squeeze(token) for token in spelling))
+        return list(self.matches(_prepared(tokens), 0))
+
+    def matches(self, tokens: Sequence[_Token], first_new: int) -> Iterator[WordMatch]:
+        """Entries found in windows of `tokens` that hold at least one token from `first_new` on."""
+        for start in range(max(0, first_new - self.longest + 1), len(tokens)):
+            if not any(squeezed in self._first_words for _, squeezed in tokens[start]):
+                continue
+            shortest = max(1, first_new - start + 1)
+            for length in range(shortest, min(self.longest, len(tokens) - start) + 1):
+                for spelling in itertools.product(*tokens[start : start + length]):
+                    candidates = self.index.get(tuple(squeezed for _, squeezed in spelling))
                     if not candidates:
                         continue
-                    joined = " ".join(spelling)
+                    joined = " ".join(written for written, _ in spelling)
                     for pattern, entry in candidates:
                         if pattern.fullmatch(joined):
-                            found.append(WordMatch(entry.term, entry.category, self.language))
-        return found
+                            yield WordMatch(entry.term, entry.category, self.language)
+
+
+class _WordListWatcher(TextWatcher):
+    """Word-list verdicts on a growing text: each part is tokenised and matched once.
+
+    The text is tokenised up to its last `restart_point`; only the rest, usually the last word,
+    is tokenised again on the next call. Matches in the settled part are kept; windows reaching
+    into the rest are matched afresh each time.
+    """
+
+    def __init__(self, name: str, lists: Sequence[_CompiledList]) -> None:
+        self._name = name
+        self._lists = lists
+        self._context_size = max((compiled.longest for compiled in lists), default=1) - 1
+        self._reset()
+
+    def _reset(self) -> None:
+        self._text = ""
+        self._read = 0  # self._text[:self._read] is tokenised for good
+        foldings = {compiled.fold_accents for compiled in self._lists}
+        self._streams = {fold: TokenStream(fold_accents=fold) for fold in foldings}
+        # The last settled tokens, which a window may join to later ones.
+        self._context: dict[bool, list[_Token]] = {fold: [] for fold in foldings}
+        self._found: dict[str, float] = {}
+
+    def verdict(self, text: str) -> SafetyVerdict:
+        if not (text.startswith(self._text) or text[: self._read] == self._text[: self._read]):
+            self._reset()
+        settled = restart_point(text, self._read, len(text))
+        if settled > self._read:
+            part = text[self._read : settled]
+            for fold, stream in self._streams.items():
+                tokens = [*self._context[fold], *_prepared(stream.settle(part))]
+                self._match(fold, tokens, self._found)
+                self._context[fold] = tokens[max(0, len(tokens) - self._context_size) :]
+            self._read = settled
+        self._text = text
+        found = dict(self._found)
+        rest = text[self._read :]
+        for fold, stream in self._streams.items():
+            self._match(fold, [*self._context[fold], *_prepared(stream.rest(rest))], found)
+        return SafetyVerdict(self._name, found)
+
+    def _match(self, fold: bool, tokens: list[_Token], found: dict[str, float]) -> None:
+        first_new = len(self._context[fold])
+        for compiled in self._lists:
+            if compiled.fold_accents == fold:
+                for match in compiled.matches(tokens, first_new):
+                    found[match.category] = 1.0
 
 
 def parse_word_list(language: str, text: str) -> WordList:
@@ -212,6 +277,9 @@ class WordListClassifier(SafetyClassifier):
         return SafetyVerdict(
             self.name, {match.category: 1.0 for match in self.find(text, language)}
         )
+
+    def watch(self, language: str) -> TextWatcher:
+        return _WordListWatcher(self.name, self._lists_for(language))
 
     async def classify(
         self, text: str, *, language: str, role: Role, prompt: str = ""
