@@ -278,7 +278,7 @@ class WordListClassifier(SafetyClassifier):
             self.name, {match.category: 1.0 for match in self.find(text, language)}
         )
 
-    def watch(self, language: str) -> TextWatcher:
+    def watch(self, language: str) -> TextWatcher | None:
         return _WordListWatcher(self.name, self._lists_for(language))
 
     async def classify(
