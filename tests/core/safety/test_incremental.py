@@ -106,7 +106,7 @@ def classifier() -> WordListClassifier:
 
 
 def watch(classifier: WordListClassifier, language: str) -> TextWatcher:
-    watcher = watch(classifier, language)
+    watcher = classifier.watch(language)
     assert watcher is not None
     return watcher
 
