@@ -2,8 +2,7 @@
 
 A checkpoint never splits a word, and never falls inside a run of spaced-out single letters
 ("f u c k"), so the word lists always see whole words and the guard model whole sentences.
-`CheckpointFinder` finds the same checkpoints as `next_checkpoint` while reading each new
-character of a streamed reply about once.
+`CheckpointFinder` follows one streamed reply, reading each new character about once.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import re
 # The end of a sentence or line: terminal punctuation followed by a space, or a line break.
 # CJK full stops need no space after them.
 _SENTENCE_END = re.compile(r"[.!?…](?=\s)|[\u3002\uff01\uff1f]|\n")
-_SPACE = re.compile(r"\s")
 # One letter standing alone, then a separator: the pieces of a spaced-out word.
 _SPACED_LETTERS = re.compile(r"(?:(?<![^\W_])[^\W\d_][\s._*\-]+){2,}[^\W\d_]?$")
 _SPACED_SEPARATORS = frozenset("._*-")
@@ -44,20 +42,7 @@ def next_checkpoint(text: str, after: int, chunk_chars: int) -> int | None:
     A sentence or line end qualifies at once; failing that, a word boundary once `chunk_chars`
     characters have accumulated (text without spaces, such as Chinese, is checked as it is).
     """
-    end: int | None = None
-    for match in _SENTENCE_END.finditer(text, after):
-        end = match.end()
-    if end is None and len(text) - after >= chunk_chars:
-        spaces = [m.start() for m in _SPACE.finditer(text, after)]
-        end = spaces[-1] if spaces else len(text)
-    return _settle(text, after, end)
-
-
-def _settle(text: str, after: int, end: int | None) -> int | None:
-    if end is None:
-        return None
-    end = _retreat_from_spaced_letters(text, end)
-    return end if end > after else None
+    return CheckpointFinder(chunk_chars).next(text, after)
 
 
 class CheckpointFinder:
@@ -90,4 +75,7 @@ class CheckpointFinder:
         end = self._sentence_end
         if end is None and len(text) - after >= self.chunk_chars:
             end = len(text) if self._space is None else self._space
-        return _settle(text, after, end)
+        if end is None:
+            return None
+        end = _retreat_from_spaced_letters(text, end)
+        return end if end > after else None
