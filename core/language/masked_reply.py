@@ -5,66 +5,39 @@ whole reply each time. A `MaskedReply` keeps the mask of a settled prefix — te
 match can reach across, so nothing appended can change its mask — and re-masks only the text
 after it. The results are exactly those of `mask(text)` and `segments(mask(text), final=...)`.
 
-A settled point is a position after a blank, or after a full stop of a script written without
-spaces, where no fence, inline code, angle-bracket link or quotation is open, and no run of
-capitalized names can continue. Whether a line of code outside a fence is code depends on the
-whole line, so the line holding the settled point keeps its un-blanked mask and counts of its
-symbols, and is blanked only when the line as a whole looks like code.
+`settle_points` says where the mask may settle. Whether a line of code outside a fence is
+code depends on the whole line, so the line holding the settled point keeps its mask as if it
+were prose and counts of its symbols, and is blanked only when the line as a whole looks like
+code.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
+from core.language import settle_points
 from core.language.masking import (
     CODE_SYMBOLS,
     FENCED_CODE,
-    INLINE_CODE,
-    QUOTED,
-    SLACK_LINK,
     SPAN_PATTERNS,
-    URL,
     WORD_PATTERNS,
     blank,
-    blank_all,
     looks_like_code,
+    may_match,
+    may_match_any,
 )
 from core.language.segments import Segment, sentence_ends, split
+from core.language.settle_points import Fence
+from core.language.settled_mask import SettledMask
 
-# Where a settled point may fall: after a blank that no name run can cross (the character
-# before a space is not part of a name nor what a name may follow), or after a full stop of a
-# script written without spaces.
-_SETTLE_CANDIDATE = re.compile(r"(?<![\w'’,;:)\]-]) |[^\S ]|[。！？；]")  # noqa: RUF001
-_UNSPACED_STOPS = frozenset("。！？；")  # noqa: RUF001
 _VISIBLE = re.compile(r"\S")
+assert SPAN_PATTERNS[0] is FENCED_CODE  # fences are blanked by `settle_points`, open or not
 _SYMBOLS_DELETED = str.maketrans(dict.fromkeys(CODE_SYMBOLS))
-# Openers of quotations `QUOTED` blanks, with the characters that can close each one.
-_QUOTE_CLOSERS = {
-    '"': '"',
-    "“": "”",
-    "„": "“”",
-    "«": "»",
-    "‹": "›",  # noqa: RUF001
-    "「": "」",
-    "『": "』",
-    "'": "'",
-}
-_QUOTE_OPENER = re.compile("[" + re.escape("".join(_QUOTE_CLOSERS)) + "]")
-_WORDISH = re.compile(r"[\w'’]")  # noqa: RUF001
-# The longest quotation `QUOTED` blanks is 200 characters between its marks.
-_QUOTE_REACH = 201
-# How many candidate settled points to try per update, latest first.
-_SETTLE_TRIES = 4
-_STAGE_AFTER_FENCES = SPAN_PATTERNS.index(FENCED_CODE) + 1
-_STAGE_BEFORE_LINKS = SPAN_PATTERNS.index(SLACK_LINK)
-_STAGE_BEFORE_QUOTES = SPAN_PATTERNS.index(QUOTED)
-assert SPAN_PATTERNS.index(INLINE_CODE) == _STAGE_AFTER_FENCES
 
 
-@dataclass(frozen=True)
-class _LineEvidence:
+class _LineEvidence(NamedTuple):
     """What decides whether part of a line is code: its code symbols and visible extent."""
 
     symbols: int = 0
@@ -111,11 +84,12 @@ class MaskedReply:
 
     def _reset(self) -> None:
         self._text = ""
-        self._settled_text = ""  # text[:settled]
         self._settled = 0
         self._line_start = 0  # start of the line holding the settled point
         # The mask of text[:line_start], then of text[line_start:settled] as if not code.
-        self._prefix = ""
+        self._prefix = SettledMask()
+        self._blank_from = (-1, -1)  # (start, end): the mask is blank from start to end < line
+        self._open_fence: str | None = None  # the marks of a fence open at the settled point
         self._prefix_ends: list[int] = []  # sentence ends before `settled`, on the same terms
         self._line_evidence = _LineEvidence()  # of text[line_start:settled], before code lines
         self._line_code = False  # whether the settled line as it stands now is code
@@ -129,7 +103,11 @@ class MaskedReply:
 
     def update(self, text: str) -> None:
         """Take the reply as it now stands."""
-        if len(text) < self._settled or not text.startswith(self._settled_text):
+        previous = self._text
+        extends = len(text) >= len(previous) and text.startswith(previous)
+        # A settled point may depend on the character after it (not a capital): a text that
+        # is not an extension keeps the settled part only if it also keeps that character.
+        if not extends and not text.startswith(previous[: self._settled + 1]):
             self._reset()
         self._text = text
         self._remask()
@@ -142,10 +120,12 @@ class MaskedReply:
         parts: list[str] = []
         line, settled = self._line_start, self._settled
         if start < line:
-            parts.append(self._prefix[start : min(end, line)])
+            parts.append(self._prefix.slice(start, min(end, line)))
         if start < settled and end > line:
             first, last = max(start, line), min(end, settled)
-            parts.append(" " * (last - first) if self._line_code else self._prefix[first:last])
+            parts.append(
+                " " * (last - first) if self._line_code else self._prefix.slice(first, last)
+            )
         if end > settled:
             parts.append(self._window[max(start, settled) - settled : end - settled])
         return "".join(parts)
@@ -154,24 +134,34 @@ class MaskedReply:
         """Where the first character `mask(text)` keeps at or after `start` is, if any."""
         line, settled = self._line_start, self._settled
         if start < line:
-            found = _VISIBLE.search(self._prefix, start, line)
-            if found:
-                return found.start()
+            # Asked again from the same place (the guard asks from its checked point after
+            # every token), the blank stretch found last time need not be searched again.
+            known_start, known_end = self._blank_from
+            search_from = known_end if known_start == start else start
+            found = self._prefix.visible(search_from, line)
+            if found is not None:
+                return found
+            self._blank_from = (start, line)
         if start < settled and not self._line_code:
-            found = _VISIBLE.search(self._prefix, max(start, line), settled)
-            if found:
-                return found.start()
-        found = _VISIBLE.search(self._window, max(start - settled, 0))
-        return found.start() + settled if found else None
+            found = self._prefix.visible(max(start, line), settled)
+            if found is not None:
+                return found
+        following = _VISIBLE.search(self._window, max(start - settled, 0))
+        return following.start() + settled if following else None
 
     def segments(self, *, final: bool, after: int = 0) -> list[Segment]:
         """`segments(mask(text), final=final)`, leaving out sentences ending by `after`."""
+        # A sentence ends after `after` only if it has a visible character from `after` on; the
+        # first such character is in the first of them. Blank stretches (code) are skipped.
+        visible = self.first_visible(after)
+        if visible is None:
+            return []
         prefix, window = self._prefix_ends, self._window_ends
         # While the settled line is blank as code, no sentence ends inside it.
         limit = bisect.bisect_left(prefix, self._line_start) if self._line_code else len(prefix)
-        in_prefix = bisect.bisect_right(prefix, after, 0, limit)
-        in_window = bisect.bisect_right(window, after)
-        # The sentence holding `after` starts at the last end up to it.
+        in_prefix = bisect.bisect_right(prefix, visible, 0, limit)
+        in_window = bisect.bisect_right(window, visible)
+        # The sentence holding `visible` starts at the last end up to it.
         start = window[in_window - 1] if in_window else (prefix[in_prefix - 1] if in_prefix else 0)
         later = prefix[in_prefix:limit] + window[in_window:]
         found = split(self.masked(start, len(self._text)), start, later, final=final)
@@ -180,23 +170,35 @@ class MaskedReply:
     def _remask(self) -> None:
         settled = self._settled
         raw = self._text[settled:]
+        # Most tokens hold none of the characters a pattern needs: skip those patterns.
+        chars = set(raw)
+        found: list[Fence] = []
         stages = [raw]
-        for pattern in SPAN_PATTERNS:
-            stages.append(pattern.sub(blank, stages[-1]))
-        spans = stages[-1]
-        view = blank_all(WORD_PATTERNS, spans)  # the mask if no line were code
+        if self._open_fence is not None or may_match_any(chars):
+            found = settle_points.fences(raw, self._open_fence)
+            stages.append(settle_points.blank_fences(raw, found))
+            for pattern in SPAN_PATTERNS[1:]:
+                stage = stages[-1]
+                stages.append(pattern.sub(blank, stage) if may_match(pattern, chars) else stage)
+        else:
+            stages *= len(SPAN_PATTERNS) + 1
+        spans = view = stages[-1]  # `view`: the mask if no line were code
+        for pattern in WORD_PATTERNS:
+            if may_match(pattern, chars):
+                view = pattern.sub(blank, view)
         lines = self._lines(spans, settled)
         self._line_code = lines[0][2]
         self._window = self._blank_code(view, lines)
-        context = self._prefix[-1:] if settled else ""
+        context = self._prefix.last()
         view_ends = [
             end + settled - len(context)
             for end in sentence_ends(context + view)
             if end + settled - len(context) >= settled
         ]
         self._window_ends = _outside_code(view_ends, lines, self._text)
-        for point in self._settle_candidates(raw):
-            if self._can_settle(point, raw, stages):
+        for point in settle_points.candidates(raw):
+            if settle_points.can_settle(point, raw, stages, found):
+                self._open_fence = settle_points.open_fence(point, found)
                 self._settle(point, raw, spans, view, lines, view_ends)
                 break
 
@@ -230,52 +232,6 @@ class MaskedReply:
         ]
         return "\n".join(pieces)
 
-    def _settle_candidates(self, raw: str) -> list[int]:
-        points = [match.end() for match in _SETTLE_CANDIDATE.finditer(raw)]
-        return points[: -_SETTLE_TRIES - 1 : -1]
-
-    def _can_settle(self, point: int, raw: str, stages: list[str]) -> bool:
-        """Whether no pattern match can reach across `point` (in the window), whatever follows."""
-        line = raw.rfind("\n", 0, point) + 1
-        if raw[point - 1] in _UNSPACED_STOPS and URL.search(raw[:point].rsplit(maxsplit=1)[-1]):
-            return False  # a link could go on past the full stop
-        for fence in FENCED_CODE.finditer(raw):
-            if fence.start() >= point:
-                break
-            body = fence.group(0)
-            closed = len(body) >= 6 and body.endswith(body[:3])
-            if fence.end() > point or not closed:
-                return False
-        if stages[_STAGE_AFTER_FENCES].count("`", line, point) % 2:
-            return False  # inline code still open
-        links = stages[_STAGE_BEFORE_LINKS]
-        opening = max(links.rfind("<", 0, point), links.rfind(">", 0, point))
-        if opening >= 0 and links[opening] == "<":
-            following = links[opening + 1]
-            if following not in "<>" and not following.isspace():
-                return False  # an angle-bracket link still open
-        return not self._quote_open(point, line, stages)
-
-    @staticmethod
-    def _quote_open(point: int, line: int, stages: list[str]) -> bool:
-        before, after = stages[_STAGE_BEFORE_QUOTES], stages[_STAGE_BEFORE_QUOTES + 1]
-        for quotation in QUOTED.finditer(before, line, point + _QUOTE_REACH + 1):
-            if quotation.start() >= point:
-                break
-            if quotation.end() > point:
-                return True  # a quotation already closed across the point
-        for opener in _QUOTE_OPENER.finditer(before, max(line, point - _QUOTE_REACH), point):
-            at = opener.start()
-            if after[at] == " ":
-                continue  # inside a quotation already blanked
-            mark = before[at]
-            if mark == "'" and at > 0 and _WORDISH.match(before[at - 1]):
-                continue  # an apostrophe, not an opening quote
-            closers = _QUOTE_CLOSERS[mark]
-            if not any(before.find(closer, at + 1, point) >= 0 for closer in closers):
-                return True
-        return False
-
     def _settle(
         self,
         point: int,
@@ -290,22 +246,23 @@ class MaskedReply:
         new_settled = settled + point
         last_newline = raw.rfind("\n", 0, point)
         if last_newline < 0:
-            self._prefix += view[:point]
+            self._prefix.append(view[:point])
             self._prefix_ends += [end for end in view_ends if end < new_settled]
             self._line_evidence = self._line_evidence.then(_LineEvidence.of(spans[:point], settled))
         else:
             line_code = lines[0][2]
             new_line = settled + last_newline + 1
             if line_code:
-                self._prefix = self._prefix[: self._line_start].ljust(settled)
+                self._prefix.truncate(self._line_start)
+                self._prefix.append(" " * (settled - self._line_start))
                 del self._prefix_ends[bisect.bisect_left(self._prefix_ends, self._line_start) :]
-            self._prefix += self._window[: last_newline + 1] + view[last_newline + 1 : point]
+            self._prefix.append(self._window[: last_newline + 1])
+            self._prefix.append(view[last_newline + 1 : point])
             self._prefix_ends += [end for end in self._window_ends if end < new_line]
             self._prefix_ends += [end for end in view_ends if new_line <= end < new_settled]
             self._line_start = new_line
             self._line_evidence = _LineEvidence.of(spans[last_newline + 1 : point], new_line)
         self._settled = new_settled
-        self._settled_text = self._text[:new_settled]
         self._window = self._window[point:]
         self._window_ends = [end for end in self._window_ends if end >= new_settled]
         self._line_code = next(code for start, stop, code in lines if start <= new_settled <= stop)

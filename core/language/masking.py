@@ -45,6 +45,37 @@ SPAN_PATTERNS: tuple[re.Pattern[str], ...] = (
 )
 WORD_PATTERNS: tuple[re.Pattern[str], ...] = (_ACRONYM, _NAME)
 
+# Characters every match of a pattern contains at least one of: a text with none of them is
+# left as it is by that pattern (numbers need a decimal digit of any script instead).
+_CAPITALS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_TRIGGERS: dict[re.Pattern[str], frozenset[str]] = {
+    FENCED_CODE: frozenset("`~"),
+    INLINE_CODE: frozenset("`"),
+    SLACK_LINK: frozenset("<"),
+    URL: frozenset("/."),
+    _EMAIL: frozenset("@"),
+    _HANDLE: frozenset("@#"),
+    QUOTED: frozenset("\"“„«‹「『'"),  # noqa: RUF001
+    _IDENTIFIER: frozenset("_./\\:(-") | _CAPITALS,
+    _ACRONYM: _CAPITALS,
+    _NAME: _CAPITALS,
+}
+
+
+_ANY_TRIGGER = frozenset().union(*_TRIGGERS.values())
+
+
+def may_match(pattern: re.Pattern[str], chars: set[str]) -> bool:
+    """Whether `pattern` (one of the masking patterns) can match a text made of `chars`."""
+    if pattern is _NUMBER:
+        return any(char.isdecimal() for char in chars)
+    return not _TRIGGERS[pattern].isdisjoint(chars)
+
+
+def may_match_any(chars: set[str]) -> bool:
+    """Whether any masking pattern can match a text made of `chars`."""
+    return not _ANY_TRIGGER.isdisjoint(chars) or any(char.isdecimal() for char in chars)
+
 
 def blank(match: re.Match[str]) -> str:
     """The matched text as spaces (newlines stay): the replacement every pass makes."""

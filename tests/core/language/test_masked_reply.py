@@ -60,6 +60,9 @@ PIECES = (
     "@bob",
     "#tag",
     "3.14",
+    "٣٤",
+    "５",
+    "१२",
     "x×2",
     "x;",
     ";",
@@ -199,3 +202,12 @@ def test_sentences_after_a_position_are_those_of_the_whole_text() -> None:
         Segment(34, 43, complete=False),
     ]
     assert reply.segments(final=True, after=40) == [Segment(34, 43, complete=True)]
+
+
+def test_a_restart_after_a_space_may_begin_with_a_name() -> None:
+    # "Dupont word" let the mask settle after "Dupont "; the restart puts a capital there.
+    reply = stream("Voici Jean Dupont word")
+    restarted = "Voici Jean Dupont Le"
+    reply.update(restarted)
+    assert reply.masked(0, len(restarted)) == mask(restarted)
+    assert reply.masked(0, len(restarted)).endswith("      ")
