@@ -96,11 +96,6 @@ class MaskedReply:
         self._window = ""  # the mask of text[settled:]
         self._window_ends: list[int] = []  # sentence ends from `settled` on
 
-    @property
-    def text(self) -> str:
-        """The reply as last updated."""
-        return self._text
-
     def update(self, text: str) -> None:
         """Take the reply as it now stands."""
         previous = self._text
