@@ -8,11 +8,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
+from bench.guards import synthetic_tokens
 from tests.fakes.tgi import FakeInfo, FakeTGI, Script
 
 
 async def _serve(reply_tokens: int) -> None:
-    script = Script(reply=[f" w{i}" for i in range(reply_tokens)])
+    # Prose in sentences, as a model writes: guards release text sentence by sentence.
+    script = Script(reply=synthetic_tokens("en", reply_tokens))
     async with FakeTGI(default=script, info=FakeInfo(max_input_tokens=1024)) as tgi:
         print(tgi.url, flush=True)
         # Serve until the parent closes our standard input.

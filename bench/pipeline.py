@@ -11,14 +11,19 @@ import argparse
 import asyncio
 import statistics
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bench.fake_tgi_process import fake_tgi_process
+from bots.language_setup import load_language_models
+from bots.settings import Settings
+from bots.wiring import build_guards
 from core.config import DialogConfig
 from core.dialog import DialogManager
 from core.generation.base import GenerationParams
 from core.generation.pool import ReplicaPool
 from core.generation.tgi import TgiGenerator
+from core.guards.base import Guard
 from core.messages import ConversationRef, IncomingMessage, Sender
 from core.store.memory import MemoryStore
 
@@ -46,19 +51,21 @@ async def _direct(url: str, runs: int) -> tuple[list[float], list[float]]:
                 if first is None:
                     first = time.perf_counter() - started
             totals.append(time.perf_counter() - started)
-            firsts.append(first or 0.0)
+            firsts.append(first if first is not None else totals[-1])
     return firsts, totals
 
 
-def _dialog(pool: ReplicaPool) -> DialogManager:
+def _dialog(pool: ReplicaPool, guards: Sequence[Guard] = ()) -> DialogManager:
     config = DialogConfig(generation=PARAMS, history_turns=4)
-    return DialogManager(generator=pool, store=MemoryStore(), config=config)
+    return DialogManager(generator=pool, store=MemoryStore(), config=config, guards=guards)
 
 
-async def _pipeline(url: str, runs: int) -> tuple[list[float], list[float]]:
+async def _pipeline(
+    url: str, runs: int, guards: Sequence[Guard] = ()
+) -> tuple[list[float], list[float]]:
     firsts, totals = [], []
     async with ReplicaPool.from_urls([url]) as pool:
-        dialog = _dialog(pool)
+        dialog = _dialog(pool, guards)
         for number in range(runs):
             started = time.perf_counter()
             first = None
@@ -67,13 +74,15 @@ async def _pipeline(url: str, runs: int) -> tuple[list[float], list[float]]:
                 if first is None:
                     first = time.perf_counter() - started
             totals.append(time.perf_counter() - started)
-            firsts.append(first or 0.0)
+            firsts.append(first if first is not None else totals[-1])
     return firsts, totals
 
 
-async def _throughput(url: str, concurrency: int, rounds: int) -> float:
+async def _throughput(
+    url: str, concurrency: int, rounds: int, guards: Sequence[Guard] = ()
+) -> float:
     async with ReplicaPool.from_urls([url]) as pool:
-        dialog = _dialog(pool)
+        dialog = _dialog(pool, guards)
         started = time.perf_counter()
         for number in range(rounds):
             await asyncio.gather(
@@ -87,23 +96,32 @@ def _ms(values: list[float]) -> float:
 
 
 async def main(runs: int, concurrency: int, rounds: int) -> None:
+    settings = Settings(tgi_urls=["http://127.0.0.1:1"])
+    await load_language_models(settings)
+    guards = build_guards(settings)
     with fake_tgi_process(REPLY_TOKENS) as url:
         await _direct(url, 3)  # warm up connections and caches
-        direct_first, direct_total = await _direct(url, runs)
-        pipe_first, pipe_total = await _pipeline(url, runs)
-        replies_per_second = await _throughput(url, concurrency, rounds)
+        direct = await _direct(url, runs)
+        bare = await _pipeline(url, runs)
+        guarded = await _pipeline(url, runs, guards)
+        bare_rate = await _throughput(url, concurrency, rounds)
+        guarded_rate = await _throughput(url, concurrency, rounds, guards)
+    names = ", ".join(guard.name for guard in guards)
     print(
-        f"{REPLY_TOKENS}-token reply, median of {runs} runs, fake TGI on loopback, zero model delay"
+        f"{REPLY_TOKENS}-token reply, median of {runs} runs, fake TGI on loopback, no model delay"
     )
-    print(f"{'':24}{'direct client':>16}{'full pipeline':>16}{'ratio':>8}")
-    for label, direct, pipe in (
-        ("time to first token", direct_first, pipe_first),
-        ("total time", direct_total, pipe_total),
-    ):
+    print(f"pipeline without guards, and with the default guards ({names})")
+    print(f"{'':22}{'direct client':>15}{'pipeline':>12}{'ratio':>7}{'+ guards':>12}{'ratio':>7}")
+    for index, label in enumerate(("time to first token", "total time")):
+        base, plain, full = _ms(direct[index]), _ms(bare[index]), _ms(guarded[index])
         print(
-            f"{label:24}{_ms(direct):>13.2f} ms{_ms(pipe):>13.2f} ms{_ms(pipe) / _ms(direct):>7.2f}x"
+            f"{label:22}{base:>12.2f} ms{plain:>9.2f} ms{plain / base:>6.2f}x"
+            f"{full:>9.2f} ms{full / base:>6.2f}x"
         )
-    print(f"replies per second, {concurrency} concurrent conversations: {replies_per_second:.1f}")
+    print(
+        f"replies per second, {concurrency} concurrent conversations: {bare_rate:.1f} without "
+        f"guards, {guarded_rate:.1f} with them"
+    )
 
 
 if __name__ == "__main__":

@@ -344,7 +344,11 @@ class FakeTGI:
             return response
         except _Dropped:
             return response
-        except (asyncio.CancelledError, ConnectionResetError):
+        except ConnectionResetError:
+            # The client left while a token was being written: TGI drops the generation.
+            record.disconnected = True
+            return response
+        except asyncio.CancelledError:
             record.disconnected = True
             raise
         finally:
