@@ -38,6 +38,10 @@ PARTIAL_LETTERS = 40
 PARTIAL_FOREIGN_LETTERS = 80
 # Re-judge an unfinished sentence only after it grew by this many characters.
 PARTIAL_STEP = 12
+# An unfinished sentence is judged on at most its last this many characters: plenty of evidence,
+# and a run-on sentence (a long list, a sentence without a full stop) costs the same per token
+# however long it grows.
+PARTIAL_WINDOW = 400
 _VISIBLE = re.compile(r"\S")
 
 
@@ -152,11 +156,12 @@ class LanguageGuardSession(GuardSession):
     async def _check_partial(self, text: str, start: int, end: int) -> Verdict | None:
         if end - self._partial_judged_at < PARTIAL_STEP:
             return None
-        letters = sum(map(str.isalpha, self._reply.masked(start, end)))
+        window_start = max(start, end - PARTIAL_WINDOW)
+        letters = sum(map(str.isalpha, self._reply.masked(window_start, end)))
         if letters < PARTIAL_LETTERS:
             return None
         self._partial_judged_at = end
-        judgement = await self._judge_span(start, end)
+        judgement = await self._judge_span(window_start, end)
         if judgement.foreign and letters >= PARTIAL_FOREIGN_LETTERS:
             return await self._drift(text, max(start, self._verified), final=False)
         if judgement.agrees:

@@ -18,7 +18,7 @@ from core.generation.base import GenerationParams
 from core.generation.tgi import TgiGenerator
 from core.guards.base import GuardContext, GuardSession, Verdict, VerdictKind
 from core.language.default_detector import DefaultDetector
-from core.language.guard import LanguageGuard
+from core.language.guard import PARTIAL_WINDOW, LanguageGuard
 from core.messages import ConversationRef, IncomingMessage, Sender
 from tests.fakes.tgi import FakeTGI
 
@@ -138,3 +138,29 @@ async def test_a_second_drift_after_a_restart_cuts_and_the_kept_text_passes(
     assert shown <= cut_at
     # The dialog manager checks the shorter, kept text once more before ending the reply.
     assert (await guard.check(restarted[:cut_at], final=True)).kind is VerdictKind.PASS
+
+
+async def test_a_switch_deep_inside_a_run_on_sentence_is_still_caught(
+    detector: DefaultDetector, generator: TgiGenerator
+) -> None:
+    # No full stop anywhere: the unfinished sentence is judged on its latest part as it grows,
+    # so a switch is caught however much French came before it in the same sentence.
+    french = ", ".join(sentence.rstrip(".").lower() for sentence in FRENCH * 5)
+    english = ", ".join(sentence.rstrip(".").lower() for sentence in ENGLISH * 6)
+    assert len(french) > 2 * PARTIAL_WINDOW
+    verdict, shown = await streamed(
+        session(detector, generator), f"{french}, {english}", random.Random(3)
+    )
+    assert verdict.kind is VerdictKind.RESUME
+    # Inside one sentence, a tail that still reads French overall may be shown: at most a window.
+    assert shown - len(french) < PARTIAL_WINDOW
+    assert verdict.at - len(french) < PARTIAL_WINDOW
+
+
+async def test_a_long_run_on_sentence_in_the_right_language_passes(
+    detector: DefaultDetector, generator: TgiGenerator
+) -> None:
+    french = ", ".join(sentence.rstrip(".").lower() for sentence in FRENCH * 8)
+    verdict, shown = await streamed(session(detector, generator), french, random.Random(4))
+    assert verdict.kind is VerdictKind.PASS
+    assert shown > len(french) - PARTIAL_WINDOW  # the display kept up while it grew
