@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     language_guard: bool = True
     language_translate_drift: bool = True
 
+    # Admission: `platform:id` entries (empty lists admit everyone); limits like "20/minute",
+    # empty for none.
+    allowed_senders: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_conversations: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    rate_limit_per_user: str = "20/minute"
+    rate_limit_per_conversation: str = "60/minute"
+
     log_level: str = "INFO"
 
     # Telegram: the bot token from @BotFather; the Bot API server (self-hosted servers too).
@@ -109,6 +116,13 @@ class Settings(BaseSettings):
     def _split_urls(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
+        return value
+
+    @field_validator("allowed_senders", "allowed_conversations", mode="before")
+    @classmethod
+    def _split_entries(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [entry.strip() for entry in value.split(",") if entry.strip()]
         return value
 
     @classmethod

@@ -13,6 +13,7 @@ from bots.language_setup import (
 )
 from bots.safety_setup import build_repetition_guard, build_safety_guard
 from bots.settings import Settings
+from core.admission import Admission, AdmissionPolicy, rate_limit_storage
 from core.dialog import DialogManager
 from core.generation.base import TextGenerator
 from core.generation.local import LocalGenerator
@@ -78,6 +79,18 @@ def build_guards(settings: Settings, stack: AsyncExitStack | None = None) -> lis
     return guards
 
 
+def build_admission(settings: Settings) -> Admission:
+    """Allowlists and rate limits; limits are counted in Redis when the bot has one."""
+    policy = AdmissionPolicy(
+        allowed_senders=frozenset(settings.allowed_senders),
+        allowed_conversations=frozenset(settings.allowed_conversations),
+        per_user=settings.rate_limit_per_user or None,
+        per_conversation=settings.rate_limit_per_conversation or None,
+    )
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    return Admission(policy, rate_limit_storage(redis_url, settings.redis_namespace))
+
+
 @asynccontextmanager
 async def build_dialog(
     settings: Settings,
@@ -96,5 +109,6 @@ async def build_dialog(
             config=settings.dialog_config(),
             language_policy=build_language_policy(settings),
             guards=build_guards(settings, stack),
+            admission=build_admission(settings),
             metrics=metrics,
         )

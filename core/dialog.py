@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 
+from core.admission import Admission
 from core.commands import CommandHandler, parse_command
 from core.config import DialogConfig
 from core.errors import (
@@ -69,6 +70,7 @@ class DialogManager:
         config: DialogConfig | None = None,
         language_policy: LanguagePolicy | None = None,
         guards: Sequence[Guard] = (),
+        admission: Admission | None = None,
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -77,6 +79,7 @@ class DialogManager:
         self.config = config or DialogConfig()
         self.language_policy: LanguagePolicy = language_policy or PreferenceOrLocale()
         self.guards = tuple(guards)
+        self.admission = admission
         self.metrics = metrics or Metrics()
         self._clock = clock
         self._builder = PromptBuilder(generator)
@@ -188,7 +191,7 @@ class DialogManager:
         yield self._finish(message, reply)
 
     async def _answer_without_model(self, message: IncomingMessage, language: str) -> Reply | None:
-        """Commands, empty and oversize messages: answered here, the model is not called."""
+        """Commands, empty, oversize and refused messages: answered here, the model is not called."""
         text = message.text.strip()
         command = parse_command(text)
         if command is not None:
@@ -199,7 +202,20 @@ class DialogManager:
             # Too large to send for tokenizing: estimate how far over the limit it is.
             excess_chars = len(text) - self.config.max_message_chars
             return self._too_long(text, estimate_tokens(text[-excess_chars:]), language)
-        return None
+        return await self._refused(message, language)
+
+    async def _refused(self, message: IncomingMessage, language: str) -> Reply | None:
+        """The admission step: a sender not allowed, or over a rate limit, gets a notice."""
+        if self.admission is None:
+            return None
+        refusal = await self.admission.admit(message)
+        if refusal is None:
+            return None
+        self.metrics.admission_refusals.labels(
+            platform=message.conversation.platform, reason=refusal.reason
+        ).inc()
+        text = notice(refusal.reason, language, seconds=refusal.retry_after)
+        return Reply("", language, FinishReason.REJECTED, (text,))
 
     def _too_long(self, text: str, excess_tokens: int, language: str) -> Reply:
         chars_per_token = max(len(text) / max(estimate_tokens(text), 1), 1.0)

@@ -22,6 +22,12 @@ class Metrics:
             ["guard", "action", "reason", "language"],
             registry=self.registry,
         )
+        self.admission_refusals = Counter(
+            "bloombridge_admission_refusals",
+            "Messages not sent to the model: sender not allowed, or over a rate limit.",
+            ["platform", "reason"],
+            registry=self.registry,
+        )
         self.generation_errors = Counter(
             "bloombridge_generation_errors",
             "Generation failures seen by the dialog manager, by error type.",

@@ -21,6 +21,10 @@ key                                            type    TTL                    wr
                                                        rating                 `forget_sender`
 ``{ns}:feedback-by-sender:{conv}:{sender}``    set     feedback TTL, renewed  `Store.save_feedback`;
                                                        by each rating         deleted by `forget_sender`
+``{ns}:ratelimit:LIMITER/user/{platform}/``    list    the limit's window     `core.admission` through the
+``{sender}/{n}/{m}/{unit}``                                                   `limits` library (moving
+``{ns}:ratelimit:LIMITER/conversation/``       list    the limit's window     window of hit times)
+``{conv}/{n}/{m}/{unit}``
 =============================================  ======  =====================  ==========================
 
 History items are JSON objects with the fields of `core.messages.Turn`, oldest first.
