@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,7 @@ from core.generation.base import GenerationParams
 from core.generation.local_loading import DEFAULT_LOCAL_MODEL
 
 CONFIG_FILE_VARIABLE = "BLOOMBRIDGE_CONFIG_FILE"
+_config_file: ContextVar[str | None] = ContextVar("bloombridge_config_file", default=None)
 
 
 class Settings(BaseSettings):
@@ -134,7 +136,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_file = os.environ.get(CONFIG_FILE_VARIABLE)
+        config_file = _config_file.get() or os.environ.get(CONFIG_FILE_VARIABLE)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
@@ -157,10 +159,10 @@ class Settings(BaseSettings):
 
 def load_settings(config_file: Path | None = None) -> Settings:
     """Read settings once; a malformed value becomes a ConfigurationError naming the field."""
-    if config_file is not None:
-        if not config_file.is_file():
-            raise ConfigurationError(f"config file {config_file} does not exist")
-        os.environ[CONFIG_FILE_VARIABLE] = str(config_file)
+    if config_file is not None and not config_file.is_file():
+        raise ConfigurationError(f"config file {config_file} does not exist")
+    # Handed to the source through a context variable: the process environment stays untouched.
+    token = _config_file.set(str(config_file) if config_file is not None else None)
     try:
         return Settings()
     except ValidationError as exc:
@@ -169,3 +171,5 @@ def load_settings(config_file: Path | None = None) -> Settings:
             for error in exc.errors()
         )
         raise ConfigurationError(f"invalid settings: {problems}") from exc
+    finally:
+        _config_file.reset(token)
