@@ -22,6 +22,7 @@ import torch
 
 from core.generation.base import GenerationParams
 from core.generation.local import LocalGenerator
+from core.generation.local_bridge import sampling_arguments
 from tests.fakes.tiny_bloom import CONTEXT_TOKENS, build_tiny_bloom
 
 PROMPT = "<human>: Hello, how are you today?\n<bot>:"
@@ -38,12 +39,8 @@ def direct_generate(loaded: Any, input_ids: list[int], params: GenerationParams)
             input_ids=ids,
             attention_mask=torch.ones_like(ids),
             max_new_tokens=params.max_new_tokens,
-            do_sample=True,
-            temperature=params.temperature,
-            top_p=params.top_p,
-            top_k=0,
-            repetition_penalty=params.repetition_penalty,
             pad_token_id=loaded.tokenizer.pad_token_id,
+            **sampling_arguments(params),
         )
     elapsed = time.perf_counter() - started
     assert output.shape[1] - ids.shape[1] == params.max_new_tokens

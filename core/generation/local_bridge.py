@@ -154,6 +154,23 @@ def end_token_ids(model: Any, tokenizer: Any) -> set[int]:
     return found
 
 
+def sampling_arguments(params: GenerationParams) -> dict[str, Any]:
+    """transformers `generate` arguments for `params`: sampling as TGI does it, greedy at 0."""
+    arguments: dict[str, Any] = {
+        "do_sample": False,
+        "repetition_penalty": params.repetition_penalty,
+    }
+    if params.temperature > 0:
+        # top_k=0: no top-k cut, as on TGI (transformers would otherwise apply 50).
+        arguments |= {
+            "do_sample": True,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "top_k": 0,
+        }
+    return arguments
+
+
 def run_generation(
     model: Any, tokenizer: Any, job: GenerationJob, deliver: Deliver, cancel: Event
 ) -> int:
@@ -171,15 +188,6 @@ def run_generation(
         special_ids=tokenizer.all_special_ids,
     )
     params = job.params
-    sampling: dict[str, Any] = {"do_sample": False}
-    if params.temperature > 0:
-        # top_k=0: no top-k cut, as on TGI (transformers would otherwise apply 50).
-        sampling = {
-            "do_sample": True,
-            "temperature": params.temperature,
-            "top_p": params.top_p,
-            "top_k": 0,
-        }
     try:
         if cancel.is_set():
             return 0
@@ -192,14 +200,13 @@ def run_generation(
                 input_ids=input_ids,
                 attention_mask=torch.ones_like(input_ids),
                 max_new_tokens=job.max_new_tokens,
-                repetition_penalty=params.repetition_penalty,
                 streamer=bridge,
                 stopping_criteria=StoppingCriteriaList([CancelWatch(cancel)]),
                 eos_token_id=sorted(end_ids) or None,
                 pad_token_id=tokenizer.pad_token_id
                 if tokenizer.pad_token_id is not None
                 else next(iter(end_ids), 0),
-                **sampling,
+                **sampling_arguments(params),
             )
     except Exception as exc:  # handed to the reader, who raises it on its side
         deliver(exc)

@@ -17,6 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from core.errors import ModelLoadError, ValidationError
 from core.generation.base import GenerationParams, Token
 from core.generation.local import LocalGenerator, describe_progress
+from core.generation.local_bridge import sampling_arguments
 from core.generation.local_loading import LoadProgress, _DownloadMeter
 from core.messages import Turn
 from core.prompt import PromptBuilder
@@ -60,12 +61,8 @@ def generate_directly(folder: Path, prompt: str, params: GenerationParams) -> st
         input_ids=input_ids,
         attention_mask=torch.ones_like(input_ids),
         max_new_tokens=params.max_new_tokens,
-        do_sample=True,
-        temperature=params.temperature,
-        top_p=params.top_p,
-        top_k=0,
-        repetition_penalty=params.repetition_penalty,
         pad_token_id=tokenizer.pad_token_id,
+        **sampling_arguments(params),
     )
     text = tokenizer.decode(output[0, input_ids.shape[1] :], skip_special_tokens=True)
     assert isinstance(text, str)
