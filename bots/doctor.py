@@ -8,7 +8,10 @@ import importlib.util
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from huggingface_hub import try_to_load_from_cache
 
 from bots.settings import Settings, load_settings
 from bots.wiring import build_store
@@ -58,9 +61,9 @@ async def check_replica(url: str, settings: Settings) -> Finding:
     return Finding(True, subject, detail)
 
 
-def check_local_backend() -> Finding:
-    """Without TGI the in-process model is used; it needs the `local` extra."""
-    subject = "model backend"
+def check_local_backend(model: str) -> Finding:
+    """Without TGI the in-process model is used: it needs the `local` extra and the model."""
+    subject = f"in-process model {model}"
     if (
         importlib.util.find_spec("transformers") is None
         or importlib.util.find_spec("torch") is None
@@ -70,7 +73,18 @@ def check_local_backend() -> Finding:
             subject,
             "no BLOOMBRIDGE_TGI_URLS and the in-process model needs `pip install bloombridge[local]`",
         )
-    return Finding(True, subject, "no BLOOMBRIDGE_TGI_URLS: the in-process model will be used")
+    folder = Path(model).expanduser()
+    if folder.is_dir():
+        if (folder / "config.json").is_file():
+            return Finding(True, subject, "a local model folder; used as there is no TGI URL")
+        return Finding(False, subject, f"{folder} is not a model folder (it has no config.json)")
+    if isinstance(try_to_load_from_cache(model, "config.json"), str):
+        return Finding(True, subject, "in the Hugging Face cache; used as there is no TGI URL")
+    return Finding(
+        True,
+        subject,
+        "not downloaded yet: the first `bloombridge chat` downloads it (needs network)",
+    )
 
 
 async def check_store(settings: Settings) -> Finding:
@@ -97,7 +111,7 @@ async def diagnose(settings: Settings) -> list[Finding]:
         )
         findings = list(model_checks)
     else:
-        findings = [check_local_backend()]
+        findings = [check_local_backend(settings.local_model)]
     findings.append(await check_store(settings))
     return findings
 

@@ -11,6 +11,7 @@ import huggingface_hub.constants
 import pytest
 
 from bots.console_bot import chat
+from bots.doctor import check_local_backend
 from bots.settings import Settings
 from core.notices import notice
 from tests.bots.cli_process import cli_environment, run_cli
@@ -84,3 +85,14 @@ async def test_bloombridge_chat_without_model_says_what_to_do(tmp_path: Path) ->
         "yet and cannot be downloaded now (no network or offline); set BLOOMBRIDGE_TGI_URLS to "
         "use a TGI cluster, or point BLOOMBRIDGE_LOCAL_MODEL at a local copy of the model."
     ]
+
+
+async def test_doctor_tells_whether_the_local_model_can_be_loaded(
+    tiny_bloom: Path, tmp_path: Path
+) -> None:
+    ready = check_local_backend(str(tiny_bloom))
+    not_a_model = check_local_backend(str(tmp_path))
+    missing = check_local_backend("bloombridge/not-downloaded")
+    assert ready.ok and "local model folder" in ready.detail
+    assert not not_a_model.ok and "no config.json" in not_a_model.detail
+    assert missing.ok and "not downloaded yet" in missing.detail
