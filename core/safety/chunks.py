@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import re
 
-# The end of a sentence or line: terminal punctuation followed by a space, or a line break.
-# CJK full stops need no space after them.
-_SENTENCE_END = re.compile(r"[.!?…](?=\s)|[\u3002\uff01\uff1f]|\n")
+# The end of a sentence or line: Latin terminal punctuation followed by a space, or a line
+# break. The other scripts of BLOOM's languages end sentences with marks of their own, which
+# need no space after them: the danda and double danda of Devanagari, Bengali and Gurmukhi
+# (U+0964, U+0965), the Arabic question mark, comma and semicolon (U+061F, U+060C, U+061B),
+# the Urdu full stop (U+06D4) and the CJK full stop, exclamation and question marks (U+3002,
+# U+FF01, U+FF1F; half-width U+FF61 and full-width U+FF0E).
+_SENTENCE_END = re.compile(
+    r"[.!?…](?=\s)|[\u0964\u0965\u061f\u060c\u061b\u06d4\u3002\uff01\uff1f\uff0e\uff61]|\n"
+)
 # One letter standing alone, then a separator: the pieces of a spaced-out word.
 _SPACED_LETTERS = re.compile(r"(?:(?<![^\W_])[^\W\d_][\s._*\-]+){2,}[^\W\d_]?$")
 _SPACED_SEPARATORS = frozenset("._*-")
@@ -79,3 +85,29 @@ class CheckpointFinder:
             return None
         end = _retreat_from_spaced_letters(text, end)
         return end if end > after else None
+
+
+def judging_windows(text: str, size: int, overlap: int) -> list[str]:
+    """`text` as pieces of at most `size` characters that together cover all of it.
+
+    Each piece ends at the last sentence end in the second half of its reach, or else at the
+    last space, and the
+    next one starts `overlap` characters earlier (at a space when there is one), so a phrase
+    cut at a boundary is still seen whole in one piece. A text that fits is one piece.
+    """
+    if size <= overlap:
+        raise ValueError("a judging window must be longer than its overlap")
+    windows: list[str] = []
+    start = 0
+    while len(text) - start > size:
+        limit = start + size
+        ends = [match.end() for match in _SENTENCE_END.finditer(text, start, limit)]
+        end = ends[-1] if ends and ends[-1] > start + size // 2 else text.rfind(" ", start, limit)
+        if end <= start + overlap:
+            end = limit  # no boundary in reach: cut inside a word
+        windows.append(text[start:end])
+        back = end - overlap
+        space = text.find(" ", back, end)
+        start = space + 1 if space != -1 else back
+    windows.append(text[start:])
+    return windows

@@ -16,8 +16,9 @@ or `/v1/completions` of an OpenAI-compatible server). The server's tokenizer add
 from __future__ import annotations
 
 import re
+import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from core.safety import categories as cat
 from core.safety.base import Role
@@ -31,10 +32,42 @@ class UnreadableAnswer(ValueError):
     """The guard model answered something outside its documented format."""
 
 
+# Characters that render as nothing: a marker split by them still reads as the marker.
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# A special token of either template family (`<|eot_id|>`, `<|im_start|>`, ...), spaced or not.
+_SPECIAL_TOKEN = re.compile(r"<\s*\|\s*([^<>|]{0,40}?)\s*\|\s*>")
+# What is left of one after the rest was removed: half a marker can pair with template text.
+_TOKEN_HALF = re.compile(r"<\s*\||\|\s*>")
+# The prompts' own section tags, such as `<END CONVERSATION>` or `<BEGIN SAFETY POLICY>`.
+_SECTION_TAG = re.compile(r"<\s*/?\s*(BEGIN|END)\b([^<>\n]{0,60})>", re.IGNORECASE)
+# Qwen3's reasoning tags, which the template closes empty before the verdict.
+_THINK_TAG = re.compile(r"<\s*/?\s*think\s*>", re.IGNORECASE)
+
+
+def neutralize(text: str, roles: Sequence[str]) -> str:
+    """`text` made safe to place inside a guard prompt: it can no longer open a turn.
+
+    Special tokens become plain bracketed words (`<|eot_id|>` -> `[eot_id]`), the prompts' own
+    section and reasoning tags lose their angle brackets, and a line that starts with one of the
+    conversation's `roles` ("Agent:", "ASSISTANT:") has the name bracketed ("[Agent]:"), so no
+    forged turn or verdict can follow. Full-width and invisible disguises are undone first (NFKC), as a tokenizer would
+    read them.
+    """
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    text = _SPECIAL_TOKEN.sub(lambda match: f"[{match.group(1).strip()}]", text)
+    text = _TOKEN_HALF.sub(lambda match: match.group(0).replace("<", "(").replace(">", ")"), text)
+    text = _SECTION_TAG.sub(lambda match: f"({match.group(1)}{match.group(2)})", text)
+    text = _THINK_TAG.sub(lambda match: match.group(0).replace("<", "(").replace(">", ")"), text)
+    names = "|".join(re.escape(role) for role in roles)
+    role_line = re.compile(rf"^(\s*)({names})(\s*:)", re.IGNORECASE | re.MULTILINE)
+    return role_line.sub(r"\1[\2]\3", text)
+
+
 class GuardFormat(ABC):
     """How to ask one guard model family and how to read its answer."""
 
     name: str = "format"
+    roles: tuple[str, ...] = ()  # the names that open a turn in its conversation ("User:")
     # Enough for the longest documented answer (several category codes on the second line).
     max_new_tokens: int = 40
 
@@ -72,12 +105,14 @@ class LlamaGuard3(GuardFormat):
     """Llama Guard 3; `with_code_interpreter` is False for the 1B model, which has no S14."""
 
     name = "llama-guard-3"
+    roles = ("User", "Agent")
 
     def __init__(self, *, with_code_interpreter: bool = True) -> None:
         codes = list(LLAMA_GUARD_3_CATEGORIES)
         self.codes = codes if with_code_interpreter else codes[:-1]
 
     def prompt(self, text: str, role: Role, user_prompt: str = "") -> str:
+        text, user_prompt = (neutralize(part, self.roles) for part in (text, user_prompt))
         turns = (
             [("User", user_prompt), ("Agent", text)] if role is Role.ASSISTANT else [("User", text)]
         )
@@ -186,8 +221,10 @@ class Qwen3Guard(GuardFormat):
     """Qwen3Guard-Gen; "Controversial" scores `CONTROVERSIAL_SCORE`, "Unsafe" scores 1."""
 
     name = "qwen3guard"
+    roles = ("USER", "ASSISTANT")
 
     def prompt(self, text: str, role: Role, user_prompt: str = "") -> str:
+        text, user_prompt = (neutralize(part, self.roles) for part in (text, user_prompt))
         # Jailbreak is a category of user queries only.
         names = list(QWEN3GUARD_CATEGORIES)
         if role is Role.USER:
