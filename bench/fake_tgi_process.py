@@ -4,34 +4,69 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from bench.guards import synthetic_tokens
-from tests.fakes.tgi import FakeInfo, FakeTGI, Script
+from tests.fakes.tgi import FakeInfo, FakeTGI, GenerateCall, Responder, Script
 
 
-async def _serve(reply_tokens: int) -> None:
-    # Prose in sentences, as a model writes: guards release text sentence by sentence.
-    script = Script(reply=synthetic_tokens("en", reply_tokens))
-    async with FakeTGI(default=script, info=FakeInfo(max_input_tokens=1024)) as tgi:
+def _responder(
+    replies: Mapping[str, Sequence[str]], token_delay: float, default: Script
+) -> Responder:
+    def respond(call: GenerateCall) -> Script:
+        # The reply whose key (a user message) is in the prompt; the default otherwise.
+        for key, tokens in replies.items():
+            if key in call.inputs:
+                return Script(reply=list(tokens), token_delay=token_delay)
+        return default
+
+    return respond
+
+
+async def _serve(spec: Mapping[str, Any]) -> None:
+    token_delay = float(spec["token_delay"])
+    # Prose in sentences, as a model writes.
+    default = Script(
+        reply=synthetic_tokens("en", int(spec["reply_tokens"])), token_delay=token_delay
+    )
+    async with FakeTGI(default=default, info=FakeInfo(max_input_tokens=1024)) as tgi:
+        tgi.responder = _responder(spec["replies"], token_delay, default)
         print(tgi.url, flush=True)
         # Serve until the parent closes our standard input.
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 
 
 @contextlib.contextmanager
-def fake_tgi_process(reply_tokens: int) -> Iterator[str]:
-    """Start the fake in a child process answering `reply_tokens` tokens; yields its URL."""
+def fake_tgi_process(
+    reply_tokens: int = 200,
+    *,
+    replies: Mapping[str, Sequence[str]] | None = None,
+    token_delay: float = 0.0,
+) -> Iterator[str]:
+    """Start the fake in a child process; yields its URL.
+
+    A prompt holding a key of `replies` gets that reply's tokens; any other prompt gets
+    `reply_tokens` tokens of English prose. Every token is sent `token_delay` seconds apart.
+    """
+    spec = {
+        "reply_tokens": reply_tokens,
+        "replies": {key: list(tokens) for key, tokens in (replies or {}).items()},
+        "token_delay": token_delay,
+    }
     child = subprocess.Popen(
-        [sys.executable, "-m", "bench.fake_tgi_process", str(reply_tokens)],
+        [sys.executable, "-m", "bench.fake_tgi_process"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        assert child.stdout is not None
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(json.dumps(spec) + "\n")
+        child.stdin.flush()
         yield child.stdout.readline().strip()
     finally:
         assert child.stdin is not None
@@ -40,4 +75,4 @@ def fake_tgi_process(reply_tokens: int) -> Iterator[str]:
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve(int(sys.argv[1])))
+    asyncio.run(_serve(json.loads(sys.stdin.readline())))
