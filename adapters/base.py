@@ -16,8 +16,21 @@ class ChatHandler(Protocol):
         """Answer a message; iterate the stream to get snapshots and the final reply."""
         ...
 
-    async def claim_event(self, platform: str, event_id: str) -> bool:
-        """True the first time a platform event id is seen (dedup of platform retries)."""
+    async def claim_event(
+        self, platform: str, event_id: str, *, hold_seconds: int | None = None
+    ) -> bool:
+        """True the first time a platform event id is claimed (dedup of platform retries).
+
+        `hold_seconds` keeps the claim only that long ("in progress": if the process dies,
+        a redelivery after it expires is answered); None claims it as done for the full
+        dedup period.
+        """
+        ...
+
+    async def hold_event(
+        self, platform: str, event_id: str, *, hold_seconds: int | None = None
+    ) -> None:
+        """Extend an event's claim by `hold_seconds`, or (None) mark the event done."""
         ...
 
     async def record_feedback(
@@ -37,6 +50,11 @@ class Adapter(ABC):
 
     def __init__(self, handler: ChatHandler) -> None:
         self.handler = handler
+
+    @property
+    @abstractmethod
+    def connected(self) -> bool:
+        """Whether the platform connection is up now (for health and readiness checks)."""
 
     async def start(self) -> None:
         """Connect to the platform (no I/O happens in the constructor)."""

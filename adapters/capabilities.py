@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from core.messages import PlaceKind
+
 
 class LengthUnit(enum.StrEnum):
     """How a platform counts the length of a message."""
@@ -39,13 +41,23 @@ class MarkdownDialect(enum.StrEnum):
     DISCORD_MARKDOWN = "discord-markdown"
 
 
+class RateLimitOwner(enum.StrEnum):
+    """Who waits out a platform's "too many requests" answers; exactly one of them does."""
+
+    PACER = "pacer"  # the sink raises `adapters.pacer.RateLimited`; the pacer pauses the chat
+    LIBRARY = "library"  # the platform library sleeps and retries itself; sinks never raise it
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """Limits one platform puts on a bot; adapters size, split and pace replies by them.
 
-    Intervals are the shortest time between two calls that change messages in one chat
-    (private chats and groups differ on most platforms); `global_calls_per_second` is the
-    budget across all chats of one bot.
+    The rate model has three levels: per chat (intervals are the shortest time between two
+    calls that change messages in one chat; private chats and groups differ on most
+    platforms), per space (`space_calls_per_second`: a Slack workspace or Discord server,
+    None when the platform has no such budget) and per bot (`global_calls_per_second`,
+    across all chats). Per-route budgets the platform keeps beyond these are waited out by
+    whoever `rate_limits` names.
     """
 
     platform: str
@@ -56,6 +68,12 @@ class Capabilities:
     group_edit_interval: float
     global_calls_per_second: float
     supports_drafts: bool = False  # ephemeral streaming previews (Telegram's sendMessageDraft)
+    space_calls_per_second: float | None = None
+    rate_limits: RateLimitOwner = RateLimitOwner.PACER
+
+    def edit_interval_for(self, kind: PlaceKind) -> float:
+        """Seconds between two message changes in a place of this kind."""
+        return self.edit_interval(private=kind is PlaceKind.PRIVATE)
 
     def edit_interval(self, *, private: bool) -> float:
         """Seconds between two message changes in one chat of this kind."""

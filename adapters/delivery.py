@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from adapters.capabilities import Capabilities
 from adapters.markdown import MarkdownRenderer, RenderedMessage, layout_messages
@@ -35,6 +35,51 @@ class MessageSink(Protocol):
 
     async def preview(self, index: int, message: RenderedMessage) -> bool:
         """Show an ephemeral preview of message `index`; False when the platform has none."""
+        ...
+
+
+@runtime_checkable
+class AppendSink(Protocol):
+    """The platform side of one reply on a platform whose live messages only grow.
+
+    Slack's `chat.startStream` / `chat.appendStream` / `chat.stopStream` work this way: a
+    streamed message is opened with its first text, grows by appended Markdown, and is
+    closed; once closed it is an ordinary message that `update` can replace whole. `final`
+    is as for `MessageSink`; errors too.
+    """
+
+    async def open(self, markdown: str) -> str:
+        """Start a streamed message showing `markdown`; returns its platform id."""
+        ...
+
+    async def append(self, message_id: str, markdown: str) -> None:
+        """Add `markdown` at the end of an open streamed message."""
+        ...
+
+    async def close(self, message_id: str, *, final: Reply | None) -> None:
+        """End a streamed message; its text stays as appended."""
+        ...
+
+    async def post(self, message: RenderedMessage, *, final: Reply | None) -> str:
+        """Send a new, complete message; returns its platform id."""
+        ...
+
+    async def update(
+        self, message_id: str, message: RenderedMessage, *, final: Reply | None
+    ) -> None:
+        """Replace the content of a closed message this sink sent."""
+        ...
+
+    async def remove(self, message_id: str) -> None:
+        """Delete a message this sink sent (closing it first if it is still open)."""
+        ...
+
+
+class ReplyView(Protocol):
+    """Keeps a reply's platform messages equal to its newest text (what the pacer publishes to)."""
+
+    async def show(self, markdown: str, final: Reply | None = None) -> None:
+        """Make the visible messages show `markdown`; `final` marks the reply as finished."""
         ...
 
 
@@ -123,3 +168,92 @@ class ReplyMessages:
             await self._before_call()
         message_id = await self._sink.post(message, final=final)
         self._posted.append(_Posted(message_id, message, final is not None))
+
+
+@dataclass
+class _Streamed:
+    message_id: str
+    source: str  # the Markdown the message shows now
+    open: bool
+    final: bool
+
+
+class AppendedReply:
+    """`ReplyView` for append-only sinks: grows streamed messages, repairs them when text changes.
+
+    While a message's new text extends what was appended, only the difference is appended.
+    When a guard cut or replaced text that was already appended, the message is closed and
+    replaced whole, so the final text is always exactly the reply's. A message that is
+    complete before it was ever shown is posted whole instead of streamed.
+    """
+
+    def __init__(
+        self,
+        sink: AppendSink,
+        capabilities: Capabilities,
+        renderer: MarkdownRenderer,
+        *,
+        before_call: Callable[[], Awaitable[None]],
+    ) -> None:
+        self._sink = sink
+        self._capabilities = capabilities
+        self._renderer = renderer
+        self._before_call = before_call
+        self._streamed: list[_Streamed] = []
+
+    @property
+    def message_ids(self) -> list[str]:
+        """Ids of the messages sent so far, in reading order."""
+        return [streamed.message_id for streamed in self._streamed]
+
+    async def show(self, markdown: str, final: Reply | None = None) -> None:
+        messages = layout_messages(markdown, self._capabilities, self._renderer)
+        last = len(messages) - 1
+        for index, message in enumerate(messages):
+            mark = final if index == last else None
+            # Earlier messages never grow again once a later one exists.
+            complete = mark is not None or index < last
+            if index >= len(self._streamed):
+                await self._start(message, mark, complete=complete)
+            else:
+                await self._advance(self._streamed[index], message, mark, complete=complete)
+        for extra in self._streamed[len(messages) :]:
+            await self._before_call()
+            await self._sink.remove(extra.message_id)
+        del self._streamed[len(messages) :]
+
+    async def _start(
+        self, message: RenderedMessage, final: Reply | None, *, complete: bool
+    ) -> None:
+        await self._before_call()
+        if complete:
+            message_id = await self._sink.post(message, final=final)
+            self._streamed.append(_Streamed(message_id, message.source, False, final is not None))
+            return
+        message_id = await self._sink.open(message.source)
+        self._streamed.append(_Streamed(message_id, message.source, True, False))
+
+    async def _advance(
+        self, streamed: _Streamed, message: RenderedMessage, final: Reply | None, *, complete: bool
+    ) -> None:
+        if streamed.open:
+            if message.source.startswith(streamed.source):
+                delta = message.source[len(streamed.source) :]
+                if delta:
+                    await self._before_call()
+                    await self._sink.append(streamed.message_id, delta)
+                    streamed.source = message.source
+                if complete:
+                    await self._before_call()
+                    await self._sink.close(streamed.message_id, final=final)
+                    streamed.open, streamed.final = False, final is not None
+                return
+            # Appended text was cut or replaced: end the stream, then replace the message whole.
+            await self._before_call()
+            await self._sink.close(streamed.message_id, final=None)
+            streamed.open = False
+        if streamed.source == message.source and streamed.final == (final is not None):
+            return
+        await self._before_call()
+        await self._sink.update(streamed.message_id, message, final=final)
+        streamed.source, streamed.final = message.source, final is not None

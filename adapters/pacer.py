@@ -9,8 +9,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from core.errors import PlatformError
-from core.messages import Reply, ReplyStream
+from core.errors import BloombridgeError, PlatformError
+from core.messages import FinishReason, Reply, ReplyStream
+from core.notices import FALLBACK_LANGUAGE, notice
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +48,24 @@ class SystemClock:
 class RateGate:
     """Hands out call slots: a chat gets one per its interval, and all chats share a global rate.
 
-    A slot is reserved when it is handed out, so concurrent replies never take the same one.
+    Platforms that also budget calls per workspace or server (Slack, Discord) pass
+    `space_calls_per_second`; each space then has its own shared rate as well. A slot is
+    reserved when it is handed out, so concurrent replies never take the same one.
     """
 
-    def __init__(self, *, calls_per_second: float, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        calls_per_second: float,
+        space_calls_per_second: float | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.clock: Clock = clock or SystemClock()
         self._global_interval = 1.0 / calls_per_second
+        self._space_interval = 1.0 / space_calls_per_second if space_calls_per_second else 0.0
         self._global_next = 0.0
         self._chat_next: dict[str, float] = {}
+        self._space_next: dict[str, float] = {}
 
     def _due(self, chat: str) -> float:
         return max(self._chat_next.get(chat, 0.0), self._global_next)
@@ -65,19 +76,27 @@ class RateGate:
         if delay > 0:
             await self.clock.sleep(delay)
 
-    async def acquire(self, chat: str, interval: float) -> None:
+    async def acquire(self, chat: str, interval: float, *, space: str | None = None) -> None:
         """Wait for and take the next slot of `chat`; its following slot is `interval` later.
 
-        The chat's slot is taken first, the bot-wide one when it is due: a chat waiting
-        for its own interval never holds back the other chats.
+        The chat's slot is taken first, then the space's and the bot-wide one when they
+        are due: a chat waiting for its own interval never holds back the other chats.
         """
         now = self.clock.now()
         slot = max(now, self._chat_next.get(chat, 0.0))
         if len(self._chat_next) >= _PRUNE_AT:
             self._chat_next = {key: due for key, due in self._chat_next.items() if due > now}
+        if len(self._space_next) >= _PRUNE_AT:
+            self._space_next = {key: due for key, due in self._space_next.items() if due > now}
         self._chat_next[chat] = slot + interval
         if slot > now:
             await self.clock.sleep(slot - now)
+        if space is not None and self._space_interval > 0:
+            now = self.clock.now()
+            space_slot = max(now, self._space_next.get(space, 0.0))
+            self._space_next[space] = space_slot + self._space_interval
+            if space_slot > now:
+                await self.clock.sleep(space_slot - now)
         now = self.clock.now()
         shared = max(now, self._global_next)
         self._global_next = shared + self._global_interval
@@ -121,18 +140,27 @@ class ReplyPacer:
         *,
         chat: str,
         on_waiting: Callable[[], Awaitable[None]] | None = None,
+        fallback_language: str = FALLBACK_LANGUAGE,
     ) -> Reply:
-        """Consume `stream`, publish it paced, and return the final reply once it is shown."""
+        """Consume `stream`, publish it paced, and return the final reply once it is shown.
+
+        Every path ends the reply: when the stream raises (a store or model failure after
+        text was cleared), the final message is the text cleared so far plus a short notice
+        in `fallback_language`, and that is the reply returned.
+        """
         latest = ""
         changed = asyncio.Event()
         first_shown = asyncio.Event()
 
         async def consume() -> None:
             nonlocal latest
-            async for snapshot in stream:
-                latest = snapshot
+            try:
+                async for snapshot in stream:
+                    latest = snapshot
+                    changed.set()
+            finally:
+                # Also when the stream raises: the loop below must wake up and end the reply.
                 changed.set()
-            changed.set()
 
         consumer = asyncio.create_task(consume())
         signal = (
@@ -165,8 +193,7 @@ class ReplyPacer:
                     continue
                 shown = text
                 first_shown.set()
-            consumer.result()
-            reply = stream.reply
+            reply = self._final_reply(consumer, stream, latest, fallback_language)
             first_shown.set()
             await self._publish_final(reply, publish, chat)
             return reply
@@ -178,6 +205,27 @@ class ReplyPacer:
                         await task
             if not consumer.done() or consumer.cancelled():
                 await stream.aclose()
+
+    @staticmethod
+    def _final_reply(
+        consumer: asyncio.Task[None], stream: ReplyStream, latest: str, language: str
+    ) -> Reply:
+        """The stream's own final reply, or the cleared text and a notice when it failed."""
+        failure = consumer.exception()
+        if failure is None:
+            try:
+                return stream.reply
+            except RuntimeError as exc:  # the stream ended without a final reply
+                failure = exc
+        if isinstance(failure, BloombridgeError):
+            logger.warning("a reply stream failed, ending the reply with a notice: %s", failure)
+        else:
+            logger.error("a reply stream failed, ending the reply with a notice", exc_info=failure)
+        if latest.strip():
+            return Reply(
+                latest, language, FinishReason.INTERRUPTED, (notice("interrupted", language),)
+            )
+        return Reply("", language, FinishReason.ERROR, (notice("model_error", language),))
 
     async def _publish_final(self, reply: Reply, publish: Publish, chat: str) -> None:
         for _ in range(self.max_final_attempts):

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bots import console_bot, doctor, lang_tool, safety_tool, telegram_bot
+from bots import console_bot, doctor, lang_tool, run_command, safety_tool
 from core.errors import BloombridgeError
 
 
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     console_bot.register(subparsers)
     doctor.register(subparsers)
-    telegram_bot.register(subparsers)
+    run_command.register(subparsers)
     safety_tool.register(subparsers)
     lang_tool.register(subparsers)
     return parser

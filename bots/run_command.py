@@ -1,19 +1,82 @@
-"""The `bloombridge run PLATFORM` group that every platform bot adds its subcommand to."""
+"""`bloombridge run PLATFORM`: the one registry of chat platforms, and running any of them.
+
+A platform bot module (`bots/<platform>_bot.py`) defines `BOT`, a `PlatformBot` that says
+how to build its adapter from the settings and which settings are secrets; adding a
+platform is one line in `PLATFORM_MODULES`. The CLI reads this registry: the command
+line is never edited per platform.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-_PLATFORMS: dict[int, argparse._SubParsersAction[Any]] = {}
+from pydantic import SecretStr
+
+from adapters.base import Adapter, ChatHandler
+from bots.lifecycle import run_until_stopped
+from bots.redaction import redact_logs
+from bots.settings import Settings, load_settings
+from bots.wiring import build_dialog
+
+# Platform name -> module defining `BOT`; imported only when used, so one platform's
+# library missing or broken never stops the others.
+PLATFORM_MODULES: dict[str, str] = {
+    "telegram": "bots.telegram_bot",
+}
 
 
-def platform_subparsers(
-    subparsers: argparse._SubParsersAction[Any],
-) -> argparse._SubParsersAction[Any]:
-    """The subparsers of `run`, created by the first platform that asks for them."""
-    run = subparsers.choices.get("run")
-    if run is None:
-        run = subparsers.add_parser("run", help="run a chat platform bot until stopped")
-        _PLATFORMS[id(run)] = run.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
-    return _PLATFORMS[id(run)]
+@dataclass(frozen=True)
+class PlatformBot:
+    """What `bloombridge run <name>` needs to know about one platform."""
+
+    name: str
+    summary: str  # one line for `bloombridge run --help`
+    build_adapter: Callable[[Settings, ChatHandler], Adapter]  # raises ConfigurationError
+    secrets: Callable[[Settings], Sequence[SecretStr | None]]  # values kept out of logs
+
+
+def platform_bot(name: str) -> PlatformBot:
+    """The registered platform `name` (its module is imported now)."""
+    module = importlib.import_module(PLATFORM_MODULES[name])
+    bot: PlatformBot = module.BOT
+    return bot
+
+
+@asynccontextmanager
+async def running_adapter(bot: PlatformBot, settings: Settings) -> AsyncIterator[Adapter]:
+    """The dialog manager and a started adapter, closed in reverse order on exit."""
+    async with build_dialog(settings) as dialog:
+        adapter = bot.build_adapter(settings, dialog)
+        async with adapter:
+            yield adapter
+
+
+async def serve(bot: PlatformBot, settings: Settings) -> None:
+    """Answer the platform until cancelled (SIGTERM, SIGINT)."""
+    async with running_adapter(bot, settings) as adapter:
+        await adapter.run()
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    logging.getLogger().setLevel(settings.log_level.upper())
+    bot = platform_bot(args.platform)
+    redact_logs(*(s.get_secret_value() for s in bot.secrets(settings) if s is not None))
+    run_until_stopped(serve(bot, settings))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add `run PLATFORM` with one choice per registered platform."""
+    run = subparsers.add_parser("run", help="run a chat platform bot until stopped")
+    platforms = run.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
+    for name in PLATFORM_MODULES:
+        platforms.add_parser(name, help=f"answer {name} chats until stopped").set_defaults(
+            handler=_run
+        )

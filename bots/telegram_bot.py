@@ -2,55 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
-import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from adapters.base import ChatHandler
+from pydantic import SecretStr
+
+from adapters.base import Adapter, ChatHandler
 from adapters.telegram.adapter import TelegramAdapter, WebhookConfig
-from bots.lifecycle import run_until_stopped
-from bots.run_command import platform_subparsers
-from bots.settings import Settings, load_settings
-from bots.wiring import build_dialog
+from bots.run_command import PlatformBot, running_adapter
+from bots.settings import Settings
 from core.errors import ConfigurationError
 
 # Telegram's rule for X-Telegram-Bot-Api-Secret-Token values.
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-REDACTED = "[redacted]"
-
-
-class SecretRedactor(logging.Filter):
-    """Replaces secrets in every record a handler emits (the token is part of Bot API URLs)."""
-
-    def __init__(self, *secrets: str) -> None:
-        super().__init__()
-        self._secrets = [secret for secret in secrets if secret]
-
-    def _clean(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        record.msg, record.args = self._clean(message), None
-        if record.exc_info:
-            record.exc_text = self._clean(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-        return True
-
-
-def redact_logs(*secrets: str) -> SecretRedactor:
-    """Install a redactor on every root handler; HTTP request lines are not logged at all."""
-    redactor = SecretRedactor(*secrets)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redactor)
-    # httpx logs each request URL at INFO, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    return redactor
 
 
 def webhook_config(settings: Settings) -> WebhookConfig | None:
@@ -85,36 +50,19 @@ def build_adapter(settings: Settings, handler: ChatHandler) -> TelegramAdapter:
 
 
 @asynccontextmanager
-async def telegram_bot(settings: Settings) -> AsyncIterator[TelegramAdapter]:
+async def telegram_bot(settings: Settings) -> AsyncIterator[Adapter]:
     """The dialog manager and a started Telegram adapter, closed in reverse order on exit."""
-    async with build_dialog(settings) as dialog:
-        adapter = build_adapter(settings, dialog)
-        async with adapter:
-            yield adapter
+    async with running_adapter(BOT, settings) as adapter:
+        yield adapter
 
 
-async def serve(settings: Settings) -> None:
-    """Answer Telegram until cancelled (SIGTERM, SIGINT)."""
-    async with telegram_bot(settings) as adapter:
-        await adapter.run()
+def _secrets(settings: Settings) -> list[SecretStr | None]:
+    return [settings.telegram_token, settings.telegram_webhook_secret]
 
 
-def _run(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
-    logging.getLogger().setLevel(settings.log_level.upper())
-    secrets = [
-        secret.get_secret_value()
-        for secret in (settings.telegram_token, settings.telegram_webhook_secret)
-        if secret is not None
-    ]
-    redact_logs(*secrets)
-    run_until_stopped(serve(settings))
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add `run telegram`."""
-    parser = platform_subparsers(subparsers).add_parser(
-        "telegram", help="answer Telegram chats (long polling, or webhook when configured)"
-    )
-    parser.set_defaults(handler=_run)
+BOT = PlatformBot(
+    name="telegram",
+    summary="answer Telegram chats (long polling, or webhook when configured)",
+    build_adapter=build_adapter,
+    secrets=_secrets,
+)

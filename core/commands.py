@@ -7,12 +7,56 @@ from dataclasses import dataclass
 
 from core.language_policy import LanguagePolicy
 from core.messages import FinishReason, IncomingMessage, Reply
-from core.notices import notice
+from core.notices import FALLBACK_LANGUAGE, available_languages, notice
 from core.store.base import Store
 
 # "/cmd", "/cmd@botname", then optional arguments; a path like "/usr/bin" is not a command.
 _COMMAND = re.compile(r"^/(?P<name>[A-Za-z][A-Za-z0-9_]*)(?:@\S+)?(?:\s+(?P<args>.*))?$", re.DOTALL)
-KNOWN_COMMANDS = ("start", "help", "reset", "forget", "lang")
+
+
+@dataclass(frozen=True)
+class CommandInfo:
+    """One entry of the command catalogue: its name and what it takes after it."""
+
+    name: str
+    arguments: str = ""  # e.g. "xx | auto", shown where platforms show usage hints
+
+    def description(self, language: str) -> str:
+        """The one-line description of the command in `language` (English as fallback)."""
+        return notice(f"command_{self.name}", language)
+
+
+# The one catalogue: every platform registers these (Telegram setMyCommands, a Slack slash
+# command, Discord application commands) and the dialog answers them.
+CATALOGUE: tuple[CommandInfo, ...] = (
+    CommandInfo("start"),
+    CommandInfo("help"),
+    CommandInfo("reset"),
+    CommandInfo("forget"),
+    CommandInfo("lang", "xx | auto"),
+)
+KNOWN_COMMANDS = tuple(command.name for command in CATALOGUE)
+
+
+def command_menus() -> list[tuple[str | None, list[tuple[str, str]]]]:
+    """(language or None for the default, [(name, description)]) for every translated menu.
+
+    The default menu is English; another language is listed only when its descriptions
+    differ from the English ones.
+    """
+    english = [(command.name, command.description(FALLBACK_LANGUAGE)) for command in CATALOGUE]
+    menus: list[tuple[str | None, list[tuple[str, str]]]] = [(None, english)]
+    for code in available_languages():
+        localized = [(command.name, command.description(code)) for command in CATALOGUE]
+        if localized != english:
+            menus.append((code, localized))
+    return menus
+
+
+def command_text(name: str, arguments: str = "") -> str:
+    """The message text a platform's native command payload stands for ("/lang fr")."""
+    name = name.strip().lstrip("/")
+    return f"/{name} {arguments.strip()}".rstrip()
 
 
 @dataclass(frozen=True)

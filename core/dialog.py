@@ -90,9 +90,22 @@ class DialogManager:
         """The reply to `message` as a stream of cleared snapshots ending in a final Reply."""
         return ReplyStream(self._events(message))
 
-    async def claim_event(self, platform: str, event_id: str) -> bool:
-        """True the first time a platform event is seen; platform retries get False."""
-        return await self.store.claim(f"{platform}:{event_id}", self.config.dedup_ttl_seconds)
+    async def claim_event(
+        self, platform: str, event_id: str, *, hold_seconds: int | None = None
+    ) -> bool:
+        """True the first time a platform event is seen; platform retries get False.
+
+        The claim lasts `hold_seconds` ("in progress"), or the dedup period when None.
+        """
+        seconds = self.config.dedup_ttl_seconds if hold_seconds is None else hold_seconds
+        return await self.store.claim(f"{platform}:{event_id}", seconds)
+
+    async def hold_event(
+        self, platform: str, event_id: str, *, hold_seconds: int | None = None
+    ) -> None:
+        """Keep an event's claim `hold_seconds` longer, or for the dedup period when None (done)."""
+        seconds = self.config.dedup_ttl_seconds if hold_seconds is None else hold_seconds
+        await self.store.hold_claim(f"{platform}:{event_id}", seconds)
 
     async def record_feedback(
         self, conversation: ConversationRef, reply_id: str, sender_id: str, value: int

@@ -18,14 +18,32 @@ def _key_part(value: str | None) -> str:
     return "%2D" if value == "-" else quote(value, safe="")
 
 
+class PlaceKind(enum.StrEnum):
+    """The kind of place a conversation happens in; platforms pace and address replies by it."""
+
+    PRIVATE = "private"  # a one-to-one chat with the bot (direct message)
+    GROUP = "group"  # a chat or channel shared by several people
+    THREAD = "thread"  # a thread or forum topic inside a shared channel
+
+
 @dataclass(frozen=True)
 class ConversationRef:
-    """Where a message lives: platform, space (Slack team, Discord guild), channel, thread."""
+    """Where a message lives: platform, space (Slack team, Discord guild), channel, thread.
+
+    `kind` says what sort of place it is; it describes the place rather than naming it, so
+    it takes no part in equality or in `key` (a ref built without it names the same place).
+    """
 
     platform: str
     space: str | None
     channel: str
     thread: str | None = None
+    kind: PlaceKind = field(default=PlaceKind.GROUP, compare=False)
+
+    @property
+    def is_private(self) -> bool:
+        """True for a one-to-one chat with the bot."""
+        return self.kind is PlaceKind.PRIVATE
 
     @property
     def key(self) -> str:

@@ -39,9 +39,22 @@ class ConsoleAdapter(Adapter):
         self._user = user
         self._locale_hint = locale_hint
         self._conversation = conversation or console_conversation()
+        self._running = False
+
+    @property
+    def connected(self) -> bool:
+        """True while the console is reading input."""
+        return self._running
 
     async def run(self) -> None:
         """Answer lines until end of input."""
+        self._running = True
+        try:
+            await self._read_lines()
+        finally:
+            self._running = False
+
+    async def _read_lines(self) -> None:
         number = 0
         while True:
             if self._interactive:

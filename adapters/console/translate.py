@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.messages import ConversationRef, IncomingMessage, Sender
+from core.messages import ConversationRef, IncomingMessage, PlaceKind, Sender
 
 CONSOLE_PLATFORM = "console"
 
 
 def console_conversation(session: str = "local") -> ConversationRef:
     """The one conversation a console session has."""
-    return ConversationRef(platform=CONSOLE_PLATFORM, space=None, channel=session)
+    return ConversationRef(
+        platform=CONSOLE_PLATFORM, space=None, channel=session, kind=PlaceKind.PRIVATE
+    )
 
 
 def line_to_message(

@@ -11,23 +11,24 @@ from telegram import Bot, BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from adapters.base import Adapter, ChatHandler
-from adapters.capabilities import Capabilities, LengthUnit, MarkdownDialect
-from adapters.delivery import ReplyMessages
-from adapters.pacer import Clock, RateGate, ReplyPacer
+from adapters.base import ChatHandler
+from adapters.capabilities import Capabilities, LengthUnit, MarkdownDialect, RateLimitOwner
+from adapters.feedback import FeedbackVote, thanks
+from adapters.intake import IntakeLimits
+from adapters.pacer import Clock
+from adapters.streaming import ReplyTarget
+from adapters.streaming_adapter import StreamingAdapter
 from adapters.telegram.render import TelegramRenderer
 from adapters.telegram.sink import TelegramSink, translate_error
 from adapters.telegram.translate import (
     PLATFORM,
     BotIdentity,
-    FeedbackVote,
     to_feedback,
     to_incoming_message,
 )
-from core.errors import BloombridgeError, ConfigurationError, PlatformError
+from core.commands import command_menus
+from core.errors import ConfigurationError, PlatformError
 from core.messages import IncomingMessage
-from core.notices import FALLBACK_LANGUAGE, available_languages, notice
-from core.ordering import ConversationLocks
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +45,11 @@ TELEGRAM_CAPABILITIES = Capabilities(
     group_edit_interval=3.0,
     global_calls_per_second=30.0,
     supports_drafts=True,
+    # python-telegram-bot raises RetryAfter and never retries: the sink turns it into
+    # RateLimited and the pacer waits it out for that chat only.
+    rate_limits=RateLimitOwner.PACER,
 )
 
-COMMANDS = ("start", "help", "reset", "forget", "lang")
 ALLOWED_UPDATES = ("message", "callback_query")
 
 
@@ -67,12 +70,13 @@ class WebhookConfig:
         return f"WebhookConfig(url={self.url!r}, listen={self.listen!r}, port={self.port})"
 
 
-class TelegramAdapter(Adapter):
+class TelegramAdapter(StreamingAdapter):
     """Answers Telegram messages with streamed replies; `async with` it, then `run()`.
 
     Private chats get every message answered; groups only messages that mention the bot,
-    reply to it or give it a command. Forum topics are separate conversations. Each
-    update id is claimed through the handler, so a redelivered update is answered once.
+    reply to it or give it a command. Forum topics are separate conversations. Updates go
+    to the shared intake (claimed by update id, ordered per chat) and return at once, so
+    the application's concurrent-update slots are never held by waiting messages.
     """
 
     platform = PLATFORM
@@ -89,21 +93,24 @@ class TelegramAdapter(Adapter):
         use_drafts: bool = True,
         poll_timeout: float = 10.0,
         request_timeout: float = 10.0,
-        max_concurrent_updates: int = 64,
+        max_concurrent_updates: int = 16,
+        limits: IntakeLimits | None = None,
     ) -> None:
-        super().__init__(handler)
+        self._renderer = TelegramRenderer()
+        super().__init__(
+            handler,
+            capabilities=capabilities,
+            renderer=self._renderer,
+            clock=clock,
+            limits=limits,
+        )
         self._token = token
         self._api_url = api_url.rstrip("/")
         self._webhook = webhook
-        self.capabilities = capabilities
-        self.gate = RateGate(calls_per_second=capabilities.global_calls_per_second, clock=clock)
-        self.pacer = ReplyPacer(self.gate)
         self._use_drafts = use_drafts and capabilities.supports_drafts
         self._poll_timeout = poll_timeout
         self._request_timeout = request_timeout
         self._max_concurrent_updates = max_concurrent_updates
-        self._renderer = TelegramRenderer()
-        self._locks = ConversationLocks()
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._identity: BotIdentity | None = None
         self._stopped = asyncio.Event()
@@ -176,44 +183,44 @@ class TelegramAdapter(Adapter):
         )
 
     async def _register_commands(self) -> None:
-        """setMyCommands in English, and in every language whose notices translate them.
+        """setMyCommands with the shared catalogue, in English and every translated language.
 
         Telegram takes two-letter ISO 639-1 codes only ("zh-hant" cannot be registered).
         A refused registration is logged: the bot still works without the command menu.
         """
         bot = self.bot
-
-        def commands(language: str) -> list[BotCommand]:
-            return [BotCommand(name, notice(f"command_{name}", language)) for name in COMMANDS]
-
-        english = commands(FALLBACK_LANGUAGE)
-        menus: list[tuple[str | None, list[BotCommand]]] = [(None, english)]
-        for code in available_languages():
-            localized = commands(code)
-            if len(code) == 2 and code.isalpha() and localized != english:
-                menus.append((code, localized))
-        for menu_language, menu in menus:
+        for language, menu in command_menus():
+            if language is not None and not (len(language) == 2 and language.isalpha()):
+                continue
+            commands = [BotCommand(name, description) for name, description in menu]
             try:
-                await bot.set_my_commands(menu, language_code=menu_language)
+                await bot.set_my_commands(commands, language_code=language)
             except TelegramError as exc:
                 logger.warning(
-                    "could not register the %s command menu: %s", menu_language or "default", exc
+                    "could not register the %s command menu: %s", language or "default", exc
                 )
 
     async def run(self) -> None:
         """Process updates until `stop()` or cancellation."""
         await self._stopped.wait()
 
+    @property
+    def connected(self) -> bool:
+        """True while updates are being fetched (long polling) or received (webhook)."""
+        app = self._app
+        return app is not None and app.running and app.updater is not None and app.updater.running
+
     async def stop(self) -> None:
-        """Stop fetching updates, let replies in progress finish, and close connections."""
+        """Stop fetching updates, let replies in progress finish (bounded), close connections."""
         self._stopped.set()
         app = self._app
         if app is None:
             return
         try:
-            # Updates already received are still answered while the application stops.
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
+            # Updates already received are still answered, for at most the drain time.
+            await self.drain()
             if app.running:
                 await app.stop()
             await app.shutdown()
@@ -240,58 +247,35 @@ class TelegramAdapter(Adapter):
             await self._on_feedback(vote)
             return
         message = to_incoming_message(payload, self.identity)
-        if message is None or not message.addressed_to_bot:
-            return
-        async with self._locks.hold(message.conversation.key):
-            if not await self.handler.claim_event(PLATFORM, str(update.update_id)):
-                logger.info("update %s was already handled", update.update_id)
-                return
-            try:
-                await self._answer(message)
-            except BloombridgeError as exc:
-                logger.warning("could not answer in a Telegram chat: %s", exc)
+        if message is not None:
+            self.receive(str(update.update_id), message)
 
-    async def _answer(self, message: IncomingMessage) -> None:
+    def reply_target(self, message: IncomingMessage) -> ReplyTarget:
         conversation = message.conversation
-        chat = message.raw["message"]["chat"]
-        private = chat.get("type") == "private"
+        private = conversation.is_private
         sink = TelegramSink(
             self.bot,
             self._renderer,
             chat_id=int(conversation.channel),
             thread_id=None if conversation.thread is None else int(conversation.thread),
             reply_to=None if private else int(message.id),
+            on_drafts_missing=self._drafts_missing,
         )
-        interval = self.capabilities.edit_interval(private=private)
-
-        async def before_call() -> None:
-            await self.gate.acquire(conversation.channel, interval)
-
-        messages = ReplyMessages(
+        return ReplyTarget(
+            conversation,
             sink,
-            self.capabilities,
-            self._renderer,
-            before_call=before_call,
+            waiting_signal=sink.typing,
             use_previews=private and self._use_drafts,
         )
-        stream = self.handler.handle(message)
-        try:
-            await self.pacer.deliver(
-                stream, messages.show, chat=conversation.channel, on_waiting=sink.typing
-            )
-        finally:
-            if sink.drafts_missing:
-                self._use_drafts = False
+
+    def _drafts_missing(self) -> None:
+        self._use_drafts = False
 
     async def _on_feedback(self, vote: FeedbackVote) -> None:
-        await self.handler.record_feedback(
-            vote.conversation, vote.reply_id, vote.sender_id, vote.value
-        )
-        language = (vote.locale_hint or FALLBACK_LANGUAGE).split("-")[0]
+        await self.receive_vote(vote)
         try:
-            await self.bot.answer_callback_query(
-                vote.callback_id, text=notice("feedback_thanks", language)
-            )
+            # A repeated press is thanked again: the user pressed, whatever the store says.
+            await self.bot.answer_callback_query(vote.event_id, text=thanks(vote))
         except TelegramError as exc:
             # The rating is stored; only the toast that thanks for it was lost.
             logger.info("could not acknowledge feedback: %s", translate_error(exc, "answer"))

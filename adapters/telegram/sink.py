@@ -20,21 +20,17 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from adapters.feedback import encode_vote, is_rated
 from adapters.markdown import MarkdownRenderer, RenderedMessage
 from adapters.pacer import RateLimited
-from adapters.telegram.translate import feedback_data
 from core.errors import PlatformError
-from core.messages import FinishReason, Reply
+from core.messages import Reply
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _MAX_CALLBACK_DATA_BYTES = 64
-# Replies that are the model's work get feedback buttons; the bot's own answers do not.
-_RATED_FINISHES = frozenset(
-    {FinishReason.STOP, FinishReason.LENGTH, FinishReason.CUT, FinishReason.INTERRUPTED}
-)
 
 
 def _is_not_modified(error: BadRequest) -> bool:
@@ -64,9 +60,9 @@ def translate_error(error: TelegramError, action: str) -> PlatformError:
 
 def feedback_keyboard(reply: Reply | None) -> InlineKeyboardMarkup | None:
     """👍/👎 buttons for a finished model reply that has an id; None for anything else."""
-    if reply is None or not reply.id or reply.finish_reason not in _RATED_FINISHES:
+    if reply is None or not is_rated(reply):
         return None
-    up, down = feedback_data(reply.id, 1), feedback_data(reply.id, -1)
+    up, down = encode_vote(reply.id, 1), encode_vote(reply.id, -1)
     if max(len(up.encode()), len(down.encode())) > _MAX_CALLBACK_DATA_BYTES:
         return None
     return InlineKeyboardMarkup(
@@ -84,7 +80,8 @@ class TelegramSink:
 
     A message Telegram rejects for its formatting is sent again as plain text; "message is
     not modified" counts as success. `drafts_missing` turns True when the server does not
-    know sendMessageDraft at all, so the adapter can stop trying it.
+    know sendMessageDraft at all, and `on_drafts_missing` is called so the adapter can stop
+    trying it.
     """
 
     def __init__(
@@ -95,6 +92,7 @@ class TelegramSink:
         chat_id: int,
         thread_id: int | None,
         reply_to: int | None,
+        on_drafts_missing: Callable[[], None] | None = None,
     ) -> None:
         self._bot = bot
         self._renderer = renderer
@@ -104,6 +102,7 @@ class TelegramSink:
         # Draft ids must be non-zero; a fresh base per reply keeps drafts of replies apart.
         self._draft_base = secrets.randbelow(2**30) * 64 + 1
         self.drafts_missing = False
+        self._on_drafts_missing = on_drafts_missing
 
     async def typing(self) -> None:
         """Show "typing…" in the chat (Telegram clears it after five seconds or a message)."""
@@ -179,6 +178,8 @@ class TelegramSink:
             if isinstance(exc.__cause__, InvalidToken):
                 # 404: this Bot API server has no sendMessageDraft (older or self-hosted).
                 self.drafts_missing = True
+                if self._on_drafts_missing is not None:
+                    self._on_drafts_missing()
             logger.info("drafts unavailable in this chat, editing a message instead: %s", exc)
             return False
 

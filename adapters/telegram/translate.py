@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from core.messages import ConversationRef, IncomingMessage, Sender
+from adapters.feedback import FeedbackVote, decode_vote
+from core.messages import ConversationRef, IncomingMessage, PlaceKind, Sender
 
 PLATFORM = "telegram"
 
@@ -17,9 +18,6 @@ PLATFORM = "telegram"
 GROUP_ANONYMOUS_BOT_ID = 1087968824
 CHANNEL_BOT_ID = 136817688
 _SERVICE_SENDERS = (GROUP_ANONYMOUS_BOT_ID, CHANNEL_BOT_ID)
-
-_FEEDBACK_PREFIX = "fb"
-_VOTES = {"up": 1, "down": -1}
 
 # What follows a mention and goes with it: "@bot, hi" → "hi".
 _AFTER_MENTION = re.compile(r"^[,:;]?[ \t]*")
@@ -33,28 +31,17 @@ class BotIdentity:
     username: str
 
 
-@dataclass(frozen=True)
-class FeedbackVote:
-    """A 👍/👎 press on a reply: who rated which reply of which conversation."""
-
-    callback_id: str
-    conversation: ConversationRef
-    reply_id: str
-    sender_id: str
-    value: int
-    locale_hint: str | None = None
-
-
-def feedback_data(reply_id: str, value: int) -> str:
-    """The callback_data of a feedback button (at most 64 bytes for reply ids up to 55)."""
-    return f"{_FEEDBACK_PREFIX}:{'up' if value > 0 else 'down'}:{reply_id}"
-
-
 def conversation_of(message: Mapping[str, Any]) -> ConversationRef:
     """The conversation a message belongs to: its chat, and its forum topic if it has one."""
-    chat_id = str(message["chat"]["id"])
+    chat = message["chat"]
     thread = message.get("message_thread_id") if message.get("is_topic_message") else None
-    return ConversationRef(PLATFORM, None, chat_id, None if thread is None else str(thread))
+    if chat.get("type") == "private":
+        kind = PlaceKind.PRIVATE
+    else:
+        kind = PlaceKind.GROUP if thread is None else PlaceKind.THREAD
+    return ConversationRef(
+        PLATFORM, None, str(chat["id"]), None if thread is None else str(thread), kind
+    )
 
 
 def _utf16(text: str) -> bytes:
@@ -175,15 +162,15 @@ def to_feedback(update: Mapping[str, Any]) -> FeedbackVote | None:
     query = update.get("callback_query")
     if query is None or query.get("message") is None:
         return None
-    prefix, _, rest = str(query.get("data", "")).partition(":")
-    vote, _, reply_id = rest.partition(":")
-    if prefix != _FEEDBACK_PREFIX or vote not in _VOTES or not reply_id:
+    decoded = decode_vote(str(query.get("data", "")))
+    if decoded is None:
         return None
+    reply_id, value = decoded
     return FeedbackVote(
-        callback_id=str(query["id"]),
+        event_id=str(query["id"]),
         conversation=conversation_of(query["message"]),
         reply_id=reply_id,
         sender_id=str(query["from"]["id"]),
-        value=_VOTES[vote],
+        value=value,
         locale_hint=query["from"].get("language_code"),
     )

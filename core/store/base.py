@@ -43,6 +43,14 @@ class Store(ABC):
         """Claim a dedup key once: True the first time within `ttl_seconds`, False after."""
 
     @abstractmethod
+    async def hold_claim(self, key: str, ttl_seconds: int) -> None:
+        """Keep the claim `key` for `ttl_seconds` from now, creating it if it has expired.
+
+        Extends an "in progress" claim while its work runs, and turns it into a long "done"
+        claim once the work is finished.
+        """
+
+    @abstractmethod
     async def save_feedback(
         self, conversation: ConversationRef, reply_id: str, sender_id: str, value: int
     ) -> None:

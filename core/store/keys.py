@@ -15,7 +15,9 @@ key                                            type    TTL                    wr
 ``{ns}:lang:{conv}``                           string  none                   `Store.set_language` (/lang);
                                                                               deleted when set to automatic
 ``{ns}:claim:{key}``                           string  ``ttl_seconds`` of     `Store.claim` (adapters'
-                                                       the claim              dedup of platform events)
+                                                       the claim or its       dedup of platform events);
+                                                       latest hold            `Store.hold_claim` extends
+                                                                              it ("in progress", "done")
 ``{ns}:feedback:{conv}:{reply}``               hash    feedback TTL, set by   `Store.save_feedback`;
                                                        the reply's first      fields removed by
                                                        rating                 `forget_sender`

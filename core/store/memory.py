@@ -153,6 +153,11 @@ class MemoryStore(Store):
         self._claims.put(claim_key, True, now + ttl_seconds)
         return True
 
+    async def hold_claim(self, key: str, ttl_seconds: int) -> None:
+        check_ttl(ttl_seconds)
+        now = self._now()
+        self._claims.put(self._keys.claim(key), True, now + ttl_seconds)
+
     async def save_feedback(
         self, conversation: ConversationRef, reply_id: str, sender_id: str, value: int
     ) -> None:

@@ -205,6 +205,11 @@ class RedisStore(Store):
         # SET ... NX answers OK when it wrote the key and nil when the key already existed.
         return bool(claimed)
 
+    async def hold_claim(self, key: str, ttl_seconds: int) -> None:
+        check_ttl(ttl_seconds)
+        async with self._translated("hold a dedup key"):
+            await self._client.set(self._keys.claim(key), "1", ex=ttl_seconds)
+
     async def save_feedback(
         self, conversation: ConversationRef, reply_id: str, sender_id: str, value: int
     ) -> None:

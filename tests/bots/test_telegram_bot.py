@@ -11,8 +11,9 @@ import pytest
 from pydantic import SecretStr
 
 from bots.cli import build_parser
+from bots.redaction import REDACTED, redact_logs
 from bots.settings import Settings
-from bots.telegram_bot import REDACTED, build_adapter, redact_logs, telegram_bot, webhook_config
+from bots.telegram_bot import build_adapter, telegram_bot, webhook_config
 from core.errors import ConfigurationError
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.tgi import FakeTGI, Script

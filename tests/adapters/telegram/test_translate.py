@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from adapters.feedback import encode_vote
 from adapters.telegram.translate import (
     BotIdentity,
     conversation_of,
-    feedback_data,
     to_feedback,
     to_incoming_message,
 )
@@ -122,7 +122,7 @@ def test_feedback_press_becomes_a_vote_on_the_reply() -> None:
             "id": "4382",
             "from": {"id": 111, "is_bot": False, "first_name": "Ann", "language_code": "de"},
             "chat_instance": "-1",
-            "data": feedback_data("0f3a9c21d4e5b6a7", -1),
+            "data": encode_vote("0f3a9c21d4e5b6a7", -1),
             "message": {
                 "message_id": 5003,
                 "date": 1732530000,
@@ -138,7 +138,7 @@ def test_feedback_press_becomes_a_vote_on_the_reply() -> None:
     assert vote.conversation == ConversationRef("telegram", None, "-1009876543210", "42")
     assert (vote.reply_id, vote.sender_id, vote.value) == ("0f3a9c21d4e5b6a7", "111", -1)
     assert vote.locale_hint == "de"
-    assert len(feedback_data("x" * 55, 1).encode()) <= 64
+    assert len(encode_vote("x" * 55, 1).encode()) <= 64
 
 
 @pytest.mark.parametrize("data", ["", "fb:maybe:abc", "fb:up:", "other:up:abc"])

@@ -1,0 +1,81 @@
+"""The base of every chat platform adapter: events in through the intake, replies out streamed.
+
+A platform adapter subclasses `StreamingAdapter` and supplies only what is the platform's:
+connecting (`start`, `stop`, `connected`), turning payloads into core messages and votes
+(its `translate.py`), and a `ReplyTarget` for each message (its sink). It hands every
+message event to `receive` and every feedback press to `receive_vote`; claiming, ordering,
+capacity, flood refusal, streaming, pacing, mention neutralising and shutdown draining are
+done here the same way for every platform.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import abstractmethod
+
+from adapters.base import Adapter, ChatHandler
+from adapters.capabilities import Capabilities
+from adapters.feedback import FeedbackVote, record_vote
+from adapters.intake import EventIntake, IntakeLimits
+from adapters.markdown import MarkdownRenderer
+from adapters.pacer import Clock
+from adapters.streaming import ReplyTarget, StreamingDelivery, language_hint
+from core.messages import FinishReason, IncomingMessage, Reply
+from core.notices import notice
+
+logger = logging.getLogger(__name__)
+
+
+class StreamingAdapter(Adapter):
+    """Owns intake and delivery; subclasses move bytes to and from their platform."""
+
+    def __init__(
+        self,
+        handler: ChatHandler,
+        *,
+        capabilities: Capabilities,
+        renderer: MarkdownRenderer,
+        clock: Clock | None = None,
+        limits: IntakeLimits | None = None,
+    ) -> None:
+        super().__init__(handler)
+        self.capabilities = capabilities
+        self.delivery = StreamingDelivery(capabilities, renderer, clock=clock)
+        self.intake = EventIntake(
+            handler,
+            platform=self.platform,
+            answer=self.answer,
+            refuse=self.refuse_flood,
+            limits=limits,
+        )
+
+    @abstractmethod
+    def reply_target(self, message: IncomingMessage) -> ReplyTarget:
+        """Where the reply to `message` goes: its sink and waiting signal (no I/O here)."""
+
+    def receive(self, event_id: str, message: IncomingMessage) -> bool:
+        """Hand a message event to the intake; returns at once (False: refused, flooding)."""
+        if not message.addressed_to_bot:
+            return False
+        return self.intake.submit(event_id, message)
+
+    async def receive_vote(self, vote: FeedbackVote) -> bool:
+        """Record a feedback press once; True when it was stored now (not a redelivery)."""
+        return await record_vote(self.handler, self.platform, vote)
+
+    async def answer(self, message: IncomingMessage) -> None:
+        """Answer one message: the dialog's reply stream, delivered to the message's target."""
+        target = self.reply_target(message)
+        await self.delivery.deliver(message, self.handler.handle(message), target)
+
+    async def refuse_flood(self, message: IncomingMessage) -> None:
+        """Tell the sender of a flooding conversation to wait, in their language."""
+        language = language_hint(message)
+        seconds = self.intake.limits.flood_wait_seconds
+        text = notice("rate_limited", language, seconds=seconds)
+        reply = Reply("", language, FinishReason.REJECTED, (text,))
+        await self.delivery.deliver_reply(message, reply, self.reply_target(message))
+
+    async def drain(self) -> None:
+        """Stop taking events and let replies in progress finish (bounded by the intake)."""
+        await self.intake.close()
