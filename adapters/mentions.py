@@ -28,8 +28,8 @@ _CODE = re.compile(
 
 
 def _neutralize_prose(text: str) -> str:
-    text = _AT_MENTION.sub("@" + WORD_JOINER, text)
-    return _ANGLE_MENTION.sub("<" + WORD_JOINER, text)
+    text = _ANGLE_MENTION.sub("<" + WORD_JOINER, text)
+    return _AT_MENTION.sub("@" + WORD_JOINER, text)
 
 
 def neutralize_mentions(markdown: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from adapters.capabilities import Capabilities, LengthUnit, MarkdownDialect
-from adapters.delivery import ReplyMessages
+from adapters.delivery import AppendedReply, ReplyMessages
 from adapters.markdown import RenderedMessage, layout_messages
 from adapters.telegram.render import TelegramRenderer
 from core.messages import FinishReason, Reply
@@ -142,3 +142,112 @@ def test_partial_markdown_renders_without_failing() -> None:
 def test_markup_with_nothing_visible_is_shown_as_its_source() -> None:
     (message,) = layout_messages("```\n```", SMALL, TelegramRenderer())
     assert message.plain and message.text == "```\n```"
+
+
+@dataclass
+class AppendRecordingSink:
+    """An append-only platform: streamed messages grow, closed ones may be replaced whole."""
+
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+    open_ids: set[str] = field(default_factory=set)
+    final_marks: set[str] = field(default_factory=set)
+
+    def _new_id(self) -> str:
+        return f"s{len(self.calls) + 1}"
+
+    async def open(self, markdown: str) -> str:
+        message_id = self._new_id()
+        self.calls.append(("open", message_id, markdown))
+        self.texts[message_id] = markdown
+        self.open_ids.add(message_id)
+        return message_id
+
+    async def append(self, message_id: str, markdown: str) -> None:
+        assert message_id in self.open_ids, "appending to a closed message"
+        self.calls.append(("append", message_id, markdown))
+        self.texts[message_id] += markdown
+
+    async def close(self, message_id: str, *, final: Reply | None) -> None:
+        assert message_id in self.open_ids
+        self.calls.append(("close", message_id, ""))
+        self.open_ids.discard(message_id)
+        if final is not None:
+            self.final_marks.add(message_id)
+
+    async def post(self, message: RenderedMessage, *, final: Reply | None) -> str:
+        message_id = self._new_id()
+        self.calls.append(("post", message_id, message.source))
+        self.texts[message_id] = message.source
+        if final is not None:
+            self.final_marks.add(message_id)
+        return message_id
+
+    async def update(
+        self, message_id: str, message: RenderedMessage, *, final: Reply | None
+    ) -> None:
+        assert message_id not in self.open_ids, "replacing a message that is still streaming"
+        self.calls.append(("update", message_id, message.source))
+        self.texts[message_id] = message.source
+        if final is not None:
+            self.final_marks.add(message_id)
+
+    async def remove(self, message_id: str) -> None:
+        self.calls.append(("remove", message_id, ""))
+        self.open_ids.discard(message_id)
+        del self.texts[message_id]
+
+
+def appended_for(sink: AppendRecordingSink) -> AppendedReply:
+    async def before_call() -> None:
+        pass
+
+    return AppendedReply(sink, SMALL, TelegramRenderer(), before_call=before_call)
+
+
+async def test_append_only_streams_grow_by_the_new_text_and_close_with_the_final() -> None:
+    sink = AppendRecordingSink()
+    reply = appended_for(sink)
+    await reply.show("Hello")
+    await reply.show("Hello")
+    await reply.show("Hello there")
+    await reply.show("Hello there, friend.", FINAL)
+    assert [(c[0], c[2]) for c in sink.calls] == [
+        ("open", "Hello"),
+        ("append", " there"),
+        ("append", ", friend."),
+        ("close", ""),
+    ]
+    assert list(sink.texts.values()) == ["Hello there, friend."]
+    assert sink.final_marks == set(sink.texts)
+
+
+async def test_a_guard_cut_after_text_was_appended_leaves_the_right_final_text() -> None:
+    sink = AppendRecordingSink()
+    reply = appended_for(sink)
+    await reply.show("Safe start. Then something bad")
+    # The safety guard replaced the reply: appended text must not survive.
+    await reply.show("I can't help with that.", FINAL)
+    assert list(sink.texts.values()) == ["I can't help with that."]
+    assert [c[0] for c in sink.calls] == ["open", "close", "update"]
+    assert sink.final_marks == set(sink.texts) and not sink.open_ids
+
+
+async def test_append_only_overflow_closes_earlier_messages_and_removes_unneeded_ones() -> None:
+    sink = AppendRecordingSink()
+    reply = appended_for(sink)
+    first = "One sentence here.\n\nAnother paragraph that runs on."
+    await reply.show(first)
+    assert len(sink.texts) == 2
+    earlier, later = list(sink.texts)
+    assert earlier not in sink.open_ids and later in sink.open_ids
+    # A cut back to one short message: the second message goes, the first is final.
+    await reply.show("One sentence here.", FINAL)
+    assert sink.texts == {earlier: "One sentence here."}
+    assert sink.final_marks == {earlier} and not sink.open_ids
+
+
+async def test_a_reply_complete_before_it_was_shown_is_posted_whole() -> None:
+    sink = AppendRecordingSink()
+    await appended_for(sink).show("Short answer.", FINAL)
+    assert [c[0] for c in sink.calls] == ["post"]

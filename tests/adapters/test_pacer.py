@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.pacer import RateGate, RateLimited, ReplyPacer
-from core.errors import PlatformError
+from core.errors import PlatformError, StoreError
 from core.messages import FinishReason, Reply, ReplyEvent, ReplyStream
+from core.notices import notice
 from tests.adapters.contract import VirtualClock
 
 FINAL = Reply("one two three four", "en", FinishReason.STOP, ("a notice",), "r1")
@@ -226,3 +227,61 @@ async def test_closing_early_closes_the_stream() -> None:
     with pytest.raises(ValueError, match="adapter bug"):
         await ReplyPacer(gate).deliver(ReplyStream(endless()), failing, chat="chat")
     assert closed.is_set()
+
+
+async def test_a_stream_failing_mid_reply_ends_with_the_cleared_text_and_a_notice() -> None:
+    clock = VirtualClock(start=0.0)
+    gate = RateGate(calls_per_second=30, clock=clock)
+    publisher = Publisher(gate, "chat", 1.0)
+
+    async def breaks() -> AsyncIterator[ReplyEvent]:
+        yield "The first sentence."
+        yield "The first sentence. The second"
+        raise StoreError("Redis went away while the turn was recorded")
+
+    async with asyncio.timeout(5):
+        reply = await ReplyPacer(gate).deliver(
+            ReplyStream(breaks()), publisher, chat="chat", fallback_language="fr"
+        )
+    assert reply.finish_reason is FinishReason.INTERRUPTED
+    assert reply.text == "The first sentence. The second"
+    assert reply.notices == (notice("interrupted", "fr"),)
+    _, final_text, is_final = publisher.published[-1]
+    assert is_final and final_text == reply.display_text
+
+
+async def test_a_stream_failing_before_any_text_ends_with_a_notice_alone() -> None:
+    clock = VirtualClock(start=0.0)
+    gate = RateGate(calls_per_second=30, clock=clock)
+    publisher = Publisher(gate, "chat", 1.0)
+
+    async def fails_at_once() -> AsyncIterator[ReplyEvent]:
+        raise StoreError("no history")
+        yield "never"
+
+    async def ends_without_reply() -> AsyncIterator[ReplyEvent]:
+        yield "half"
+
+    async with asyncio.timeout(5):
+        first = await ReplyPacer(gate).deliver(ReplyStream(fails_at_once()), publisher, chat="c")
+        second = await ReplyPacer(gate).deliver(
+            ReplyStream(ends_without_reply()), publisher, chat="d"
+        )
+    assert (first.finish_reason, first.text) == (FinishReason.ERROR, "")
+    assert first.notices == (notice("model_error", "en"),)
+    assert second.finish_reason is FinishReason.INTERRUPTED and second.text == "half"
+    assert [text for _, text, final in publisher.published if final] == [
+        first.display_text,
+        second.display_text,
+    ]
+
+
+async def test_a_space_budget_spaces_chats_of_one_space_but_not_others() -> None:
+    clock = VirtualClock(start=0.0)
+    gate = RateGate(calls_per_second=100, space_calls_per_second=1, clock=clock)
+    await gate.acquire("a", 0.0, space="team-1")
+    await gate.acquire("b", 0.0, space="team-1")  # another chat, same workspace: waits 1 s
+    after_same_space = clock.now()
+    await gate.acquire("c", 0.0, space="team-2")  # another workspace: no wait of its own
+    assert after_same_space == pytest.approx(1.0)
+    assert clock.now() == pytest.approx(1.01)

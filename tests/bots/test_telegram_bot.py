@@ -12,8 +12,9 @@ from pydantic import SecretStr
 
 from bots.cli import build_parser
 from bots.redaction import REDACTED, redact_logs
+from bots.run_command import PLATFORM_MODULES, platform_bot
 from bots.settings import Settings
-from bots.telegram_bot import build_adapter, telegram_bot, webhook_config
+from bots.telegram_bot import BOT, build_adapter, telegram_bot, webhook_config
 from core.errors import ConfigurationError
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.tgi import FakeTGI, Script
@@ -118,3 +119,21 @@ async def test_the_bot_answers_a_telegram_message_end_to_end(
             await api.wait_until(lambda: any(m.reply_markup for m in api.visible(5150)))
         assert [m.text for m in api.visible(5150)] == ["Bonjour ! Je suis BLOOMChat."]
         assert {command["command"] for command in api.commands[""]} >= {"start", "lang"}
+
+
+def test_every_registered_platform_is_a_run_choice_built_from_its_settings() -> None:
+    for name in PLATFORM_MODULES:
+        bot = platform_bot(name)
+        assert bot.name == name
+        args = build_parser().parse_args(["run", name])
+        assert args.platform == name
+    adapter = platform_bot("telegram").build_adapter(
+        settings(telegram_token=SecretStr(TOKEN)),
+        object(),  # type: ignore[arg-type]
+    )
+    assert adapter.platform == "telegram" and not adapter.connected
+    assert TOKEN in [
+        secret.get_secret_value()
+        for secret in BOT.secrets(settings(telegram_token=SecretStr(TOKEN)))
+        if secret is not None
+    ]

@@ -189,6 +189,21 @@ async def test_claim_expires_after_its_ttl(harness: StoreHarness) -> None:
     await harness.assert_expires_after(harness.keys.claim("discord:message:7"), 45, still_claimed)
 
 
+async def test_holding_a_claim_extends_it_and_renews_an_expired_one(
+    harness: StoreHarness,
+) -> None:
+    assert await harness.store.claim("slack:event:Ev9", 60)  # "in progress"
+    await harness.store.hold_claim("slack:event:Ev9", 3600)  # "done"
+
+    async def still_claimed() -> bool:
+        return not await harness.store.claim("slack:event:Ev9", 60)
+
+    await harness.assert_expires_after(harness.keys.claim("slack:event:Ev9"), 3600, still_claimed)
+    # Held after it expired (a slow reply finishing late): the claim exists again.
+    await harness.store.hold_claim("slack:event:Ev9", 3600)
+    assert await still_claimed()
+
+
 async def test_feedback_is_per_sender_and_replaced(harness: StoreHarness) -> None:
     store = harness.store
     await store.save_feedback(CHAT, "r1", "alice", 1)
