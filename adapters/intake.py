@@ -96,6 +96,9 @@ class EventIntake:
     def submit(self, event_id: str, message: IncomingMessage) -> bool:
         """Queue a message for its conversation; False when it was refused (flood or closing)."""
         key = message.conversation.key
+        if self._queues.closed:
+            logger.info("shutting down; event %s is left for redelivery", event_id)
+            return False
         if self._queues.offer(key, _Event(event_id, message)):
             return True
         self.refused += 1

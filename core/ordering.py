@@ -69,6 +69,11 @@ class ConversationQueues(Generic[T]):
         """How many conversations have work running or waiting."""
         return len(self._workers)
 
+    @property
+    def closed(self) -> bool:
+        """True once `close` was called: nothing new is taken."""
+        return self._closed
+
     def waiting(self, key: str) -> int:
         """Items of conversation `key` not yet started."""
         return len(self._waiting.get(key, ()))

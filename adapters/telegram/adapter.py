@@ -219,10 +219,11 @@ class TelegramAdapter(StreamingAdapter):
         try:
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
+            if app.running:
+                # Hands every update already fetched to the intake; the bot can still call.
+                await app.stop()
             # Updates already received are still answered, for at most the drain time.
             await self.drain()
-            if app.running:
-                await app.stop()
             await app.shutdown()
         except TelegramError as exc:
             raise translate_error(exc, "disconnecting from Telegram") from exc

@@ -18,13 +18,17 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
+import redis.asyncio as aioredis
 
 from adapters.capabilities import Capabilities
+from adapters.mentions import WORD_JOINER
 from core.config import DialogConfig
 from core.dialog import DialogManager
 from core.generation.base import GenerationParams
 from core.generation.tgi import TgiGenerator
 from core.messages import ConversationRef
+from core.notices import notice
+from core.store.keys import StoreKeys
 from core.store.redis import RedisStore
 from tests.fakes.tgi import FakeInfo, FakeTGI, Script
 
@@ -52,6 +56,8 @@ class DialogRig:
     tgi: FakeTGI
     store: RedisStore
     dialog: DialogManager
+    redis_url: str
+    namespace: str
 
 
 @asynccontextmanager
@@ -64,7 +70,8 @@ async def dialog_rig(redis_url: str, namespace: str) -> AsyncIterator[DialogRig]
         )
         generator = await stack.enter_async_context(TgiGenerator(tgi.url, first_token_timeout=5.0))
         store = await stack.enter_async_context(RedisStore(redis_url, namespace=namespace))
-        yield DialogRig(tgi, store, DialogManager(generator=generator, store=store, config=config))
+        dialog = DialogManager(generator=generator, store=store, config=config)
+        yield DialogRig(tgi, store, dialog, redis_url, namespace)
 
 
 class Place(enum.Enum):
@@ -326,3 +333,44 @@ class AdapterContract:
         assert await harness.rig.store.feedback(conversation, turn.reply_id) == {
             harness.user_id: -1
         }
+
+    async def test_mentions_in_model_output_reach_no_one(self, harness: PlatformHarness) -> None:
+        reply = "@everyone look! <!channel> <!here> <@U024BE7LH> <@&42> and @here."
+        harness.rig.tgi.enqueue(Script(reply=reply))
+        await harness.say("Call everyone", place=Place.GROUP)
+        await harness.settle()
+        (shown,) = harness.shown(Place.GROUP)
+        for mention in ("@everyone", "@here", "<!channel>", "<!here>", "<@U024BE7LH>", "<@&42>"):
+            assert mention not in shown.text
+        assert squeezed(shown.text.replace(WORD_JOINER, "")) == squeezed(reply)
+        for change in harness.changes(Place.GROUP):
+            assert "@everyone look" not in change.text and "<!channel>" not in change.text
+
+    async def test_a_reply_whose_stream_fails_after_text_still_gets_a_final_message(
+        self, harness: PlatformHarness
+    ) -> None:
+        release = asyncio.Event()
+        partial = "The first part is written. " + " ".join(f"more{n}" for n in range(30))
+        harness.rig.tgi.enqueue(
+            Script(reply=partial, hang=release, hang_after=8, token_delay=0.001),
+            Script(reply="A later answer."),
+        )
+        await harness.say("Write something long", place=Place.GROUP)
+        await harness.wait_for_text(Place.GROUP)
+        # Recording the turn will fail in the store (as when Redis breaks mid-reply).
+        history_key = StoreKeys(harness.rig.namespace).history(harness.conversation(Place.GROUP))
+        client = aioredis.Redis.from_url(harness.rig.redis_url)
+        try:
+            await client.set(history_key, "not a list")
+            release.set()
+            await harness.settle()
+            await client.delete(history_key)
+        finally:
+            await client.aclose()
+        (final,) = harness.shown(Place.GROUP)
+        notice_text = notice("interrupted", "en")
+        assert final.text.endswith(notice_text)
+        assert squeezed(final.text).startswith(squeezed(partial))
+        await harness.say("And now?", place=Place.GROUP)
+        await harness.settle()
+        assert [m.text for m in harness.shown(Place.GROUP)][1:] == ["A later answer."]

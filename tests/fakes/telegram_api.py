@@ -15,7 +15,7 @@ import dataclasses
 import itertools
 import json
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,6 +131,7 @@ class FakeTelegramAPI:
     refuse_entities_in: set[int] = field(default_factory=set)  # chats refusing formatting
     confirmed_offset: int = 0  # getUpdates offset: every update below it was received
     fed_ids: list[int] = field(default_factory=list)
+    confirmed_ids: list[int] = field(default_factory=list)  # fetched, then confirmed
     calls: list[ApiCall] = field(default_factory=list)
     messages: list[ChatMessage] = field(default_factory=list)
     drafts: dict[tuple[int, int], str] = field(default_factory=dict)
@@ -139,6 +140,7 @@ class FakeTelegramAPI:
 
     def __post_init__(self) -> None:
         self._pending: deque[dict[str, Any]] = deque()
+        self._fetched: list[int] = []  # handed to the bot, not yet confirmed
         self._failures: list[_Failure] = []
         self._changed = asyncio.Condition()
         self._notifications: set[asyncio.Task[None]] = set()
@@ -187,8 +189,11 @@ class FakeTelegramAPI:
     # ----- reading what happened -------------------------------------------------------------
 
     def all_received(self) -> bool:
-        """Whether the bot confirmed (by its getUpdates offset) every update fed so far."""
-        return all(update_id < self.confirmed_offset for update_id in self.fed_ids)
+        """Whether the bot confirmed (by a later getUpdates offset) every update fed so far.
+
+        An update fed twice (a redelivery) must have been fetched and confirmed twice.
+        """
+        return not Counter(self.fed_ids) - Counter(self.confirmed_ids)
 
     def calls_to(self, method: str) -> list[ApiCall]:
         return [call for call in self.calls if call.method == method]
@@ -344,8 +349,11 @@ class FakeTelegramAPI:
 
     async def _api_getUpdates(self, params: Mapping[str, Any]) -> Any:
         offset = int(params.get("offset", 0) or 0)
-        if offset > self.confirmed_offset:
-            self.confirmed_offset = offset
+        confirmed = [update_id for update_id in self._fetched if update_id < offset]
+        self.confirmed_ids += confirmed
+        self._fetched = [update_id for update_id in self._fetched if update_id >= offset]
+        if offset > self.confirmed_offset or confirmed:
+            self.confirmed_offset = max(offset, self.confirmed_offset)
             async with self._changed:
                 self._changed.notify_all()  # before the long poll: settling waits for this
         while self._pending and self._pending[0]["update_id"] < offset:
@@ -358,7 +366,11 @@ class FakeTelegramAPI:
                 except TimeoutError:
                     return []
         limit = int(params.get("limit", 100) or 100)
-        return [update for update in self._pending if update["update_id"] >= offset][:limit]
+        batch = [update for update in self._pending if update["update_id"] >= offset][:limit]
+        self._fetched += [
+            update["update_id"] for update in batch if update["update_id"] not in self._fetched
+        ]
+        return batch
 
     async def _api_sendChatAction(self, params: Mapping[str, Any]) -> Any:
         return True

@@ -59,6 +59,7 @@ class TelegramHarness(PlatformHarness):
         self.use_drafts = use_drafts
         self.adapter: TelegramAdapter | None = None
         self.updates: dict[str, Mapping[str, Any]] = {}
+        self.votes: list[Mapping[str, Any]] = []  # feedback presses fed, in order
         self._message_ids = itertools.count(100)
 
     # ----- running the adapter ---------------------------------------------------------------
@@ -152,17 +153,17 @@ class TelegramHarness(PlatformHarness):
         }
         if message.thread_id is not None:
             payload |= {"message_thread_id": message.thread_id, "is_topic_message": True}
-        self.api.feed(
-            {
-                "callback_query": {
-                    "id": f"cq-{message.message_id}-{value}",
-                    "from": USER,
-                    "chat_instance": "-4242",
-                    "data": data,
-                    "message": payload,
-                }
+        vote = {
+            "callback_query": {
+                "id": f"cq-{message.message_id}-{value}",
+                "from": USER,
+                "chat_instance": "-4242",
+                "data": data,
+                "message": payload,
             }
-        )
+        }
+        (update_id,) = self.api.feed(vote)
+        self.votes.append({**vote, "update_id": update_id})
 
     # ----- what users see --------------------------------------------------------------------
 
