@@ -53,6 +53,14 @@ class TextWatcher(ABC):
     def verdict(self, text: str) -> SafetyVerdict:
         """The verdict on the whole of `text`; a text that does not extend the last one is read anew."""
 
+    @abstractmethod
+    def release(self, text: str) -> tuple[SafetyVerdict, int]:
+        """The verdict on the finished words of `text`, and how much of `text` may be shown.
+
+        A word is finished once a separator follows it; finished words that may still become
+        part of something judged (a listed phrase, a spaced-out word) are not shown yet.
+        """
+
 
 class SafetyClassifier(ABC):
     """One way of judging text; use as an async context manager when it holds connections."""

@@ -1,10 +1,12 @@
 """The streaming safety guard: a reply is shown only as far as every classifier has cleared it.
 
-While the model writes, each new checkpoint (a sentence end, or every `chunk_chars` characters
-at a word boundary) is judged: the in-process classifiers inline, the remote ones (the guard
-model) in a background task, so generation never waits for them and the user waits at most one
-guard-model call past a checkpoint. A blocked reply is replaced by the refusal notice in the
-reply language; generation then stops, because the dialog manager closes the model stream.
+The word lists clear the reply word by word as it streams: a word is shown once it is
+finished and cannot become part of a listed phrase. The other classifiers judge checkpoints
+(a sentence end, or every `chunk_chars` characters at a word boundary): in-process ones inline,
+remote ones (the guard model) in background tasks, several at once, so generation never waits
+for them and the user waits at most one guard-model call past a checkpoint. A blocked reply is
+replaced by the refusal notice in the reply language; generation then stops, because the
+dialog manager closes the model stream.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import contextlib
 
 from core.guards.base import Guard, GuardContext, GuardSession, Verdict
 from core.notices import notice
-from core.safety.base import Role, SafetyClassifier, SafetyVerdict, TextWatcher
+from core.safety.base import Role, SafetyClassifier, TextWatcher
 from core.safety.chunks import CheckpointFinder
 from core.safety.policy import Assessment, SafetyPolicy
 
@@ -53,10 +55,12 @@ class SafetyGuard(Guard):
 
 
 class SafetySession(GuardSession):
-    """One reply: checkpoints submitted in order, cleared up to the last one judged safe.
+    """One reply: watched classifiers clear it word by word, the others checkpoint by checkpoint.
 
-    Checkpoints are found, and in-process classifiers that can watch a growing text judge them,
-    reading only the text added since the last call.
+    In-process classifiers that can watch a growing text (the word lists) read only what was
+    added since the last call and clear each finished word that cannot become part of a listed
+    phrase. The others judge checkpoints, submitted in order; the reply is cleared up to the
+    last checkpoint they all judged safe.
     """
 
     def __init__(self, guard: SafetyGuard, context: GuardContext) -> None:
@@ -64,7 +68,14 @@ class SafetySession(GuardSession):
         self._policy = guard.policy
         self._context = context
         self._checkpoints = CheckpointFinder(guard.chunk_chars)
-        self._watchers: dict[SafetyClassifier, TextWatcher | None] = {}
+        self._watchers: list[TextWatcher] = []
+        self._checkpointed: list[SafetyClassifier] = []
+        for classifier in self._policy.classifiers:
+            watcher = classifier.watch(context.language)
+            if watcher is None:
+                self._checkpointed.append(classifier)
+            else:
+                self._watchers.append(watcher)
         self._submitted = 0  # end of the last checkpoint sent for judging
         self._cleared = 0  # every checkpoint up to here was judged safe by every classifier
         self._pending: list[tuple[int, asyncio.Task[Assessment]]] = []
@@ -72,22 +83,51 @@ class SafetySession(GuardSession):
         self._basis = ""  # the reply text as it was when last submitted
 
     async def check(self, text: str, *, final: bool) -> Verdict:
-        if self._verdict is None:
+        if self._verdict is None and self._pending:
             self._follow_rewrite(text)
             self._harvest()
+        cleared = len(text)
         if self._verdict is None:
             if final:
                 await self._check_final(text)
             else:
-                end = self._checkpoints.next(text, self._submitted)
-                if end is not None and len(self._pending) < self._guard.max_checks_in_flight:
-                    self._submit(text[:end])
-                self._harvest()
+                cleared = self._release(text)
+                if self._checkpointed:
+                    self._follow_rewrite(text)
+                    end = self._checkpoints.next(text, self._submitted)
+                    if end is not None and len(self._pending) < self._guard.max_checks_in_flight:
+                        self._submit(text[:end])
+                    self._harvest()
+                    cleared = min(cleared, self._cleared)
         if self._verdict is not None:
             return self._verdict
-        return Verdict.allow(None if final else self._cleared)
+        return Verdict.allow(None if final else cleared)
+
+    def _release(self, text: str) -> int:
+        """How far the watched classifiers clear `text`; a finding blocks the reply."""
+        shown = len(text)
+        found = []
+        for watcher in self._watchers:
+            verdict, end = watcher.release(text)
+            shown = min(shown, end)
+            if verdict.flagged:
+                found.append(verdict)
+        if found:
+            self._block_if(self._policy.decide(found), text)
+        return shown
+
+    def _block_if(self, decided: Assessment, text: str) -> None:
+        if decided.blocked:
+            language = self._context.language
+            self._policy.log_block(decided, text, language, Role.ASSISTANT)
+            self._verdict = _replacement(decided, language)
 
     async def _check_final(self, text: str) -> None:
+        self._block_if(self._policy.decide([w.verdict(text) for w in self._watchers]), text)
+        if self._verdict is not None or not self._checkpointed:
+            return
+        self._follow_rewrite(text)
+        self._harvest()
         if self._submitted < len(text) or not text:
             self._submit(text)
         if self._pending:
@@ -113,22 +153,23 @@ class SafetySession(GuardSession):
         self._pending = [(end, task) for end, task in self._pending if end <= common]
 
     def _submit(self, chunk: str) -> None:
-        """Judge the reply up to `chunk`'s end: local classifiers now, remote ones in a task."""
+        """Judge the reply up to `chunk`'s end with the checkpointed classifiers.
+
+        The in-process ones judge now; the remote ones (the guard model) in a task, so several
+        checkpoints are judged at once while the model keeps writing.
+        """
         self._submitted = len(chunk)
         self._basis = chunk
-        language = self._context.language
         inline = []
         deferred = []
-        for classifier in self._policy.classifiers:
-            verdict = self._verdict_now(classifier, chunk)
+        for classifier in self._checkpointed:
+            verdict = classifier.verdict_now(chunk, self._context.language)
             if verdict is None:
                 deferred.append(classifier)
             else:
                 inline.append(verdict)
-        decided = self._policy.decide(inline)
-        if decided.blocked:
-            self._policy.log_block(decided, chunk, language, Role.ASSISTANT)
-            self._verdict = _replacement(decided, language)
+        self._block_if(self._policy.decide(inline), chunk)
+        if self._verdict is not None:
             return
         if not deferred:
             self._cleared = len(chunk)
@@ -136,22 +177,13 @@ class SafetySession(GuardSession):
         task = asyncio.create_task(
             self._policy.assess(
                 chunk,
-                language=language,
+                language=self._context.language,
                 role=Role.ASSISTANT,
                 prompt=self._context.message.text,
                 classifiers=deferred,
             )
         )
         self._pending.append((len(chunk), task))
-
-    def _verdict_now(self, classifier: SafetyClassifier, chunk: str) -> SafetyVerdict | None:
-        """An inline classifier's verdict, from its watcher when it has one; None when remote."""
-        if classifier not in self._watchers:
-            self._watchers[classifier] = classifier.watch(self._context.language)
-        watcher = self._watchers[classifier]
-        if watcher is not None:
-            return watcher.verdict(chunk)
-        return classifier.verdict_now(chunk, self._context.language)
 
     def _harvest(self) -> None:
         """Take finished checks in submission order; stop at the first still running."""

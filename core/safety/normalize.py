@@ -165,9 +165,22 @@ def _spelled(merged: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
     return [tuple(dict.fromkeys(s for form in forms for s in _spellings(form))) for forms in merged]
 
 
+# Where tokenising may stop and resume: after a character of `_RESTART_AFTER`, or after a
+# Han ideograph (a token of its own, and nothing after it composes with it).
+_RESTART = re.compile(
+    "[" + "".join(_RESTART_AFTER) + "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]"
+)
+
+
+def restart_points(text: str, start: int, end: int) -> list[int]:
+    """Every point in `text[start:end]` where tokenising may stop and resume, in order."""
+    return [match.end() for match in _RESTART.finditer(text, start, end)]
+
+
 def restart_point(text: str, start: int, end: int) -> int:
     """The furthest point in `text[start:end]` where tokenising may stop and resume, else `start`."""
-    return max(start, *(text.rfind(char, start, end) + 1 for char in _RESTART_AFTER))
+    points = restart_points(text, start, end)
+    return points[-1] if points else start
 
 
 class TokenStream:
@@ -180,6 +193,11 @@ class TokenStream:
     def __init__(self, *, fold_accents: bool) -> None:
         self._fold_accents = fold_accents
         self._letters: list[str] = []
+
+    @property
+    def open_run(self) -> bool:
+        """Whether single letters at the end of the settled parts may still spell a word."""
+        return bool(self._letters)
 
     def settle(self, part: str) -> list[tuple[str, ...]]:
         """The tokens `part` completes; no later text can change them."""

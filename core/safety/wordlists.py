@@ -30,7 +30,7 @@ from pathlib import Path
 from core.errors import ConfigurationError
 from core.safety.base import Role, SafetyClassifier, SafetyVerdict, TextWatcher
 from core.safety.categories import ALL_CATEGORIES
-from core.safety.normalize import TokenStream, restart_point, word_tokens
+from core.safety.normalize import TokenStream, restart_points, word_tokens
 
 UNDETERMINED = "und"
 ALWAYS_CHECKED = "en"  # English slurs and swearing turn up in replies of every language
@@ -105,6 +105,19 @@ class _CompiledList:
             self.index[key].append((_pattern(tokens), entry))
         # Most words start no entry: one look-up rules out every window they start.
         self._first_words = frozenset(key[0] for key in self.index)
+        # The first words of entries of several words: text ending in them may go on to one.
+        self._beginnings = frozenset(key[:n] for key in self.index for n in range(1, len(key)))
+
+    def may_continue(self, tokens: Sequence[_Token]) -> bool:
+        """Whether `tokens`, in some spelling, are the first words of a longer entry."""
+        if len(tokens) >= self.longest or not any(
+            squeezed in self._first_words for _, squeezed in tokens[0]
+        ):
+            return False
+        return any(
+            tuple(squeezed for _, squeezed in spelling) in self._beginnings
+            for spelling in itertools.product(*tokens)
+        )
 
     def find(self, tokens: Sequence[tuple[str, ...]]) -> list[WordMatch]:
         return list(self.matches(_prepared(tokens), 0))
@@ -131,7 +144,8 @@ class _WordListWatcher(TextWatcher):
 
     The text is tokenised up to its last `restart_point`; only the rest, usually the last word,
     is tokenised again on the next call. Matches in the settled part are kept; windows reaching
-    into the rest are matched afresh each time.
+    into the rest are matched afresh each time. `release` shows the settled words except those
+    that may still become part of a listed phrase or a spaced-out word.
     """
 
     def __init__(self, name: str, lists: Sequence[_CompiledList]) -> None:
@@ -145,27 +159,72 @@ class _WordListWatcher(TextWatcher):
         self._read = 0  # self._text[:self._read] is tokenised for good
         foldings = {compiled.fold_accents for compiled in self._lists}
         self._streams = {fold: TokenStream(fold_accents=fold) for fold in foldings}
-        # The last settled tokens, which a window may join to later ones.
+        # The last settled tokens, which a window may join to later ones, and where the text
+        # that yielded each of them starts (the start of its part: at or before the token).
         self._context: dict[bool, list[_Token]] = {fold: [] for fold in foldings}
+        self._starts: dict[bool, list[int]] = {fold: [] for fold in foldings}
+        # Where a run of single letters still open (maybe a spaced-out word) starts.
+        self._open_run: dict[bool, int | None] = dict.fromkeys(foldings)
         self._found: dict[str, float] = {}
+        self._shown = 0  # how far the settled words may be shown
 
     def verdict(self, text: str) -> SafetyVerdict:
-        if not (text.startswith(self._text) or text[: self._read] == self._text[: self._read]):
-            self._reset()
-        settled = restart_point(text, self._read, len(text))
-        if settled > self._read:
-            part = text[self._read : settled]
-            for fold, stream in self._streams.items():
-                tokens = [*self._context[fold], *_prepared(stream.settle(part))]
-                self._match(fold, tokens, self._found)
-                self._context[fold] = tokens[max(0, len(tokens) - self._context_size) :]
-            self._read = settled
-        self._text = text
+        self._settle(text)
         found = dict(self._found)
         rest = text[self._read :]
         for fold, stream in self._streams.items():
             self._match(fold, [*self._context[fold], *_prepared(stream.rest(rest))], found)
         return SafetyVerdict(self._name, found)
+
+    def release(self, text: str) -> tuple[SafetyVerdict, int]:
+        if self._settle(text):
+            self._shown = self._shown_end()
+        return SafetyVerdict(self._name, dict(self._found) if self._found else {}), self._shown
+
+    def _settle(self, text: str) -> bool:
+        """Tokenise and match `text` up to its last restart point; whether that point moved."""
+        if not (text.startswith(self._text) or text[: self._read] == self._text[: self._read]):
+            self._reset()
+        self._text = text
+        points = restart_points(text, self._read, len(text))
+        if not points:
+            return False
+        # Word by word, so that each token knows where its word starts.
+        for end in points:
+            self._settle_part(text, self._read, end)
+            self._read = end
+        return True
+
+    def _settle_part(self, text: str, start: int, end: int) -> None:
+        part = text[start:end]
+        for fold, stream in self._streams.items():
+            was_open = stream.open_run
+            new = _prepared(stream.settle(part))
+            tokens = [*self._context[fold], *new]
+            self._match(fold, tokens, self._found)
+            keep = max(0, len(tokens) - self._context_size)
+            self._context[fold] = tokens[keep:]
+            self._starts[fold] = [*self._starts[fold], *([start] * len(new))][keep:]
+            if not stream.open_run:
+                self._open_run[fold] = None
+            elif not was_open or new:
+                # A run opened in this part (or closed and another opened): it starts in it.
+                self._open_run[fold] = start
+
+    def _shown_end(self) -> int:
+        """The settled text less a tail that may begin a listed phrase or spaced-out word."""
+        end = self._read
+        for fold in self._streams:
+            run = self._open_run[fold]
+            if run is not None:
+                end = min(end, run)
+            context, starts = self._context[fold], self._starts[fold]
+            for size in range(len(context), 0, -1):
+                tail = context[-size:]
+                if any(c.fold_accents == fold and c.may_continue(tail) for c in self._lists):
+                    end = min(end, starts[-size])
+                    break
+        return end
 
     def _match(self, fold: bool, tokens: list[_Token], found: dict[str, float]) -> None:
         first_new = len(self._context[fold])

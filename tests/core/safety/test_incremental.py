@@ -216,27 +216,73 @@ async def stream(guard: SafetyGuard, text: str, steps: list[int], language: str)
     return verdicts
 
 
-@settings(max_examples=150, derandomize=True, deadline=None)
+@settings(max_examples=200, derandomize=True, deadline=None)
 @given(replies(), sizes, st.sampled_from(LANGUAGES), st.sampled_from([20, 200]))
-async def test_the_streaming_guard_decides_as_when_rereading_each_checkpoint(
-    text: str, steps: list[int], language: str, chunk_chars: int
+async def test_no_unchecked_character_is_shown_while_words_are_released(
+    classifier: WordListClassifier, text: str, steps: list[int], language: str, chunk_chars: int
 ) -> None:
-    incremental = SafetyGuard(SafetyPolicy([WordListClassifier()]), chunk_chars=chunk_chars)
-    rereading = SafetyGuard(SafetyPolicy([WholeTextWordLists()]), chunk_chars=chunk_chars)
-    assert await stream(incremental, text, steps, language) == await stream(
-        rereading, text, steps, language
-    )
+    guard = SafetyGuard(SafetyPolicy([WordListClassifier()]), chunk_chars=chunk_chars)
+    verdicts = await stream(guard, text, steps, language)
+    for prefix, verdict in zip(prefixes(text, steps), verdicts, strict=False):
+        if verdict.kind is VerdictKind.PASS:
+            assert verdict.cleared is not None
+            shown = prefix[: verdict.cleared]
+            # What is shown, judged whole as if nothing followed, holds no listed word.
+            assert not classifier.verdict_now(shown, language).flagged, (prefix, shown)
+    # The reply is blocked exactly when the whole text holds a listed word.
+    blocked = verdicts[-1].kind is VerdictKind.REPLACE
+    assert blocked == classifier.verdict_now(text, language).flagged
 
 
-async def test_an_insult_in_a_long_reply_is_replaced_at_its_checkpoint() -> None:
+async def test_words_are_released_as_soon_as_they_are_finished() -> None:
+    guard = SafetyGuard(SafetyPolicy([WordListClassifier()]))
+    session = guard.begin(context("en"))
+    text = "The weather is mild today"
+    cleared = []
+    for prefix in prefixes(text, [1]):
+        verdict = await session.check(prefix, final=False)
+        cleared.append(verdict.cleared)
+    # Each word is shown once the space after it arrives; the last one is still being written.
+    assert cleared[-1] == len("The weather is mild ")
+    assert cleared[len("The weather") - 1] == len("The ")
+
+
+async def test_a_word_that_may_begin_a_listed_phrase_waits_for_the_next_one() -> None:
+    guard = SafetyGuard(SafetyPolicy([WordListClassifier()]))
+    session = guard.begin(context("en"))
+    held = await session.check("Please do not jack ", final=False)
+    assert held.cleared == len("Please do not ")
+    released = await session.check("Please do not jack the car up ", final=False)
+    assert released.cleared == len("Please do not jack the car up ")
+    blocked = await guard.begin(context("en")).check("Please do not jack off ", final=False)
+    assert blocked.kind is VerdictKind.REPLACE
+
+
+async def test_letters_that_may_spell_a_word_wait_until_the_run_ends() -> None:
+    guard = SafetyGuard(SafetyPolicy([WordListClassifier()]))
+    session = guard.begin(context("en"))
+    held = await session.check("You are a s h i ", final=False)
+    assert held.cleared is not None and held.cleared <= len("You are ")
+    still = await session.check("You are a s h i t ", final=False)
+    assert still.cleared is not None and still.cleared <= len("You are ")
+    done = await session.check("You are a s h i t indeed ", final=False)
+    assert done.kind is VerdictKind.REPLACE
+
+
+async def test_chinese_is_released_character_by_character() -> None:
+    guard = SafetyGuard(SafetyPolicy([WordListClassifier()]))
+    verdict = await guard.begin(context("zh")).check("今天天气很好", final=False)
+    assert verdict.cleared == len("今天天气很好")
+
+
+async def test_an_insult_in_a_long_reply_is_replaced_once_its_word_is_finished() -> None:
     clean = "The weather is mild today and the market is open. " * 40
     text = clean + "You are a sh1t person. " + clean
     for steps in ([1], [4], [7, 2]):
         guard = SafetyGuard(SafetyPolicy([WordListClassifier()]))
         verdicts = await stream(guard, text, steps, "en")
         assert verdicts[-1].kind is VerdictKind.REPLACE
-        assert verdicts == await stream(
-            SafetyGuard(SafetyPolicy([WholeTextWordLists()])), text, steps, "en"
-        )
-        # Nothing from the sentence with the insult was ever cleared.
-        assert max(v.cleared or 0 for v in verdicts[:-1]) <= len(clean)
+        # Replaced as soon as the word is finished: the words before it were shown, not it.
+        assert verdicts[-1] is not verdicts[-2]
+        assert max(v.cleared or 0 for v in verdicts[:-1]) <= len(clean) + len("You are a ")
+        assert len(verdicts) <= len(prefixes(clean + "You are a sh1t ", steps)) + 1

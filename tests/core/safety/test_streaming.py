@@ -76,7 +76,7 @@ async def assert_generation_cancelled(bloom: FakeTGI) -> None:
     assert record.disconnected and not record.completed
 
 
-async def test_obscenity_midway_is_replaced_before_any_of_it_is_shown(bloom: FakeTGI) -> None:
+async def test_obscenity_midway_is_replaced_before_it_is_shown(bloom: FakeTGI) -> None:
     safe_part = "Bonjour ! Voici ma réponse. "
     insult = "Espèce de c.o.n.n.a.r.d, va-t'en. "
     # The server then waits: only a client that stops reading ends the stream.
@@ -88,9 +88,10 @@ async def test_obscenity_midway_is_replaced_before_any_of_it_is_shown(bloom: Fak
         )
     )
     snapshots, reply, dialog = await converse(bloom, [safety(WordListClassifier())], "Salut")
-    assert snapshots, "the clean sentences are shown while the reply streams"
+    assert snapshots, "the clean words are shown while the reply streams"
+    # Words are shown as they are finished; the listed one never is.
     for snapshot in snapshots:
-        assert safe_part.startswith(snapshot), snapshot
+        assert (safe_part + "Espèce de").startswith(snapshot), snapshot
     assert reply.text == notice("refusal", "fr") != notice("refusal", "en")  # in French
     assert reply.finish_reason is FinishReason.REPLACED
     await assert_generation_cancelled(bloom)
@@ -101,7 +102,7 @@ async def test_obscenity_midway_is_replaced_before_any_of_it_is_shown(bloom: Fak
 async def test_obfuscated_slur_in_an_english_reply_is_caught(bloom: FakeTGI) -> None:
     bloom.enqueue(Script(reply="Sure thing. You are a f 4 g g 0 t and everyone knows it."))
     snapshots, reply, _ = await converse(bloom, [safety(WordListClassifier())], "hi", "en")
-    assert all("Sure thing.".startswith(s) for s in snapshots)
+    assert all("Sure thing. You are a".startswith(s) for s in snapshots)
     assert reply.text == notice("refusal", "en")
 
 
