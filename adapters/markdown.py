@@ -79,3 +79,13 @@ def _fit(
         for piece in split_markdown(part, tighter, capabilities.length_unit)
         for message in _fit(piece, capabilities, renderer, tighter, refits_left - 1)
     ]
+
+
+class PassthroughRenderer:
+    """For platforms that render standard Markdown themselves: the message text is the Markdown."""
+
+    def render(self, markdown: str) -> RenderedMessage:
+        return RenderedMessage(source=markdown, text=markdown.strip())
+
+    def plain(self, markdown: str) -> RenderedMessage:
+        return RenderedMessage(source=markdown, text=markdown.strip(), plain=True)
