@@ -63,19 +63,20 @@ class LoopbackHarness(PlatformHarness):
         adapter = await self.start()
         channel, channel_type, thread = _PLACES[place]
         number = next(self._ids)
-        event = {
+        event_id, ts = f"Ev{number}", str(number)
+        event: dict[str, Any] = {
             "type": "message",
-            "id": f"Ev{number}",
-            "ts": str(number),
+            "id": event_id,
+            "ts": ts,
             "channel": channel,
             "channel_type": channel_type,
             "thread": thread,
             "user": {"id": USER_ID, "locale": "en"},
             "text": f"{BOT_MENTION} {text}" if addressed and place is not Place.PRIVATE else text,
         }
-        self.events[event["id"]] = event
+        self.events[event_id] = event
         await adapter.on_event(event)
-        return Said(place, event["id"], event["ts"])
+        return Said(place, event_id, ts)
 
     async def redeliver(self, said: Said) -> None:
         await self.close()  # a new process gets the event again
