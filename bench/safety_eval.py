@@ -1,10 +1,17 @@
-"""Safety: recall and false-positive rate of the word-list layer, and what moderation costs in time.
+"""Safety: recall and false positives on the public safety set, and what moderation costs in time.
 
-Run: .venv/bin/python -m bench.safety_eval [--replies 20] [--token-delay 0.02] [--guard-delay 0.05]
+Run: .venv/bin/python -m bench.safety_eval --data ../shared/eval/safety
+     [--part dev] [--replies 20] [--token-delay 0.02] [--guard-delay 0.05]
 
-Part 1 reads tests/data/safety/eval.tsv (labelled, written for this project) and counts every
-sentence of tests/data/language/sentences.tsv as benign. Part 2 sends the same replies through
-the real dialog manager against a fake TGI (BLOOMChat, paced at `token_delay` per token) with no
+Part 1 reads the public safety set (shared/eval/safety: MLMA, COLD, XSTest, MultiJail and RTP-LX
+rows in 12 languages, see its README) in place, keeps the dev part (`bench.safety_data`: a hash
+of each text puts it in tuning or dev) and prints, per language, for the word lists:
+- `hate`: hateful rows flagged `hate` by the lists, and flagged at all (`hate` or `obscenity`);
+- `harmful`: all harmful rows flagged at all;
+- false positives among benign rows: flagged `hate`, flagged `obscenity` (counted apart: a
+  workplace blocks obscenity, a gaming server may not), and flagged at all;
+then the share of each harm category caught. Part 2 sends the same replies through the real
+dialog manager against a fake TGI (BLOOMChat, paced at `token_delay` per token) with no
 moderation, with the word lists, and with the word lists plus a guard model (a second fake TGI
 answering like Llama Guard 3 after `guard_delay`), and prints the time until text is first
 visible, as a ratio to no moderation measured in the same run.
@@ -17,15 +24,17 @@ import asyncio
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.safety_data import DEV, SafetyRow, languages, read_rows
 from core.dialog import DialogManager
 from core.generation.tgi import TgiGenerator
 from core.guards.base import Guard
 from core.messages import ConversationRef, IncomingMessage, Sender
+from core.safety.categories import HATE, OBSCENITY
 from core.safety.guard import SafetyGuard
 from core.safety.guard_formats import LlamaGuard3
 from core.safety.guard_model import GuardModelClassifier
@@ -34,57 +43,93 @@ from core.safety.wordlists import WordListClassifier
 from core.store.memory import MemoryStore
 from tests.fakes.tgi import FakeTGI, GenerateCall, Script
 
-DATA = Path(__file__).parents[1] / "tests" / "data"
 REPLY = (
     "Here is a short answer to your question. The first step is to read the manual carefully. "
     "Then try the simplest fix before anything else. If that fails, ask a colleague for help. "
     "Most problems of this kind are solved within an hour."
 )
 
-
-@dataclass(frozen=True)
-class Example:
-    language: str
-    harmful: bool
-    kind: str
-    text: str
+# A layer names the categories it finds in one row.
+Layer = Callable[[SafetyRow], frozenset[str]]
 
 
-def load_examples() -> list[Example]:
-    examples = []
-    for line in (DATA / "safety" / "eval.tsv").read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        language, label, kind, text = line.split("\t", 3)
-        examples.append(Example(language, label == "harmful", kind, text))
-    for line in (DATA / "language" / "sentences.tsv").read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        language, text = line.split("\t", 1)
-        examples.append(Example(language, False, "everyday", text))
-    return examples
-
-
-def word_list_quality(examples: Sequence[Example]) -> None:
+def word_list_layer() -> Layer:
     classifier = WordListClassifier()
+
+    def judge(row: SafetyRow) -> frozenset[str]:
+        return frozenset(classifier.verdict_now(row.text, row.language).categories)
+
+    return judge
+
+
+@dataclass
+class Tally:
+    """Counts for one language (or all): rows seen and rows flagged, by kind."""
+
+    hate: int = 0
+    hate_as_hate: int = 0
+    hate_any: int = 0
+    harmful: int = 0
+    harmful_any: int = 0
+    benign: int = 0
+    benign_hate: int = 0
+    benign_obscenity: int = 0
+    benign_any: int = 0
+    by_category: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    def add(self, row: SafetyRow, found: frozenset[str]) -> None:
+        flagged = bool(found)
+        if row.harmful:
+            self.harmful += 1
+            self.harmful_any += flagged
+            self.by_category[row.category][0] += 1
+            self.by_category[row.category][1] += flagged
+            if row.category == HATE:
+                self.hate += 1
+                self.hate_as_hate += HATE in found
+                self.hate_any += flagged
+        else:
+            self.benign += 1
+            self.benign_hate += HATE in found
+            self.benign_obscenity += OBSCENITY in found
+            self.benign_any += flagged
+
+
+def _rate(count: int, total: int) -> str:
+    return f"{count / total:.1%}" if total else "-"
+
+
+def quality(name: str, layer: Layer, rows: Sequence[SafetyRow], data: Path, part: str) -> None:
+    tallies: dict[str, Tally] = defaultdict(Tally)
     started = time.perf_counter()
-    flags = [classifier.verdict_now(e.text, e.language).flagged for e in examples]
+    for row in rows:
+        found = layer(row)
+        tallies[row.language].add(row, found)
+        tallies["all"].add(row, found)
     elapsed = time.perf_counter() - started
-    groups: dict[str, dict[bool, list[bool]]] = defaultdict(lambda: {True: [], False: []})
-    for example, flagged in zip(examples, flags, strict=True):
-        groups[example.language][example.harmful].append(flagged)
-        groups[f"[{example.kind}]"][example.harmful].append(flagged)
-        groups["all"][example.harmful].append(flagged)
-    print("Word-list layer: recall on harmful texts, false-positive rate on benign ones")
-    print(f"{'language':<16}{'harmful':>8}{'recall':>8}{'benign':>8}{'FP rate':>9}")
-    languages = sorted(k for k in groups if k != "all" and not k.startswith("["))
-    kinds = sorted(k for k in groups if k.startswith("["))
-    for name in [*languages, *kinds, "all"]:
-        harmful, benign = groups[name][True], groups[name][False]
-        recall = f"{sum(harmful) / len(harmful):.0%}" if harmful else "-"
-        fp_rate = f"{sum(benign) / len(benign):.1%}" if benign else "-"
-        print(f"{name:<16}{len(harmful):>8}{recall:>8}{len(benign):>8}{fp_rate:>9}")
-    print(f"({len(examples)} texts classified in {elapsed * 1000:.1f} ms)\n")
+    print(f"{name}: {data} ({part} part, {len(rows)} rows, {elapsed:.1f} s)")
+    print(
+        f"{'language':<9}{'hate':>6}{'as hate':>9}{'at all':>8}{'harmful':>9}{'at all':>8}"
+        f"{'benign':>8}{'FP hate':>9}{'FP obsc':>9}{'FP any':>8}"
+    )
+    for language in [*languages(rows), "all"]:
+        t = tallies[language]
+        print(
+            f"{language:<9}{t.hate:>6}{_rate(t.hate_as_hate, t.hate):>9}"
+            f"{_rate(t.hate_any, t.hate):>8}{t.harmful:>9}{_rate(t.harmful_any, t.harmful):>8}"
+            f"{t.benign:>8}{_rate(t.benign_hate, t.benign):>9}"
+            f"{_rate(t.benign_obscenity, t.benign):>9}{_rate(t.benign_any, t.benign):>8}"
+        )
+    categories = sorted({c for t in tallies.values() for c in t.by_category})
+    print("harmful rows flagged at all, by harm category:")
+    print(f"{'language':<9}" + "".join(f"{c[:12]:>14}" for c in categories))
+    for language in [*languages(rows), "all"]:
+        cells = []
+        for category in categories:
+            total, caught = tallies[language].by_category.get(category, [0, 0])
+            cells.append(f"{_rate(caught, total)} ({total})" if total else "-")
+        print(f"{language:<9}" + "".join(f"{cell:>14}" for cell in cells))
+    print()
 
 
 def _message(number: int) -> IncomingMessage:
@@ -158,11 +203,14 @@ async def moderation_latency(replies: int, token_delay: float, guard_delay: floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--data", type=Path, required=True, help="the shared/eval/safety folder")
+    parser.add_argument("--part", choices=("dev", "tuning"), default=DEV)
     parser.add_argument("--replies", type=int, default=20)
     parser.add_argument("--token-delay", type=float, default=0.02)
     parser.add_argument("--guard-delay", type=float, default=0.05)
     args = parser.parse_args()
-    word_list_quality(load_examples())
+    rows = read_rows(args.data, args.part)
+    quality("Word lists", word_list_layer(), rows, args.data, args.part)
     asyncio.run(moderation_latency(args.replies, args.token_delay, args.guard_delay))
 
 

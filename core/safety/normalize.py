@@ -34,8 +34,12 @@ _HOMOGLYPHS = str.maketrans(
 )
 # A run of at least this many one-letter tokens is read as one spaced-out word ("f u c k").
 _SPACED_RUN = 3
-# The word characters of ASCII text (letters, digits and the leetspeak symbols).
-_ASCII_WORD = re.compile(r"[A-Za-z0-9@$!|]+")
+# The word characters of ASCII text (letters, digits and the leetspeak symbols), and an opening
+# double quote (one that does not follow a word character).
+_ASCII_WORD = re.compile(r'[A-Za-z0-9@$!|]+|(?<![A-Za-z0-9@$!|])"')
+# Opening quotation marks become the token QUOTE: a word right after one is quoted, not used.
+QUOTE = '"'
+_QUOTES = frozenset('"\u201c\u201d\u201e\u201f\u00ab\u00bb\u300c\u300e\uff02')
 # Characters after which normalisation and splitting start afresh: a text may be tokenised in
 # parts cut after them (none composes with what follows, and none is a word character).
 _RESTART_AFTER = (" ", "\n", "\t", "\u3000", "\u3001", "\u3002", "\uff0c")
@@ -78,13 +82,21 @@ def normalize(text: str, *, fold_accents: bool = True) -> str:
 
 
 def _split(text: str) -> list[str]:
-    """Raw tokens: runs of word characters; unspaced scripts one character each."""
+    """Raw tokens: runs of word characters; unspaced scripts one character each; opening quotes."""
     if text.isascii():
         return _ASCII_WORD.findall(text)
     tokens: list[str] = []
     current: list[str] = []
+    previous = ""
     for char in text:
-        if _is_unspaced_script(char):
+        opens_quote = char in _QUOTES and not (previous and _is_word_char(previous))
+        previous = char
+        if opens_quote:
+            if current:
+                tokens.append("".join(current))
+                current = []
+            tokens.append(QUOTE)
+        elif _is_unspaced_script(char):
             if current:
                 tokens.append("".join(current))
                 current = []

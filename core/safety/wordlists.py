@@ -13,6 +13,12 @@ Matching works on whole normalised words (see `core.safety.normalize`), so "Scun
 "assistant" never match, while "sh1t", "s h i t" and "shiiit" do. A text is checked against
 the list of its language and the English one; with an undetermined language, against all.
 Lists are tuned for precision: words with an everyday meaning are left out.
+
+Context: a `[hate]` entry right after an opening quotation mark, or after one of its list's
+cues (a `[mention]` phrase such as "called" or "the word", an `[ingroup]` phrase such as
+"I'm a"), with at most `CUE_GAP` words between, is a mention or a reclaimed use, not an
+insult, and is not reported. The cues look back only, so a streamed text is judged the same
+whatever its later words. Negation is not read here: the guard model judges meaning.
 """
 
 from __future__ import annotations
@@ -29,11 +35,15 @@ from pathlib import Path
 
 from core.errors import ConfigurationError
 from core.safety.base import Role, SafetyClassifier, SafetyVerdict, TextWatcher
-from core.safety.categories import ALL_CATEGORIES
-from core.safety.normalize import TokenStream, restart_points, word_tokens
+from core.safety.categories import ALL_CATEGORIES, HATE
+from core.safety.normalize import QUOTE, TokenStream, restart_points, word_tokens
 
 UNDETERMINED = "und"
 ALWAYS_CHECKED = "en"  # English slurs and swearing turn up in replies of every language
+# Sections that list context cues rather than entries: a hate term after one is not an insult.
+CUE_SECTIONS = frozenset({"mention", "ingroup"})
+# Words allowed between a cue and the term it excuses ("called *me a* ...").
+CUE_GAP = 2
 
 
 @dataclass(frozen=True)
@@ -46,11 +56,12 @@ class Entry:
 
 @dataclass(frozen=True)
 class WordList:
-    """The entries of one language and how its text is normalised."""
+    """The entries of one language, its context cues and how its text is normalised."""
 
     language: str
     entries: tuple[Entry, ...]
     fold_accents: bool = True
+    cues: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,18 @@ class _CompiledList:
         self.fold_accents = word_list.fold_accents
         self.index: dict[tuple[str, ...], list[tuple[re.Pattern[str], Entry]]] = defaultdict(list)
         self.longest = 1
+        self.cues: set[tuple[str, ...]] = set()
+        for cue in word_list.cues:
+            tokens = [
+                _squeeze(spellings[0])
+                for spellings in word_tokens(cue, fold_accents=self.fold_accents)
+            ]
+            if tokens:
+                self.cues.add(tuple(tokens))
+        self.cues.add((QUOTE,))
+        longest_cue = max(len(cue) for cue in self.cues)
+        # How many tokens before a window the cues may need to see.
+        self.lookback = longest_cue + CUE_GAP
         for entry in word_list.entries:
             tokens = [
                 spellings[0]
@@ -135,8 +158,27 @@ class _CompiledList:
                         continue
                     joined = " ".join(written for written, _ in spelling)
                     for pattern, entry in candidates:
-                        if pattern.fullmatch(joined):
+                        if pattern.fullmatch(joined) and not (
+                            entry.category == HATE and self._cued(tokens, start)
+                        ):
                             yield WordMatch(entry.term, entry.category, self.language)
+
+    def _cued(self, tokens: Sequence[_Token], start: int) -> bool:
+        """Whether a cue ends at most `CUE_GAP` tokens before `tokens[start]`."""
+        for gap in range(CUE_GAP + 1):
+            end = start - gap
+            for cue in self.cues:
+                begin = end - len(cue)
+                if begin < 0:
+                    continue
+                if all(
+                    any(squeezed == word for _, squeezed in tokens[begin + offset])
+                    for offset, word in enumerate(cue)
+                ):
+                    return True
+            if gap == 0 and end > 0 and any(s == QUOTE for _, s in tokens[end - 1]):
+                return True
+        return False
 
 
 class _WordListWatcher(TextWatcher):
@@ -151,7 +193,9 @@ class _WordListWatcher(TextWatcher):
     def __init__(self, name: str, lists: Sequence[_CompiledList]) -> None:
         self._name = name
         self._lists = lists
-        self._context_size = max((compiled.longest for compiled in lists), default=1) - 1
+        self._context_size = max(
+            (compiled.longest - 1 + compiled.lookback for compiled in lists), default=0
+        )
         self._reset()
 
     def _reset(self) -> None:
@@ -237,6 +281,7 @@ class _WordListWatcher(TextWatcher):
 def parse_word_list(language: str, text: str) -> WordList:
     """Read one list file: `# fold-accents:` header, `[category]` sections, one entry a line."""
     entries: list[Entry] = []
+    cues: list[str] = []
     category: str | None = None
     fold_accents = True
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -250,15 +295,18 @@ def parse_word_list(language: str, text: str) -> WordList:
             continue
         if line.startswith("[") and line.endswith("]"):
             category = line[1:-1].strip()
-            if category not in ALL_CATEGORIES:
+            if category not in ALL_CATEGORIES and category not in CUE_SECTIONS:
                 raise ConfigurationError(f"word list {language}: unknown category {category!r}")
             continue
         if category is None:
             raise ConfigurationError(
                 f"word list {language}, line {number}: entry before a [category]"
             )
-        entries.append(Entry(line, category))
-    return WordList(language, tuple(entries), fold_accents)
+        if category in CUE_SECTIONS:
+            cues.append(line)
+        else:
+            entries.append(Entry(line, category))
+    return WordList(language, tuple(entries), fold_accents, tuple(cues))
 
 
 def _read_folder(folder: Traversable | Path) -> list[WordList]:
@@ -285,7 +333,12 @@ def load_word_lists(extra_folder: Path | None = None) -> list[WordList]:
     for extra in _read_folder(extra_folder):
         base = by_language.get(extra.language)
         if base is not None:
-            extra = WordList(extra.language, base.entries + extra.entries, extra.fold_accents)
+            extra = WordList(
+                extra.language,
+                base.entries + extra.entries,
+                extra.fold_accents,
+                base.cues + extra.cues,
+            )
         by_language[extra.language] = extra
     return list(by_language.values())
 

@@ -1,0 +1,66 @@
+"""Context cues: quoted, reported and reclaimed slurs are left to the guard model; insults are not."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.messages import FinishReason
+from core.safety.categories import HATE
+from core.safety.wordlists import WordListClassifier, parse_word_list
+from tests.core.safety.test_streaming import converse, safety
+from tests.fakes.tgi import FakeTGI, Script
+
+COUNTER_SPEECH = "Calling someone a faggot is not OK, and neither is the word “spic”."
+
+
+@pytest.fixture(scope="module")
+def lists() -> WordListClassifier:
+    return WordListClassifier()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        COUNTER_SPEECH,
+        "He called me a wetback at school and I reported it.",
+        'Never say "kike", it is a slur.',
+        "im a dyke and proud of it",
+        "Il m'a traité de sale arabe devant tout le monde.",
+        "Me llamó maricón en la calle.",
+    ],
+)
+def test_mentions_and_reclaimed_uses_are_not_hate(lists: WordListClassifier, text: str) -> None:
+    language = "fr" if "traité" in text else "es" if "llamó" in text else "en"
+    assert HATE not in lists.verdict_now(text, language).categories
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("You are a faggot.", "en"),
+        ("those wetbacks should go home", "en"),
+        ("Dégage, sale arabe.", "fr"),
+        ("Eres un maricón.", "es"),
+        ("هؤلاء خنازير", "ar"),
+        ("这些黑鬼", "zh"),
+    ],
+)
+def test_slurs_used_as_insults_are_hate(
+    lists: WordListClassifier, text: str, language: str
+) -> None:
+    assert HATE in lists.verdict_now(text, language).categories
+
+
+def test_a_cue_too_far_back_excuses_nothing() -> None:
+    word_list = parse_word_list("xx", "[hate]\nslurword\n[mention]\ncalled\n")
+    classifier = WordListClassifier([word_list])
+    assert not classifier.verdict_now("they called two tall slurword", "xx").flagged
+    assert classifier.verdict_now("they called two very tall slurword", "xx").flagged
+
+
+async def test_a_counter_speech_reply_reaches_the_user_whole() -> None:
+    async with FakeTGI(default=Script(reply=COUNTER_SPEECH)) as bloom:
+        snapshots, reply, _ = await converse(bloom, [safety(WordListClassifier())], "hi", "en")
+    assert reply.text == COUNTER_SPEECH
+    assert reply.finish_reason is FinishReason.STOP
+    assert all(COUNTER_SPEECH.startswith(snapshot) for snapshot in snapshots)
