@@ -28,6 +28,7 @@ from bots.wiring import build_dialog
 # library missing or broken never stops the others.
 PLATFORM_MODULES: dict[str, str] = {
     "telegram": "bots.telegram_bot",
+    "discord": "bots.discord_bot",
 }
 
 

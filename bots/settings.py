@@ -101,6 +101,16 @@ class Settings(BaseSettings):
     telegram_webhook_port: int = Field(default=8443, gt=0, lt=65536)
     telegram_webhook_path: str = "telegram"
 
+    # Discord: the bot token (Developer Portal, Bot page); where REST calls and the gateway
+    # go (a rate-limit proxy, a gateway proxy); the privileged message-content intent and
+    # the channels answered without a mention (they need it); a thread per channel mention.
+    discord_token: SecretStr | None = None
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str | None = None
+    discord_message_content: bool = False
+    discord_listen_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    discord_thread_per_mention: bool = False
+
     @field_validator(
         "safety_local_model_labels",
         "safety_block_categories",
@@ -120,7 +130,14 @@ class Settings(BaseSettings):
             return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
         return value
 
-    @field_validator("allowed_senders", "allowed_conversations", mode="before")
+    @field_validator("discord_api_url", "discord_gateway_url", mode="before")
+    @classmethod
+    def _trim_url(cls, value: Any) -> Any:
+        return value.strip().rstrip("/") if isinstance(value, str) else value
+
+    @field_validator(
+        "allowed_senders", "allowed_conversations", "discord_listen_channels", mode="before"
+    )
     @classmethod
     def _split_entries(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -12,12 +12,11 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.base import Adapter, ChatHandler
-from adapters.capabilities import Capabilities, LengthUnit, MarkdownDialect
-from adapters.delivery import MessageSink, ReplyMessages
+from adapters.base import ChatHandler
+from adapters.capabilities import Capabilities, LengthUnit, MarkdownDialect, RateLimitOwner
 from adapters.discord.client import BridgeClient, bridge_intents
 from adapters.discord.commands import COMMAND_NAMES, build_command_tree, sync_commands
-from adapters.discord.feedback import FeedbackButton, parse_feedback_custom_id
+from adapters.discord.feedback import FeedbackButton
 from adapters.discord.render import DiscordRenderer
 from adapters.discord.routing import DiscordEndpoints, routed_context
 from adapters.discord.sink import ChannelSink, InteractionSink, call_discord, translate_error
@@ -26,20 +25,25 @@ from adapters.discord.translate import (
     BotIdentity,
     ChannelContext,
     CommandCall,
+    InteractionFacts,
     command_message,
     conversation_for,
+    to_feedback,
     to_incoming_message,
 )
-from adapters.pacer import Clock, RateGate, ReplyPacer
+from adapters.feedback import decode_vote, thanks
+from adapters.intake import IntakeLimits
+from adapters.pacer import Clock
+from adapters.streaming import ReplyTarget
+from adapters.streaming_adapter import StreamingAdapter
 from core.errors import BloombridgeError, ConfigurationError, PlatformError
-from core.messages import IncomingMessage
-from core.notices import notice
-from core.ordering import ConversationLocks
+from core.messages import IncomingMessage, PlaceKind
 
 logger = logging.getLogger(__name__)
 
-# Discord: 2,000 characters a message (counted here in UTF-16 units, which is never fewer);
-# about five message changes per five seconds per channel; 50 requests a second per bot.
+# Discord: 2,000 characters a message (counted here in UTF-16 units, never fewer than
+# Discord counts); about five message changes per five seconds per channel; 50 requests a
+# second per bot. 429s are the pacer's to wait out (see adapters/discord/routing.py).
 DISCORD_CAPABILITIES = Capabilities(
     platform=PLATFORM,
     max_message_length=2000,
@@ -48,8 +52,10 @@ DISCORD_CAPABILITIES = Capabilities(
     private_edit_interval=1.25,
     group_edit_interval=1.25,
     global_calls_per_second=50.0,
+    rate_limits=RateLimitOwner.PACER,
 )
 _THREAD_NAME_LENGTH = 100  # Discord's limit for thread names
+_AUTHENTICATION_FAILED = 4004  # gateway close code for a bad token
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,7 +63,7 @@ class DiscordOptions:
     """How the bot behaves on Discord, beyond where it connects.
 
     `message_content` asks for the privileged intent; only then can `listen_channels`
-    (channel ids, a thread counts by its parent) be read in full and answered without a
+    (channel ids; a thread counts by its parent) be read in full and answered without a
     mention. `thread_per_mention` answers a mention in a channel inside a new thread.
     """
 
@@ -76,7 +82,7 @@ class DiscordOptions:
 
 
 class _Workload:
-    """Work taken on and not yet finished: tasks, and interactions announced by discord.py."""
+    """Work taken on and not yet handed over: tasks, and interactions discord.py announced."""
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
@@ -107,11 +113,27 @@ class _Workload:
             self.idle.set()
 
 
-class DiscordAdapter(Adapter):
+def _facts(interaction: discord.Interaction[Any]) -> InteractionFacts:
+    """What translate.py needs of an interaction discord.py parsed."""
+    channel = interaction.channel
+    parent = str(channel.parent_id) if isinstance(channel, discord.Thread) else None
+    return InteractionFacts(
+        interaction_id=str(interaction.id),
+        user_id=str(interaction.user.id),
+        user_name=interaction.user.display_name,
+        locale=interaction.locale.value,
+        guild_id=None if interaction.guild_id is None else str(interaction.guild_id),
+        channel_id=str(interaction.channel_id),
+        thread_parent_id=parent,
+        created_at=interaction.created_at,
+    )
+
+
+class DiscordAdapter(StreamingAdapter):
     """Answers Discord mentions, replies, DMs and slash commands with streamed replies.
 
-    `async with` it, then `run()`. Each message id is claimed through the handler (stored,
-    so a redelivered event is answered once); one reply at a time per conversation.
+    `async with` it, then `run()`. Messages go to the shared intake (claimed by message
+    id, ordered per conversation); slash commands by interaction id.
     """
 
     platform = PLATFORM
@@ -125,19 +147,23 @@ class DiscordAdapter(Adapter):
         options: DiscordOptions | None = None,
         capabilities: Capabilities = DISCORD_CAPABILITIES,
         clock: Clock | None = None,
+        limits: IntakeLimits | None = None,
     ) -> None:
-        super().__init__(handler)
+        super().__init__(
+            handler,
+            capabilities=capabilities,
+            renderer=DiscordRenderer(),
+            clock=clock,
+            limits=limits,
+        )
         self._token = token
         self._endpoints = endpoints or DiscordEndpoints()
         self.options = options or DiscordOptions()
-        self.capabilities = capabilities
-        self.gate = RateGate(calls_per_second=capabilities.global_calls_per_second, clock=clock)
-        self.pacer = ReplyPacer(self.gate)
-        self._renderer = DiscordRenderer()
-        self._locks = ConversationLocks()
         self._client: BridgeClient | None = None
         self._connection: asyncio.Task[None] | None = None
         self._work = _Workload()
+        self._interactions: dict[str, discord.Interaction[Any]] = {}
+        self._in_new_thread: set[str] = set()
         self._stopped = asyncio.Event()
 
     def __repr__(self) -> str:
@@ -149,6 +175,11 @@ class DiscordAdapter(Adapter):
         if self._client is None:
             raise RuntimeError("the Discord adapter is not running")
         return self._client
+
+    @property
+    def connected(self) -> bool:
+        client = self._client
+        return client is not None and client.is_ready() and not client.is_closed()
 
     # ----- lifecycle -------------------------------------------------------------------------
 
@@ -205,13 +236,13 @@ class DiscordAdapter(Adapter):
             ready.cancel()
         if connection in done:
             error = connection.exception()
-            if isinstance(error, discord.ConnectionClosed) and error.code == 4004:
-                raise ConfigurationError("the Discord gateway refused the bot token") from error
             if isinstance(error, discord.PrivilegedIntentsRequired):
                 raise ConfigurationError(
                     "the message content intent is not enabled for this application "
                     "(Developer Portal, Bot, Privileged Gateway Intents)"
                 ) from error
+            if isinstance(error, discord.ConnectionClosed) and error.code == _AUTHENTICATION_FAILED:
+                raise ConfigurationError("the Discord gateway refused the bot token") from error
             raise PlatformError("the Discord gateway connection ended during start-up") from error
         if ready not in done:
             raise PlatformError("Discord did not finish connecting in time")
@@ -231,13 +262,12 @@ class DiscordAdapter(Adapter):
             error = connection.exception()
             raise PlatformError("the Discord gateway connection ended") from error
 
-    async def drain(self) -> None:
-        """Wait until every event received so far is answered."""
-        await self._work.idle.wait()
-
     async def stop(self) -> None:
-        """Let replies in progress finish, then close the gateway and HTTP sessions."""
+        """Let replies in progress finish (bounded), then close the gateway and HTTP sessions."""
         self._stopped.set()
+        # Events already read are handed to the intake first, so draining answers them.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._work.idle.wait(), self.intake.limits.drain_seconds)
         await self.drain()
         client, self._client = self._client, None
         connection, self._connection = self._connection, None
@@ -247,7 +277,7 @@ class DiscordAdapter(Adapter):
             with contextlib.suppress(asyncio.CancelledError, discord.DiscordException, OSError):
                 await connection
 
-    # ----- incoming --------------------------------------------------------------------------
+    # ----- messages --------------------------------------------------------------------------
 
     def _on_raw_event(self, event: str, payload: Mapping[str, Any]) -> None:
         self._work.spawn(self._on_message_payload(payload))
@@ -255,23 +285,11 @@ class DiscordAdapter(Adapter):
     async def _on_message_payload(self, payload: Mapping[str, Any]) -> None:
         try:
             message = await self._normalize(payload)
-            if message is not None and message.addressed_to_bot:
-                await self._take(message)
         except BloombridgeError as exc:
-            logger.warning("could not answer a Discord message: %s", exc)
-        except Exception:
-            logger.exception("a Discord message failed")
-
-    def _on_interaction_seen(self, interaction: discord.Interaction[Any]) -> None:
-        data: Mapping[str, Any] = interaction.data or {}
-        if interaction.type is discord.InteractionType.application_command:
-            ours = data.get("name") in COMMAND_NAMES
-        elif interaction.type is discord.InteractionType.component:
-            ours = parse_feedback_custom_id(str(data.get("custom_id", ""))) is not None
-        else:
-            ours = False
-        if ours:
-            self._work.begin(interaction.id)
+            logger.warning("could not read a Discord message: %s", exc)
+            return
+        if message is not None:
+            self.receive(message.id, message)
 
     async def _normalize(self, payload: Mapping[str, Any]) -> IncomingMessage | None:
         client = self.client
@@ -302,28 +320,20 @@ class DiscordAdapter(Adapter):
             return str(channel.parent_id)
         return None
 
-    async def _take(self, message: IncomingMessage) -> None:
-        async with self._locks.hold(message.conversation.key):
-            if not await self.handler.claim_event(PLATFORM, message.id):
-                logger.info("Discord message %s was already handled", message.id)
-                return
-            conversation = message.conversation
-            if conversation.space is None:  # a DM: no reply reference needed
-                sink = ChannelSink(self.client, channel_id=int(conversation.channel))
-            elif self.options.thread_per_mention and conversation.thread is None:
-                thread = await self._open_thread(message)
-                message = dataclasses.replace(
-                    message,
-                    conversation=conversation_for(conversation.space, thread, conversation.channel),
-                )
-                sink = ChannelSink(self.client, channel_id=int(thread))
-            else:
-                sink = ChannelSink(
-                    self.client,
-                    channel_id=int(conversation.thread or conversation.channel),
-                    reply_to=int(message.id),
-                )
-            await self._deliver(message, sink)
+    async def answer(self, message: IncomingMessage) -> None:
+        conversation = message.conversation
+        if (
+            self.options.thread_per_mention
+            and conversation.kind is PlaceKind.GROUP
+            and message.id not in self._interactions
+        ):
+            thread = await self._open_thread(message)
+            self._in_new_thread.add(message.id)
+            message = dataclasses.replace(
+                message,
+                conversation=conversation_for(conversation.space, thread, conversation.channel),
+            )
+        await super().answer(message)
 
     async def _open_thread(self, message: IncomingMessage) -> str:
         channel = self.client.get_partial_messageable(int(message.conversation.channel))
@@ -332,26 +342,45 @@ class DiscordAdapter(Adapter):
         thread = await call_discord("opening a thread", lambda: partial.create_thread(name=name))
         return str(thread.id)
 
-    async def _deliver(self, message: IncomingMessage, sink: ChannelSink | InteractionSink) -> None:
+    def reply_target(self, message: IncomingMessage) -> ReplyTarget:
         conversation = message.conversation
-        where = conversation.thread or conversation.channel
-        interval = self.capabilities.edit_interval(private=conversation.space is None)
-
-        async def before_call() -> None:
-            await self.gate.acquire(where, interval)
-
-        bound: MessageSink = sink
-        messages = ReplyMessages(bound, self.capabilities, self._renderer, before_call=before_call)
-        stream = self.handler.handle(message)
-        await self.pacer.deliver(stream, messages.show, chat=where, on_waiting=sink.typing)
+        interaction = self._interactions.pop(message.id, None)
+        if interaction is not None:
+            sink = InteractionSink(interaction)
+            return ReplyTarget(conversation, sink, waiting_signal=sink.typing)
+        # In a channel or thread the answer replies to the question; a DM needs no reference,
+        # nor does a thread opened for the answer (it starts from the question).
+        in_new_thread = message.id in self._in_new_thread
+        self._in_new_thread.discard(message.id)
+        replies = conversation.kind is not PlaceKind.PRIVATE and not in_new_thread
+        channel_sink = ChannelSink(
+            self.client,
+            channel_id=int(conversation.thread or conversation.channel),
+            reply_to=int(message.id) if replies else None,
+        )
+        return ReplyTarget(conversation, channel_sink, waiting_signal=channel_sink.typing)
 
     # ----- interactions ----------------------------------------------------------------------
+
+    def _on_interaction_seen(self, interaction: discord.Interaction[Any]) -> None:
+        data: Mapping[str, Any] = interaction.data or {}
+        if interaction.type is discord.InteractionType.application_command:
+            ours = data.get("name") in COMMAND_NAMES
+        elif interaction.type is discord.InteractionType.component:
+            ours = decode_vote(str(data.get("custom_id", ""))) is not None
+        else:
+            ours = False
+        if ours:
+            self._work.begin(interaction.id)
 
     async def _on_command(
         self, interaction: discord.Interaction[Any], name: str, option: str | None
     ) -> None:
         try:
-            await self._answer_command(interaction, name, option)
+            message = command_message(CommandCall(_facts(interaction), name, option))
+            # reply_target takes it back when the answer (or a flood notice) is delivered.
+            self._interactions[message.id] = interaction
+            self.receive(message.id, message)
         finally:
             self._work.end(interaction.id)
 
@@ -361,54 +390,20 @@ class DiscordAdapter(Adapter):
         self._work.end(interaction.id)
         logger.warning("a Discord command failed: %s", error)
 
-    async def _answer_command(
-        self, interaction: discord.Interaction[Any], name: str, option: str | None
-    ) -> None:
-        channel = interaction.channel
-        parent = str(channel.parent_id) if isinstance(channel, discord.Thread) else None
-        call = CommandCall(
-            interaction_id=str(interaction.id),
-            name=name,
-            option=option,
-            user_id=str(interaction.user.id),
-            user_name=interaction.user.display_name,
-            locale=interaction.locale.value,
-            guild_id=None if interaction.guild_id is None else str(interaction.guild_id),
-            channel_id=str(interaction.channel_id),
-            thread_parent_id=parent,
-            created_at=interaction.created_at,
-        )
-        message = command_message(call)
+    async def _on_feedback(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
         try:
-            async with self._locks.hold(message.conversation.key):
-                if not await self.handler.claim_event(PLATFORM, message.id):
-                    return
-                await self._deliver(message, InteractionSink(interaction))
-        except BloombridgeError as exc:
-            logger.warning("could not answer a Discord command: %s", exc)
-
-    async def _on_feedback(
-        self, interaction: discord.Interaction[Any], reply_id: str, value: int
-    ) -> None:
-        try:
-            await self._record_feedback(interaction, reply_id, value)
+            vote = to_feedback(_facts(interaction), custom_id)
+            if vote is None:
+                return
+            await self.receive_vote(vote)
+            try:
+                # A repeated press is thanked again: the user pressed, whatever the store says.
+                await call_discord(
+                    "thanking for feedback",
+                    lambda: interaction.response.send_message(thanks(vote), ephemeral=True),
+                )
+            except PlatformError as exc:
+                # The rating is stored; only the note that thanks for it was lost.
+                logger.info("could not acknowledge feedback: %s", exc)
         finally:
             self._work.end(interaction.id)
-
-    async def _record_feedback(
-        self, interaction: discord.Interaction[Any], reply_id: str, value: int
-    ) -> None:
-        channel = interaction.channel
-        parent = str(channel.parent_id) if isinstance(channel, discord.Thread) else None
-        guild = None if interaction.guild_id is None else str(interaction.guild_id)
-        conversation = conversation_for(guild, str(interaction.channel_id), parent)
-        await self.handler.record_feedback(conversation, reply_id, str(interaction.user.id), value)
-        thanks = notice("feedback_thanks", interaction.locale.value)
-        try:
-            await call_discord(
-                "thanking for feedback",
-                lambda: interaction.response.send_message(thanks, ephemeral=True),
-            )
-        except PlatformError as exc:
-            # The rating is stored; only the note that thanks for it was lost.
-            logger.info("could not acknowledge feedback: %s", exc)

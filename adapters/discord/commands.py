@@ -1,7 +1,8 @@
-"""The application commands /ask, /reset, /forget and /lang, registered with localized texts.
+"""Discord application commands: /ask, and the shared catalogue (/help /reset /forget /lang).
 
-Each command is deferred first (Discord wants an answer within three seconds) and then
-answered by follow-up through the `CommandCallback` the adapter provides.
+Names stay English; descriptions are registered in every language the notice catalogs
+translate. Each command is deferred first (Discord wants an answer within three seconds),
+then handed to the adapter's `CommandCallback`, which answers it by follow-up.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from adapters.discord.translate import ASK_COMMAND
+from core.commands import CATALOGUE, CommandInfo
 from core.notices import FALLBACK_LANGUAGE, notice
 
 logger = logging.getLogger(__name__)
@@ -20,16 +23,21 @@ logger = logging.getLogger(__name__)
 CommandCallback = Callable[[discord.Interaction[Any], str, str | None], Awaitable[None]]
 """(the deferred interaction, command name, its text option or None): answers the command."""
 
-COMMAND_NAMES = ("ask", "reset", "forget", "lang")
+# /start is Telegram's greeting convention; Discord users find the bot's commands by "/".
+_NOT_ON_DISCORD = frozenset({"start"})
+_OPTION_NAMES = {"lang": "language"}
+COMMAND_NAMES = frozenset(
+    {ASK_COMMAND} | {c.name for c in CATALOGUE if c.name not in _NOT_ON_DISCORD}
+)
 
 
 def _text(key: str) -> app_commands.locale_str:
     """A command text in English, translated from the notice catalogs when registered."""
-    return app_commands.locale_str(notice(key, FALLBACK_LANGUAGE), notice=key)
+    return app_commands.locale_str(notice(key, FALLBACK_LANGUAGE)[:100], notice=key)
 
 
 class NoticeTranslator(app_commands.Translator):
-    """Command names stay English; descriptions come from the bot's notice catalogs."""
+    """Descriptions come from the bot's notice catalogs; anything else stays English."""
 
     async def translate(
         self,
@@ -44,6 +52,39 @@ class NoticeTranslator(app_commands.Translator):
         return None if translated == notice(key, FALLBACK_LANGUAGE) else translated[:100]
 
 
+def _command(
+    name: str,
+    description: app_commands.locale_str,
+    option: tuple[str, str | app_commands.locale_str] | None,
+    run: CommandCallback,
+) -> app_commands.Command[Any, Any, None]:
+    """One slash command; `option` is (name, description) of its one text option."""
+    if option is None:
+
+        async def without_option(interaction: discord.Interaction[Any]) -> None:
+            await run(interaction, name, None)
+
+        return app_commands.Command(name=name, description=description, callback=without_option)
+
+    async def with_option(interaction: discord.Interaction[Any], text: str) -> None:
+        await run(interaction, name, text)
+
+    option_name, option_description = option
+    callback = app_commands.rename(text=option_name)(
+        app_commands.describe(text=option_description)(with_option)
+    )
+    return app_commands.Command(name=name, description=description, callback=callback)
+
+
+def _catalogue_command(
+    info: CommandInfo, run: CommandCallback
+) -> app_commands.Command[Any, Any, None]:
+    option: tuple[str, str | app_commands.locale_str] | None = None
+    if info.arguments:
+        option = (_OPTION_NAMES.get(info.name, "arguments"), info.arguments)
+    return _command(info.name, _text(f"command_{info.name}"), option, run)
+
+
 def build_command_tree(
     client: discord.Client, on_command: CommandCallback
 ) -> app_commands.CommandTree[Any]:
@@ -54,24 +95,11 @@ def build_command_tree(
         await interaction.response.defer(thinking=True)
         await on_command(interaction, name, option)
 
-    @tree.command(name="ask", description=_text("command_ask"))
-    @app_commands.describe(question=_text("command_ask_question"))
-    async def ask(interaction: discord.Interaction[Any], question: str) -> None:
-        await run(interaction, "ask", question)
-
-    @tree.command(name="reset", description=_text("command_reset"))
-    async def reset(interaction: discord.Interaction[Any]) -> None:
-        await run(interaction, "reset", None)
-
-    @tree.command(name="forget", description=_text("command_forget"))
-    async def forget(interaction: discord.Interaction[Any]) -> None:
-        await run(interaction, "forget", None)
-
-    @tree.command(name="lang", description=_text("command_lang"))
-    @app_commands.describe(language=_text("command_lang_code"))
-    async def lang(interaction: discord.Interaction[Any], language: str) -> None:
-        await run(interaction, "lang", language)
-
+    question = ("question", _text("command_ask_question"))
+    tree.add_command(_command(ASK_COMMAND, _text("command_ask"), question, run))
+    for info in CATALOGUE:
+        if info.name not in _NOT_ON_DISCORD:
+            tree.add_command(_catalogue_command(info, run))
     return tree
 
 

@@ -8,32 +8,14 @@ from typing import Any
 
 import discord
 
-from core.messages import FinishReason, Reply
+from adapters.feedback import decode_vote, encode_vote, is_rated
+from core.messages import Reply
 
-# Replies that are the model's work get feedback buttons; the bot's own answers do not.
-RATED_FINISHES = frozenset(
-    {FinishReason.STOP, FinishReason.LENGTH, FinishReason.CUT, FinishReason.INTERRUPTED}
-)
-_PREFIX = "bb:fb"
-_VALUES = {"up": 1, "down": -1}
-# custom_id holds at most 100 characters.
-_TEMPLATE = rf"{_PREFIX}:(?P<vote>up|down):(?P<reply>[A-Za-z0-9_.-]{{1,80}})"
+# The shared vote payload ("fb:up:<reply id>") as a custom_id (at most 100 characters).
+_TEMPLATE = r"fb:(?:up|down):[A-Za-z0-9_.-]{1,90}"
 
-FeedbackCallback = Callable[[discord.Interaction[Any], str, int], Awaitable[None]]
-"""(the button interaction, reply id, +1 / -1): stores the vote and answers the press."""
-
-
-def feedback_custom_id(reply_id: str, value: int) -> str:
-    """The custom_id of a feedback button."""
-    return f"{_PREFIX}:{'up' if value > 0 else 'down'}:{reply_id}"
-
-
-def parse_feedback_custom_id(custom_id: str) -> tuple[str, int] | None:
-    """(reply id, vote) of a feedback button's custom_id, or None for any other component."""
-    match = re.fullmatch(_TEMPLATE, custom_id)
-    if match is None:
-        return None
-    return match["reply"], _VALUES[match["vote"]]
+FeedbackCallback = Callable[[discord.Interaction[Any], str], Awaitable[None]]
+"""(the button interaction, its custom_id): the adapter records the vote and answers."""
 
 
 class FeedbackButton(
@@ -43,16 +25,16 @@ class FeedbackButton(
     """One 👍 or 👎 button. Registered once per client (`add_dynamic_items`), so presses on
     replies sent before a restart still reach the bot: the reply id is in the custom_id."""
 
-    def __init__(self, reply_id: str, value: int) -> None:
+    def __init__(self, custom_id: str) -> None:
+        decoded = decode_vote(custom_id)
+        value = 1 if decoded is None else decoded[1]
         super().__init__(
             discord.ui.Button(
                 style=discord.ButtonStyle.secondary,
                 emoji="👍" if value > 0 else "👎",
-                custom_id=feedback_custom_id(reply_id, value),
+                custom_id=custom_id,
             )
         )
-        self.reply_id = reply_id
-        self.value = value
 
     @classmethod
     async def from_custom_id(
@@ -61,12 +43,13 @@ class FeedbackButton(
         item: discord.ui.Item[Any],
         match: re.Match[str],
     ) -> FeedbackButton:
-        return cls(match["reply"], _VALUES[match["vote"]])
+        return cls(match.group(0))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         on_feedback: FeedbackCallback | None = getattr(interaction.client, "on_feedback", None)
-        if on_feedback is not None:
-            await on_feedback(interaction, self.reply_id, self.value)
+        custom_id = self.item.custom_id
+        if on_feedback is not None and custom_id is not None:
+            await on_feedback(interaction, custom_id)
 
 
 def feedback_view(reply: Reply | None) -> discord.ui.View | None:
@@ -75,11 +58,12 @@ def feedback_view(reply: Reply | None) -> discord.ui.View | None:
     The view never times out and holds only dynamic items, so discord.py keeps no state
     for it per message: any client that registered FeedbackButton handles the press.
     """
-    if reply is None or not reply.id or reply.finish_reason not in RATED_FINISHES:
+    if reply is None or not is_rated(reply):
         return None
-    if parse_feedback_custom_id(feedback_custom_id(reply.id, 1)) is None:
+    up, down = encode_vote(reply.id, 1), encode_vote(reply.id, -1)
+    if re.fullmatch(_TEMPLATE, up) is None:
         return None  # an id the custom_id cannot carry
     view = discord.ui.View(timeout=None)
-    view.add_item(FeedbackButton(reply.id, 1))
-    view.add_item(FeedbackButton(reply.id, -1))
+    view.add_item(FeedbackButton(up))
+    view.add_item(FeedbackButton(down))
     return view

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from core.messages import ConversationRef, IncomingMessage, Sender
+from adapters.feedback import FeedbackVote, decode_vote
+from core.commands import command_text
+from core.messages import ConversationRef, IncomingMessage, PlaceKind, Sender
 
 PLATFORM = "discord"
+ASK_COMMAND = "ask"  # the slash command that carries a question for the model
 
 # Message types a person writes: DEFAULT and REPLY. Joins, pins, boosts and the like are not.
 _USER_MESSAGE_TYPES = frozenset({0, 19})
@@ -42,16 +45,14 @@ class ChannelContext:
 
 
 @dataclass(frozen=True)
-class CommandCall:
-    """A slash command as discord.py parsed its interaction: who, where, which command.
+class InteractionFacts:
+    """An interaction as discord.py parsed it: which one, who, where, and the user's locale.
 
-    `locale` is the user's client language ("pt-BR"); `option` is the command's text
-    argument (the question of /ask, the language of /lang), if any.
+    `locale` is the user's client language ("pt-BR"), which Discord sends with every
+    interaction (messages carry none).
     """
 
     interaction_id: str
-    name: str
-    option: str | None
     user_id: str
     user_name: str
     locale: str | None
@@ -61,13 +62,26 @@ class CommandCall:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class CommandCall:
+    """A slash command: the interaction, the command's name and its text option (if any)."""
+
+    interaction: InteractionFacts
+    name: str
+    option: str | None
+
+
 def conversation_for(
     guild_id: str | None, channel_id: str, thread_parent_id: str | None
 ) -> ConversationRef:
     """A guild channel, a thread in it (its own conversation), or a DM channel."""
+    if guild_id is None:
+        return ConversationRef(PLATFORM, None, channel_id, kind=PlaceKind.PRIVATE)
     if thread_parent_id is not None:
-        return ConversationRef(PLATFORM, guild_id, thread_parent_id, channel_id)
-    return ConversationRef(PLATFORM, guild_id, channel_id)
+        return ConversationRef(
+            PLATFORM, guild_id, thread_parent_id, channel_id, kind=PlaceKind.THREAD
+        )
+    return ConversationRef(PLATFORM, guild_id, channel_id, kind=PlaceKind.GROUP)
 
 
 def _display_name(author: Mapping[str, Any], member: Mapping[str, Any] | None) -> str:
@@ -170,18 +184,39 @@ def to_incoming_message(
     )
 
 
+def _conversation_of(facts: InteractionFacts) -> ConversationRef:
+    return conversation_for(facts.guild_id, facts.channel_id, facts.thread_parent_id)
+
+
 def command_message(call: CommandCall) -> IncomingMessage:
     """A slash command as the message the core understands: "/ask x" → "x", others "/name arg".
 
     The user's client locale becomes the sender's language hint.
     """
+    facts = call.interaction
     option = (call.option or "").strip()
-    text = option if call.name == "ask" else f"/{call.name} {option}".strip()
+    text = option if call.name == ASK_COMMAND else command_text(call.name, option)
     return IncomingMessage(
-        id=f"interaction-{call.interaction_id}",
-        conversation=conversation_for(call.guild_id, call.channel_id, call.thread_parent_id),
-        sender=Sender(id=call.user_id, display_name=call.user_name, locale_hint=call.locale),
+        id=f"interaction-{facts.interaction_id}",
+        conversation=_conversation_of(facts),
+        sender=Sender(id=facts.user_id, display_name=facts.user_name, locale_hint=facts.locale),
         text=text,
-        sent_at=call.created_at.astimezone(UTC),
+        sent_at=facts.created_at.astimezone(UTC),
         addressed_to_bot=True,
+    )
+
+
+def to_feedback(facts: InteractionFacts, custom_id: str) -> FeedbackVote | None:
+    """The vote a button press carries, or None when the button is not a feedback button."""
+    decoded = decode_vote(custom_id)
+    if decoded is None:
+        return None
+    reply_id, value = decoded
+    return FeedbackVote(
+        event_id=facts.interaction_id,
+        conversation=_conversation_of(facts),
+        reply_id=reply_id,
+        sender_id=facts.user_id,
+        value=value,
+        locale_hint=facts.locale,
     )

@@ -73,8 +73,9 @@ class DiscordHarness(PlatformHarness):
     async def settle(self) -> None:
         if self.adapter is None:
             return
-        await self.gateway.sync()
-        await self.adapter.drain()
+        await self.gateway.sync()  # discord.py has read every event sent so far
+        # Stopping lets every event already read finish its reply.
+        await self.close()
 
     # ----- what users do ---------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,11 +14,14 @@ from adapters.discord.translate import (
     BotIdentity,
     ChannelContext,
     CommandCall,
+    InteractionFacts,
     command_message,
     conversation_for,
+    to_feedback,
     to_incoming_message,
 )
-from core.messages import ConversationRef, IncomingMessage
+from adapters.feedback import encode_vote
+from core.messages import ConversationRef, IncomingMessage, PlaceKind
 
 DATA = Path(__file__).parents[2] / "data" / "discord"
 CASES = sorted(DATA.glob("*.json"))
@@ -33,6 +37,7 @@ def as_expected(message: IncomingMessage | None) -> dict[str, Any] | None:
             "space": message.conversation.space,
             "channel": message.conversation.channel,
             "thread": message.conversation.thread,
+            "kind": message.conversation.kind.value,
         },
         "sender": {
             "id": message.sender.id,
@@ -121,31 +126,48 @@ def test_webhook_messages_are_ignored() -> None:
     assert to_incoming_message({**payload, "webhook_id": "1"}, bot) is None
 
 
-def test_slash_command_becomes_a_core_message_with_the_locale_hint() -> None:
-    at = datetime(2024, 11, 25, 10, 0, tzinfo=UTC)
-    call = CommandCall(
+def _facts(**changes: Any) -> InteractionFacts:
+    facts = InteractionFacts(
         interaction_id="900",
-        name="ask",
-        option="  Qual é a capital do Brasil? ",
         user_id="1300000000000000001",
         user_name="Alice",
         locale="pt-BR",
         guild_id="1100000000000000001",
         channel_id="1100000000000000777",
         thread_parent_id="1100000000000000010",
-        created_at=at,
+        created_at=datetime(2024, 11, 25, 10, 0, tzinfo=UTC),
     )
-    message = command_message(call)
+    return dataclasses.replace(facts, **changes)
+
+
+def test_slash_command_becomes_a_core_message_with_the_locale_hint() -> None:
+    message = command_message(CommandCall(_facts(), "ask", "  Qual é a capital do Brasil? "))
     assert message.text == "Qual é a capital do Brasil?"
     assert message.sender.locale_hint == "pt-BR"
     assert message.conversation == ConversationRef(
         "discord", "1100000000000000001", "1100000000000000010", "1100000000000000777"
     )
+    assert message.conversation.kind is PlaceKind.THREAD
     assert message.addressed_to_bot and message.id == "interaction-900"
-    lang = command_message(CommandCall(**{**call.__dict__, "name": "lang", "option": "sw"}))
-    assert lang.text == "/lang sw"
-    reset = command_message(CommandCall(**{**call.__dict__, "name": "reset", "option": None}))
-    assert reset.text == "/reset"
+    assert command_message(CommandCall(_facts(), "lang", "sw")).text == "/lang sw"
+    assert command_message(CommandCall(_facts(), "reset", None)).text == "/reset"
+
+
+def test_slash_command_in_a_dm_is_private() -> None:
+    message = command_message(
+        CommandCall(_facts(guild_id=None, thread_parent_id=None), "help", None)
+    )
+    assert message.conversation.kind is PlaceKind.PRIVATE
+    assert message.conversation.space is None
+
+
+def test_feedback_press_becomes_a_vote_in_the_conversation_of_the_reply() -> None:
+    vote = to_feedback(_facts(thread_parent_id=None, channel_id="10"), encode_vote("abc123", -1))
+    assert vote is not None
+    assert (vote.reply_id, vote.value, vote.sender_id) == ("abc123", -1, "1300000000000000001")
+    assert vote.conversation == ConversationRef("discord", "1100000000000000001", "10")
+    assert vote.event_id == "900" and vote.locale_hint == "pt-BR"
+    assert to_feedback(_facts(), "some-other-button") is None
 
 
 def test_dm_and_channel_conversations_never_share_a_key() -> None:
