@@ -20,7 +20,7 @@ from core.errors import (
     UnhealthyError,
 )
 from core.generation.base import TextGenerator
-from core.guarded_generation import GuardedGeneration
+from core.guarded_generation import GuardedGeneration, vetted
 from core.guards.base import Guard, GuardContext, VerdictKind
 from core.language_policy import LanguagePolicy, PreferenceOrLocale
 from core.messages import (
@@ -125,10 +125,6 @@ class DialogManager:
         preference = await self.store.language(conversation)
         history = await self.store.history(conversation)
         language = await self.language_policy.choose(message, history, preference)
-        reply = await self._answer_without_model(message, language)
-        if reply is not None:
-            yield self._finish(message, reply)
-            return
         context = GuardContext(
             message=message,
             language=language,
@@ -136,6 +132,10 @@ class DialogManager:
             generator=self.generator,
             params=self.config.generation,
         )
+        reply = await self._answer_without_model(message, language)
+        if reply is not None:
+            yield self._finish(message, await self._vetted_notice(reply, context))
+            return
         for guard in self.guards:
             verdict = await guard.screen(context)
             if verdict is not None and verdict.kind is VerdictKind.REPLACE:
@@ -202,6 +202,21 @@ class DialogManager:
                 ttl_seconds=self.config.history_ttl_seconds,
             )
         yield self._finish(message, reply)
+
+    async def _vetted_notice(self, reply: Reply, context: GuardContext) -> Reply:
+        """A reply that repeats the user's words ("unknown command /x") passes the guards first."""
+        shown = "\n".join((reply.text, *reply.notices))
+        words = {word.lstrip("/").casefold() for word in context.message.text.split()}
+        if not any(len(word) > 1 and word in shown.casefold() for word in words):
+            return reply
+        objection = await vetted(shown, self.guards, context)
+        if objection is None:
+            return reply
+        guard, verdict = objection
+        self.metrics.guard_interventions.labels(
+            guard=guard.name, action="vet", reason=verdict.reason, language=context.language
+        ).inc()
+        return Reply(verdict.replacement, context.language, FinishReason.REPLACED)
 
     async def _answer_without_model(self, message: IncomingMessage, language: str) -> Reply | None:
         """Commands, empty, oversize and refused messages: answered here, the model is not called."""

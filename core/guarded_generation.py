@@ -1,4 +1,9 @@
-"""Runs one model reply through the guards: streams cleared snapshots, resumes, cuts, replaces."""
+"""Runs one model reply through the guards: streams cleared snapshots, resumes, cuts, replaces.
+
+This is the one path to the user for model text: what a session cleared, what a cut keeps, and
+any text a guard puts in the reply's place (a translation, a repair) all pass every guard's
+check before they are shown; `vetted` is that check for finished text, used by the dialog too.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,22 @@ from core.metrics import Metrics
 from core.prompt import Prompt, PromptBuilder
 
 logger = logging.getLogger(__name__)
+
+
+async def vetted(
+    text: str, guards: Sequence[Guard], context: GuardContext, *, skip: Guard | None = None
+) -> tuple[Guard, Verdict] | None:
+    """The first guard's objection to showing finished `text`, with the guard; None: show it.
+
+    `skip` is the guard that wrote the text (its own check already passed).
+    """
+    for guard in guards:
+        if guard is skip:
+            continue
+        verdict = await guard.vet(text, context)
+        if verdict is not None and verdict.kind is not VerdictKind.PASS:
+            return guard, verdict
+    return None
 
 
 @dataclass
@@ -51,6 +72,7 @@ class GuardedGeneration:
         self._max_resumes = max_resumes
         self._metrics = metrics
         self.outcome = Outcome()
+        self._last_guard: Guard | None = None  # the guard behind the latest verdict
 
     async def snapshots(self) -> AsyncIterator[str]:
         """Growing text every guard has cleared; `outcome` is complete once this ends."""
@@ -114,8 +136,24 @@ class GuardedGeneration:
                 kept_verdict, _ = await self._check(sessions, text[: verdict.at], final=True)
                 if kept_verdict is not None and kept_verdict.kind is VerdictKind.REPLACE:
                     verdict = kept_verdict
+            else:
+                verdict = await self._vetted_replacement(verdict)
             self.outcome = self._apply(verdict, text)
             return
+
+    async def _vetted_replacement(self, verdict: Verdict) -> Verdict:
+        """A replacement (a translation, a refusal) once every other guard let it be shown."""
+        objection = await vetted(
+            verdict.replacement, self._guards, self._context, skip=self._last_guard
+        )
+        if objection is None:
+            return verdict
+        guard, replaced = objection
+        if replaced.kind is not VerdictKind.REPLACE:
+            # A cut of a replacement cannot be shown in part: nothing of it is shown.
+            replaced = Verdict.replace("", replaced.reason)
+        self._record(guard, replaced)
+        return replaced
 
     async def _resumed_prompt(self, verdict: Verdict, text: str) -> str | None:
         """The prompt that continues the kept text, or None when it no longer fits the budget."""
@@ -149,6 +187,7 @@ class GuardedGeneration:
                     cleared = min(cleared, verdict.cleared)
                 continue
             self._record(guard, verdict)
+            self._last_guard = guard
             return verdict, cleared
         return None, cleared
 

@@ -91,6 +91,11 @@ class Guard(ABC):
         """Judge the user's message before generation; a REPLACE verdict answers it instead."""
         return None
 
+    async def vet(self, text: str, context: GuardContext) -> Verdict | None:
+        """Judge finished text no session watched being written (a translation, a notice that
+        repeats the user's words) before it is shown; a REPLACE verdict is shown instead."""
+        return None
+
     @abstractmethod
     def begin(self, context: GuardContext) -> GuardSession:
         """Open a session for one reply."""

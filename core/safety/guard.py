@@ -50,6 +50,15 @@ class SafetyGuard(Guard):
         )
         return _replacement(assessment, context.language) if assessment.blocked else None
 
+    async def vet(self, text: str, context: GuardContext) -> Verdict | None:
+        # Judged as a reply to the user's message, by every classifier: it is shown whole.
+        if not text.strip():
+            return None
+        assessment = await self.policy.assess(
+            text, language=context.language, role=Role.ASSISTANT, prompt=context.message.text
+        )
+        return _replacement(assessment, context.language) if assessment.blocked else None
+
     def begin(self, context: GuardContext) -> GuardSession:
         return SafetySession(self, context)
 
