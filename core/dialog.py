@@ -44,11 +44,8 @@ logger = logging.getLogger(__name__)
 def _error_notice(error: GenerationError) -> str:
     """The notice key that tells a user what a generation failure means for them."""
     if isinstance(error, NoReplicaAvailable):
-        # The pool chains the last replica's error: busy replicas and dead ones read differently.
-        cause = error.__cause__
-        return (
-            "overloaded" if isinstance(cause, OverloadedError) or cause is None else "unavailable"
-        )
+        # Replicas at capacity and replicas out of service read differently to a user.
+        return "overloaded" if error.busy else "unavailable"
     if isinstance(error, OverloadedError):
         return "overloaded"
     if isinstance(error, UnhealthyError | ReplicaUnreachable):

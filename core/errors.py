@@ -96,6 +96,14 @@ class StreamInterrupted(GenerationError):
 
 
 class NoReplicaAvailable(GenerationError):
-    """No replica could take the request: all are backed off, out of service or failed it."""
+    """No replica could take the request: all are backed off, out of service or failed it.
+
+    `busy` is True when replicas are at capacity (the user may retry soon), False when they
+    are down (the model is unavailable).
+    """
 
     retryable = True
+
+    def __init__(self, message: str, *, busy: bool = False, replica: str | None = None) -> None:
+        super().__init__(message, replica=replica)
+        self.busy = busy

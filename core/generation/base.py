@@ -37,11 +37,16 @@ class Token:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What the server tells about its limits: the prompt budget is computed from these."""
+    """What the server tells about its limits: the prompt budget is computed from these.
+
+    `max_concurrent_requests` is how many requests the server takes at once (TGI answers 429
+    beyond it); None when the server does not say.
+    """
 
     model_id: str
     max_input_tokens: int
     max_total_tokens: int
+    max_concurrent_requests: int | None = None
 
 
 @runtime_checkable

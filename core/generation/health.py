@@ -1,4 +1,9 @@
-"""Health of one replica: consecutive failures, jittered backoff, and being out of service."""
+"""Health of one replica: consecutive failures, jittered backoff, and being out of service.
+
+A replica is judged by what it says, not by how long we queued: a busy answer (429, or a first
+token slower than allowed) only backs it off; faults that mean it cannot serve (connection
+refused, 5xx/503, a stream that broke) count towards taking it out of service.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential
+
+from core.errors import GenerationError, ReplicaUnreachable, StreamInterrupted, UnhealthyError
 
 
 class ReplicaState(enum.StrEnum):
@@ -39,16 +46,28 @@ class JitteredBackoff:
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
 
+def is_fault(error: BaseException) -> bool:
+    """Whether `error` says the replica cannot serve (rather than being busy or refusing input)."""
+    return isinstance(error, UnhealthyError | ReplicaUnreachable | StreamInterrupted)
+
+
 @dataclass
 class ReplicaHealth:
-    """Failure bookkeeping for one replica, against an injected clock."""
+    """Failure bookkeeping for one replica, against an injected clock.
+
+    `failures` counts every failure in a row (it grows the backoff); `faults` counts only those
+    that mean the replica cannot serve, and `max_failures` of them take it out of service.
+    `busy` says the last failure was the replica being at capacity.
+    """
 
     max_failures: int
     backoff: JitteredBackoff
     clock: Callable[[], float]
     failures: int = 0
+    faults: int = 0
     backed_off_until: float = 0.0
     out_of_service: bool = False
+    busy: bool = False
     last_error: str | None = field(default=None)
 
     @property
@@ -64,17 +83,22 @@ class ReplicaHealth:
         """Seconds until a backed-off replica may be tried again (0 when it may now)."""
         return max(0.0, self.backed_off_until - self.clock())
 
-    def failed(self, error: BaseException) -> None:
-        """One more failure in a row: back off, or go out of service after `max_failures`."""
+    def failed(self, error: GenerationError) -> None:
+        """One more failure in a row: back off, or go out of service after `max_failures` faults."""
         self.failures += 1
         self.last_error = f"{type(error).__name__}: {error}"
-        if self.failures >= self.max_failures:
+        self.busy = not is_fault(error)
+        if not self.busy:
+            self.faults += 1
+        if self.faults >= self.max_failures:
             self.out_of_service = True
         else:
             self.backed_off_until = self.clock() + self.backoff.delay(self.failures)
 
     def succeeded(self) -> None:
         self.failures = 0
+        self.faults = 0
+        self.busy = False
         self.backed_off_until = 0.0
 
     def restored(self) -> None:

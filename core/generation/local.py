@@ -9,12 +9,11 @@ import logging
 import threading
 from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import aclosing
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from core.errors import GenerationError, ModelError, StreamInterrupted, ValidationError
+from core.errors import GenerationError, ModelError, ValidationError
 from core.generation.base import GenerationParams, ModelInfo, Token
 from core.generation.local_loading import (
     DEFAULT_LOCAL_MODEL,
@@ -23,7 +22,7 @@ from core.generation.local_loading import (
     ProgressCallback,
     load_model,
 )
-from core.generation.stops import trim_stop_text
+from core.generation.streaming import StreamingBackend
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +64,7 @@ async def _in_daemon_thread(work: Callable[[], _T]) -> _T:
     return await done
 
 
-class LocalGenerator:
+class LocalGenerator(StreamingBackend):
     """A `TextGenerator` backed by an in-process model (CPU, or a GPU when present).
 
     `start()` (or `async with`) loads the model off the event loop, downloading it on first use
@@ -169,26 +168,6 @@ class LocalGenerator:
     def _encode(loaded: LoadedModel, text: str) -> list[int]:
         ids: list[int] = loaded.tokenizer.encode(text)
         return ids
-
-    async def stream(self, prompt: str, params: GenerationParams) -> AsyncGenerator[Token, None]:
-        """Tokens as the model makes them, stop texts trimmed by the shared trimmer.
-
-        A failure after text was yielded raises StreamInterrupted carrying that text.
-        """
-        delivered: list[str] = []
-        try:
-            async with aclosing(
-                trim_stop_text(self._raw_tokens(prompt, params), params.stop)
-            ) as tokens:
-                async for token in tokens:
-                    delivered.append(token.text)
-                    yield token
-        except GenerationError as exc:
-            if not "".join(delivered):
-                raise
-            raise StreamInterrupted(
-                f"the reply broke off: {exc}", partial_text="".join(delivered)
-            ) from exc
 
     async def _raw_tokens(
         self, prompt: str, params: GenerationParams

@@ -2,6 +2,7 @@
 
 Raw text completion, streamed as server-sent events (`data: {...}`, then `data: [DONE]`).
 Errors map onto the same tree as TGI's: 422/400 validation, 429 overloaded, 5xx unhealthy.
+Stop texts and broken streams are handled by `StreamingBackend`, as for every backend.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ from typing import Any, Self
 
 import httpx
 
-from core.errors import GenerationError, ReplicaUnreachable, StreamInterrupted, ValidationError
+from core.errors import GenerationError, ReplicaUnreachable, ValidationError
 from core.generation.base import GenerationParams, ModelInfo, Token
-from core.generation.tgi import display_url, error_for_status
+from core.generation.streaming import StreamingBackend
+from core.generation.tgi import display_url
+from core.generation.tgi_events import error_for_status
 
 # OpenAI's names for why a completion ended, as TGI names them in `Token.finish_reason`.
 _FINISH = {"stop": "eos_token", "length": "length"}
 
 
-class OpenAICompletionsGenerator:
+class OpenAICompletionsGenerator(StreamingBackend):
     """Streams completions of `model` from `url` (the server root, without `/v1`).
 
     `timeout` bounds connecting and each wait for the next event; use as an async context manager.
@@ -36,6 +39,10 @@ class OpenAICompletionsGenerator:
         headers = {"authorization": f"Bearer {api_token}"} if api_token else {}
         self._headers = headers
         self._http: httpx.AsyncClient | None = None
+
+    @property
+    def replica_name(self) -> str:
+        return self.url
 
     async def __aenter__(self) -> Self:
         return self
@@ -69,10 +76,11 @@ class OpenAICompletionsGenerator:
             body["seed"] = params.seed
         return body
 
-    async def stream(self, prompt: str, params: GenerationParams) -> AsyncGenerator[Token, None]:
-        """Text pieces of the completion; the last token carries the finish reason."""
+    async def _raw_tokens(
+        self, prompt: str, params: GenerationParams
+    ) -> AsyncGenerator[Token, None]:
+        """Text pieces of the completion as the server sends them; the last carries the reason."""
         body = self._body(prompt, params)
-        delivered = False
         try:
             async with self._client().stream("POST", "/v1/completions", json=body) as response:
                 if response.status_code >= 400:
@@ -87,16 +95,11 @@ class OpenAICompletionsGenerator:
                         return
                     choice = json.loads(payload)["choices"][0]
                     reason = choice.get("finish_reason")
-                    delivered = delivered or bool(choice.get("text"))
                     yield Token(
-                        text=choice.get("text", ""),
+                        text=choice.get("text") or "",
                         finish_reason=_FINISH.get(reason, reason) if reason else None,
                     )
         except httpx.TransportError as exc:
-            if delivered:
-                raise StreamInterrupted(
-                    f"the completion broke off: {exc}", replica=self.url
-                ) from exc
             raise ReplicaUnreachable(f"connection failed: {exc}", replica=self.url) from exc
         except (ValueError, KeyError, IndexError) as exc:
             raise GenerationError(f"unreadable completion event: {exc}", replica=self.url) from exc

@@ -1,16 +1,20 @@
 """A cluster of TGI replicas as one `TextGenerator`: least-loaded routing, failover, health probes.
 
-Each request goes to the available replica with the fewest requests in flight. A replica that
-fails before the first token (429, 503, 424, connection refused or timed out) is backed off for
-a jittered, growing time and the same request goes to another replica; after `max_failures`
-failures in a row it is out of service until a /health probe passes. A 422 is never retried: the
-same request would be rejected anywhere. Once a token has been yielded a broken stream is not
-retried (that would show the user a second, different answer): it raises `StreamInterrupted`
-with the text delivered so far.
+Each request goes to the available replica with the fewest requests in flight, and never beyond
+the number of requests a replica says it takes at once (`max_concurrent_requests` in /info).
+When every available replica is full, requests wait in arrival order (up to `queue_limit`
+requests, each for at most `queue_timeout` seconds).
+
+A replica that fails before the first token (429, a slow first token, 503, 424, connection
+refused) is backed off for a jittered, growing time and the same request goes to another
+replica. Only faults (refused connections, 5xx, broken streams) count towards taking it out of
+service: after `max_failures` in a row it waits for a /health probe to pass. Busy is not dead.
+A 422 is never retried: the same request would be rejected anywhere. Once a token has been
+yielded a broken stream is not retried (that would show the user a second, different answer):
+it raises `StreamInterrupted` with the text delivered so far.
 
 When no replica can take a request, the pool raises `NoReplicaAvailable` (chained to the last
-replica's error) — also when every replica answered 429 — so callers handle one "try again
-later" case.
+replica's error), with `busy` saying whether replicas are at capacity or out of service.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from contextlib import aclosing
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing
 from dataclasses import dataclass
 from typing import Protocol, Self, runtime_checkable
 
@@ -28,12 +32,14 @@ from core.errors import (
     ConfigurationError,
     GenerationError,
     NoReplicaAvailable,
-    StreamInterrupted,
+    OverloadedError,
     ValidationError,
 )
 from core.generation.base import GenerationParams, ModelInfo, TextGenerator, Token
 from core.generation.health import JitteredBackoff, ReplicaHealth, ReplicaState
+from core.generation.streaming import broken_stream
 from core.generation.tgi import TgiGenerator
+from core.generation.wait_line import LineFull, WaitLine
 
 logger = logging.getLogger(__name__)
 
@@ -49,17 +55,20 @@ class Replica(TextGenerator, Protocol):
 
 @dataclass(frozen=True)
 class PoolPolicy:
-    """How the pool treats failing replicas.
+    """How the pool treats failing and busy replicas (bots/settings.py refers to these defaults).
 
     `max_wait` is how long a request may wait for a backed-off replica to become available when
-    none is available now (replicas out of service are never waited for).
+    none is available now (replicas out of service are never waited for). `queue_limit` and
+    `queue_timeout` bound the line of requests waiting while every available replica is full.
     """
 
     max_failures: int = 3
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
-    probe_interval: float = 5.0
+    probe_interval: float = 10.0
     max_wait: float = 10.0
+    queue_limit: int = 1000
+    queue_timeout: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ class ReplicaStatus:
     url: str
     state: ReplicaState
     in_flight: int
+    max_in_flight: int | None
     consecutive_failures: int
     retry_in: float
     last_error: str | None
@@ -80,6 +90,11 @@ class _Slot:
     health: ReplicaHealth
     in_flight: int = 0
     last_picked: int = 0
+    max_in_flight: int | None = None  # from the replica's /info; None: not known, no limit
+
+    @property
+    def has_room(self) -> bool:
+        return self.max_in_flight is None or self.in_flight < self.max_in_flight
 
 
 class ReplicaPool:
@@ -108,6 +123,9 @@ class ReplicaPool:
         self._sleep = sleep
         self._picks = 0
         self._probe_task: asyncio.Task[None] | None = None
+        self._line = WaitLine(self.policy.queue_limit)
+        self._learning: asyncio.Task[None] | None = None
+        self._resources = AsyncExitStack()
 
     @classmethod
     def from_urls(
@@ -121,6 +139,10 @@ class ReplicaPool:
         return cls([replica_factory(url) for url in urls], policy=policy)
 
     async def __aenter__(self) -> Self:
+        for slot in self._slots:
+            # Replicas that are context managers build their clients now, not on first use.
+            if isinstance(slot.replica, AbstractAsyncContextManager):
+                await self._resources.enter_async_context(slot.replica)
         self._probe_task = asyncio.create_task(self._probe_forever(), name="replica-probe")
         return self
 
@@ -132,15 +154,21 @@ class ReplicaPool:
             self._probe_task.cancel()
             await asyncio.gather(self._probe_task, return_exceptions=True)
             self._probe_task = None
+        if self._learning is not None:
+            self._learning.cancel()
+            await asyncio.gather(self._learning, return_exceptions=True)
+        await self._resources.aclose()
         await asyncio.gather(*(slot.replica.aclose() for slot in self._slots))
 
     # --- generation ------------------------------------------------------------------------
 
     async def stream(self, prompt: str, params: GenerationParams) -> AsyncGenerator[Token, None]:
+        await self._learn_limits()
         tried: set[int] = set()
         failures: list[GenerationError] = []
+        queue_due = asyncio.get_running_loop().time() + self.policy.queue_timeout
         while True:
-            index = await self._choose(tried, failures)
+            index = await self._choose(tried, failures, queue_due)
             tried.add(index)
             slot = self._slots[index]
             slot.in_flight += 1
@@ -166,20 +194,22 @@ class ReplicaPool:
                             yield token
                     except GenerationError as exc:
                         self._failed(slot, exc)
-                        if isinstance(exc, StreamInterrupted):
-                            raise
-                        raise StreamInterrupted(
-                            f"the reply broke off: {exc}",
-                            partial_text="".join(delivered),
-                            replica=slot.replica.url,
-                        ) from exc
+                        raise broken_stream(exc, "".join(delivered), slot.replica.url) from exc
                     return
             finally:
                 slot.in_flight -= 1
+                self._line.wake_one()
 
-    async def _choose(self, tried: set[int], failures: list[GenerationError]) -> int:
-        """The least-loaded available replica not tried yet, waiting for a backoff if needed."""
+    async def _choose(
+        self, tried: set[int], failures: list[GenerationError], queue_due: float
+    ) -> int:
+        """The least-loaded available replica with room, not tried yet.
+
+        Waits in line while every available replica is full, and for a backoff to end while
+        none is available.
+        """
         budget = self.policy.max_wait
+        woken = False
         while True:
             open_ = [
                 i
@@ -187,23 +217,46 @@ class ReplicaPool:
                 if i not in tried and not slot.health.out_of_service
             ]
             ready = [i for i in open_ if self._slots[i].health.retry_in == 0]
-            if ready:
+            roomy = [i for i in ready if self._slots[i].has_room]
+            # Whoever waits in line goes first: a newcomer does not take the room it was woken for.
+            if roomy and (woken or not self._line):
                 # Ties go to the replica picked longest ago, so light load is spread too.
                 index = min(
-                    ready, key=lambda i: (self._slots[i].in_flight, self._slots[i].last_picked)
+                    roomy, key=lambda i: (self._slots[i].in_flight, self._slots[i].last_picked)
                 )
                 self._picks += 1
                 self._slots[index].last_picked = self._picks
                 return index
+            if ready:
+                if roomy:
+                    self._line.wake_one()  # room is free: make sure the line moves
+                await self._wait_in_line(queue_due, front=woken)
+                woken = True
+                continue
             wait = min((self._slots[i].health.retry_in for i in open_), default=None)
             if wait is None or wait > budget:
                 raise self._exhausted(failures)
             budget -= wait
             await self._sleep(wait)
 
+    async def _wait_in_line(self, due: float, *, front: bool) -> None:
+        try:
+            await self._line.wait(due, front=front)
+        except LineFull as exc:
+            raise NoReplicaAvailable(f"every replica is busy and {exc}", busy=True) from exc
+        except TimeoutError as exc:
+            raise NoReplicaAvailable(
+                f"every replica stayed busy for {self.policy.queue_timeout:g}s", busy=True
+            ) from exc
+
     def _exhausted(self, failures: list[GenerationError]) -> NoReplicaAvailable:
         states = ", ".join(f"{s.replica.url} {s.health.state}" for s in self._slots)
-        error = NoReplicaAvailable(f"no replica could take the request ({states})")
+        in_service = [s for s in self._slots if not s.health.out_of_service]
+        if failures:
+            busy = isinstance(failures[-1], OverloadedError)
+        else:
+            busy = any(s.health.busy for s in in_service)
+        error = NoReplicaAvailable(f"no replica could take the request ({states})", busy=busy)
         if failures:
             error.__cause__ = failures[-1]
         return error
@@ -212,11 +265,28 @@ class ReplicaPool:
         slot.health.failed(error)
         if slot.health.out_of_service:
             logger.warning(
-                "replica %s out of service after %d failures in a row: %s",
+                "replica %s out of service after %d faults in a row: %s",
                 slot.replica.url,
-                slot.health.failures,
+                slot.health.faults,
                 slot.health.last_error,
             )
+
+    async def _learn_limits(self) -> None:
+        """Ask every replica once how many requests it takes at once; shared by all callers."""
+        if self._learning is None:
+            self._learning = asyncio.create_task(self._ask_limits(), name="replica-limits")
+        if not self._learning.done():
+            await asyncio.shield(self._learning)
+
+    async def _ask_limits(self) -> None:
+        await asyncio.gather(*(self._ask_limit(slot) for slot in self._slots))
+
+    async def _ask_limit(self, slot: _Slot) -> None:
+        try:
+            info = await slot.replica.info()
+        except GenerationError:
+            return  # asked again when a probe brings the replica back
+        slot.max_in_flight = info.max_concurrent_requests
 
     # --- model facts -----------------------------------------------------------------------
 
@@ -226,6 +296,7 @@ class ReplicaPool:
         return sorted(usable, key=lambda s: (s.health.retry_in > 0, s.in_flight))
 
     async def info(self) -> ModelInfo:
+        await self._learn_limits()
         failures: list[GenerationError] = []
         for slot in self._by_preference():
             try:
@@ -253,6 +324,8 @@ class ReplicaPool:
         for slot, healthy in zip(down, results, strict=True):
             if healthy:
                 slot.health.restored()
+                await self._ask_limit(slot)
+                self._line.wake_one()
                 restored.append(slot.replica.url)
                 logger.info(
                     "replica %s passed its health probe and is back in service", slot.replica.url
@@ -267,12 +340,18 @@ class ReplicaPool:
             except Exception:
                 logger.exception("replica health probe failed")
 
+    @property
+    def waiting(self) -> int:
+        """Requests waiting in line for a replica with room."""
+        return len(self._line)
+
     def statuses(self) -> list[ReplicaStatus]:
         return [
             ReplicaStatus(
                 url=slot.replica.url,
                 state=slot.health.state,
                 in_flight=slot.in_flight,
+                max_in_flight=slot.max_in_flight,
                 consecutive_failures=slot.health.failures,
                 retry_in=slot.health.retry_in,
                 last_error=slot.health.last_error,

@@ -1,36 +1,40 @@
-"""The TGI backend: one Text Generation Inference server, streamed through huggingface_hub."""
+"""The TGI backend: one Text Generation Inference server over HTTP, streamed with httpx.
+
+Streams are read straight from `/generate_stream` (server-sent events parsed by
+`core.generation.tgi_events`), with one timeout per phase of a stream rather than per token:
+connecting, the first token (TGI queues requests when busy), then the silence between tokens.
+Every stream is read to its end so its connection is reused.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, AsyncIterable, Sequence
-from contextlib import AsyncExitStack, aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Self, cast
+from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import httpx2
-from huggingface_hub import AsyncInferenceClient, TextGenerationStreamOutput
-from huggingface_hub import errors as hf_errors
 
 from core.errors import (
     GenerationError,
-    ModelError,
     OverloadedError,
     ReplicaUnreachable,
-    StreamInterrupted,
-    UnhealthyError,
     ValidationError,
 )
 from core.generation.base import GenerationParams, ModelInfo, Token
-from core.generation.stops import trim_stop_text
+from core.generation.silence import SilenceLimit
+from core.generation.streaming import StreamingBackend
+from core.generation.tgi_events import SseDecoder, error_for_status, parse_event
 
-# huggingface_hub sends the machine's Hugging Face token (env, token file, OIDC) when it is given
-# none. A placeholder keeps it from looking one up; the authorization header is then set by us,
-# or removed (the library drops headers whose value is None).
-_NO_TOKEN = "-"
+__all__ = ["TgiGenerator", "display_url", "error_for_status"]
+
+# Timeouts of each phase of a request, in seconds (bots/settings.py refers to these).
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_FIRST_TOKEN_TIMEOUT = 60.0
+DEFAULT_TOKEN_TIMEOUT = 30.0
+DEFAULT_REQUEST_TIMEOUT = 10.0
 
 
 def display_url(url: str) -> str:
@@ -79,73 +83,39 @@ class _Sampling:
             seed=params.seed,
         )
 
-
-def error_for_status(status: int, detail: str, replica: str) -> GenerationError:
-    """The bloombridge error for an HTTP error status of a TGI server (or a gateway before it)."""
-    if status == 422:
-        return ValidationError(detail, replica=replica)
-    if status == 424:
-        return ModelError(detail, replica=replica)
-    if status == 429:
-        return OverloadedError(detail, replica=replica)
-    if status in (500, 502, 503, 504):
-        return UnhealthyError(detail, replica=replica)
-    return GenerationError(f"unexpected HTTP {status}: {detail}", replica=replica)
-
-
-def _translate(exc: Exception, replica: str) -> GenerationError:
-    """Map what huggingface_hub and httpx2 raise onto the bloombridge error tree."""
-    detail = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, hf_errors.ValidationError):
-        return ValidationError(detail, replica=replica)
-    if isinstance(exc, hf_errors.OverloadedError):
-        return OverloadedError(detail, replica=replica)
-    if isinstance(exc, hf_errors.GenerationError | hf_errors.IncompleteGenerationError):
-        return ModelError(detail, replica=replica)
-    http_error = exc if isinstance(exc, hf_errors.HfHubHTTPError) else exc.__cause__
-    if isinstance(http_error, hf_errors.HfHubHTTPError) and http_error.response is not None:
-        # An error without a known TGI error_type (e.g. 503 from a gateway): the status decides.
-        return error_for_status(http_error.response.status_code, detail.splitlines()[0], replica)
-    if isinstance(exc, TimeoutError | httpx2.TransportError):
-        return ReplicaUnreachable(f"connection failed: {detail}", replica=replica)
-    if isinstance(exc, hf_errors.TextGenerationError | ValueError):
-        # UnknownError from an SSE error event, or an event that is not valid JSON.
-        return ModelError(detail, replica=replica)
-    return GenerationError(detail, replica=replica)
+    def payload(self) -> dict[str, Any]:
+        """TGI's `parameters` object; unset values are left out, as TGI's defaults apply."""
+        values = {
+            "details": True,
+            "return_full_text": False,
+            "max_new_tokens": self.max_new_tokens,
+            "do_sample": self.do_sample,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "repetition_penalty": self.repetition_penalty,
+            "stop": self.stop,
+            "seed": self.seed,
+        }
+        return {name: value for name, value in values.items() if value is not None}
 
 
-class _BorrowedSessionClient(AsyncInferenceClient):
-    """An inference client that uses a long-lived HTTP session instead of opening its own.
-
-    huggingface_hub keeps every streamed response open until the client is closed, so each
-    stream gets its own client, closed when the stream ends; borrowing the session spares a new
-    connection pool and TLS context per request. Closing it leaves the session open.
-    """
-
-    def __init__(self, session: httpx2.AsyncClient, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._borrowed_session = session
-
-    async def _get_async_client(self) -> httpx2.AsyncClient:
-        return self._borrowed_session
-
-
-class TgiGenerator:
+class TgiGenerator(StreamingBackend):
     """A `TextGenerator` for one TGI server; use as an async context manager.
 
-    `connect_timeout` bounds connecting and receiving response headers; `first_token_timeout`
-    bounds the wait for the first token (TGI queues requests when busy); `token_timeout` bounds
-    the silence between later tokens; `request_timeout` bounds /info, /tokenize and /health.
+    `connect_timeout` bounds opening a TCP connection (and sending the request);
+    `first_token_timeout` bounds the wait from sending a request to its first token (TGI queues
+    requests when busy, so running out of it means busy, not broken); `token_timeout` bounds the
+    silence between later tokens; `request_timeout` bounds /info, /tokenize and /health.
     """
 
     def __init__(
         self,
         url: str,
         *,
-        connect_timeout: float = 5.0,
-        first_token_timeout: float = 60.0,
-        token_timeout: float = 30.0,
-        request_timeout: float = 10.0,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        first_token_timeout: float = DEFAULT_FIRST_TOKEN_TIMEOUT,
+        token_timeout: float = DEFAULT_TOKEN_TIMEOUT,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         api_token: str | None = None,
     ) -> None:
         self._url = url.rstrip("/")
@@ -155,119 +125,90 @@ class TgiGenerator:
         self._token_timeout = token_timeout
         self._request_timeout = request_timeout
         self._api_token = api_token
-        self._resources = AsyncExitStack()
-        self._session: httpx2.AsyncClient | None = None
         self._http: httpx.AsyncClient | None = None
         self._info: ModelInfo | None = None
         self._tokenize_supported = True
 
+    @property
+    def replica_name(self) -> str:
+        return self.url
+
     async def __aenter__(self) -> Self:
+        # The HTTP client (and its TLS context) is built now, not on the first user's message.
+        self._client()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._resources.aclose()
-        self._session = None
-        self._http = None
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     # --- streaming -------------------------------------------------------------------------
 
-    async def stream(self, prompt: str, params: GenerationParams) -> AsyncGenerator[Token, None]:
-        """Visible tokens of the reply; the last one carries the finish reason.
-
-        A failure after text was yielded raises `StreamInterrupted` with that text; before any
-        text, the specific error (retryable ones may be retried on another replica).
-        """
-        sampling = _Sampling.from_params(params)
-        delivered: list[str] = []
-        raw = self._raw_tokens(prompt, sampling)
-        try:
-            async with aclosing(trim_stop_text(raw, sampling.stop)) as tokens:
-                async for token in tokens:
-                    if token.text:
-                        delivered.append(token.text)
-                    yield token
-        except GenerationError as exc:
-            if not delivered:
-                raise
-            raise StreamInterrupted(
-                f"the reply broke off: {exc}", partial_text="".join(delivered), replica=self.url
-            ) from exc
-
-    async def _raw_tokens(self, prompt: str, sampling: _Sampling) -> AsyncGenerator[Token, None]:
+    async def _raw_tokens(
+        self, prompt: str, params: GenerationParams
+    ) -> AsyncGenerator[Token, None]:
         """Every token TGI sends, specials included; failures as `GenerationError`s."""
-        client = _BorrowedSessionClient(
-            await self._hf_session(),
-            model=self._url,
-            token=self._api_token or _NO_TOKEN,
-            headers=self._auth_headers(),
-        )
-        try:
-            events = await self._open_stream(client, prompt, sampling)
-            async with aclosing(cast(AsyncGenerator[TextGenerationStreamOutput, None], events)):
-                wait = self._first_token_timeout
+        sampling = _Sampling.from_params(params)
+        body = {"inputs": prompt, "parameters": sampling.payload()}
+        decoder = SseDecoder()
+        # One deadline from sending the request to its first token, however the wait splits.
+        first_token_due = asyncio.get_running_loop().time() + self._first_token_timeout
+        async with _OpenStream(self, body, first_token_due) as response:
+            chunks = response.aiter_raw()
+            pending: list[bytes] = []
+            try:
+                async with asyncio.timeout_at(first_token_due):
+                    while not pending:
+                        pending = decoder.feed(await anext(chunks))
+            except TimeoutError as exc:
+                raise OverloadedError(
+                    f"no token within {self._first_token_timeout:g}s", replica=self.url
+                ) from exc
+            except StopAsyncIteration as exc:
+                raise self._ended_early() from exc
+            except httpx.HTTPError as exc:
+                raise self._broken(exc) from exc
+            with SilenceLimit(self._token_timeout) as silence:
                 while True:
-                    event = await self._next_event(events, wait)
-                    wait = self._token_timeout
-                    final = event.details is not None or event.generated_text is not None
-                    reason = (
-                        (event.details.finish_reason if event.details else "eos_token")
-                        if final
-                        else None
-                    )
-                    yield Token(
-                        text=event.token.text,
-                        id=event.token.id,
-                        special=event.token.special,
-                        finish_reason=reason,
-                    )
-                    if final:
-                        return
-        finally:
-            # Closes the HTTP response: a stream abandoned early stops generating on the server.
-            await client.close()  # type: ignore[no-untyped-call]
+                    for data in pending:
+                        event = parse_event(data, self.url)
+                        yield Token(event.text, event.id, event.special, event.finish_reason)
+                        if event.finish_reason is not None:
+                            # Read the (empty) rest, so the connection goes back to the pool.
+                            await self._read_to_end(silence, chunks)
+                            return
+                    pending = decoder.feed(await self._next_chunk(silence, chunks))
 
-    async def _open_stream(
-        self, client: AsyncInferenceClient, prompt: str, sampling: _Sampling
-    ) -> AsyncIterable[TextGenerationStreamOutput]:
+    async def _next_chunk(self, silence: SilenceLimit, chunks: AsyncIterator[bytes]) -> bytes:
         try:
-            async with asyncio.timeout(self._connect_timeout):
-                return await client.text_generation(
-                    prompt,
-                    stream=True,
-                    details=True,
-                    return_full_text=False,
-                    max_new_tokens=sampling.max_new_tokens,
-                    repetition_penalty=sampling.repetition_penalty,
-                    do_sample=sampling.do_sample,
-                    temperature=sampling.temperature,
-                    top_p=sampling.top_p,
-                    stop=sampling.stop,
-                    seed=sampling.seed,
-                )
+            return await silence.read(chunks)
         except TimeoutError as exc:
             raise ReplicaUnreachable(
-                f"no response within {self._connect_timeout:g}s", replica=self.url
+                f"no token within {silence.limit:g}s", replica=self.url
             ) from exc
-        except Exception as exc:
-            raise _translate(exc, self.url) from exc
-
-    async def _next_event(
-        self, events: AsyncIterable[TextGenerationStreamOutput], wait: float
-    ) -> TextGenerationStreamOutput:
-        try:
-            async with asyncio.timeout(wait):
-                return await anext(aiter(events))
         except StopAsyncIteration as exc:
-            raise ReplicaUnreachable(
-                "the stream ended before the final event", replica=self.url
-            ) from exc
-        except TimeoutError as exc:
-            raise ReplicaUnreachable(f"no token within {wait:g}s", replica=self.url) from exc
-        except Exception as exc:
-            raise _translate(exc, self.url) from exc
+            raise self._ended_early() from exc
+        except httpx.HTTPError as exc:
+            raise self._broken(exc) from exc
+
+    async def _read_to_end(self, silence: SilenceLimit, chunks: AsyncIterator[bytes]) -> None:
+        try:
+            while True:
+                await silence.read(chunks)
+        except (StopAsyncIteration, TimeoutError, httpx.HTTPError):
+            return  # the reply is complete; at worst the connection is not reused
+
+    def _ended_early(self) -> ReplicaUnreachable:
+        return ReplicaUnreachable("the stream ended before the final event", replica=self.url)
+
+    def _broken(self, exc: httpx.HTTPError) -> ReplicaUnreachable:
+        return ReplicaUnreachable(
+            f"the stream broke: {exc or type(exc).__name__}", replica=self.url
+        )
 
     # --- plain endpoints -------------------------------------------------------------------
 
@@ -281,10 +222,12 @@ class TgiGenerator:
                     "/info reports neither max_input_tokens nor max_input_length with max_total_tokens",
                     replica=self.url,
                 )
+            concurrent = payload.get("max_concurrent_requests")
             self._info = ModelInfo(
                 model_id=str(payload.get("model_id", "")),
                 max_input_tokens=limit,
                 max_total_tokens=payload["max_total_tokens"],
+                max_concurrent_requests=concurrent if isinstance(concurrent, int) else None,
             )
         return self._info
 
@@ -314,7 +257,7 @@ class TgiGenerator:
     async def _call(
         self, method: str, path: str, body: Any = None, *, missing_ok: bool = False
     ) -> httpx.Response:
-        http = self._plain_http()
+        http = self._client()
         try:
             response = await http.request(method, path, json=body)
         except httpx.HTTPError as exc:
@@ -327,39 +270,20 @@ class TgiGenerator:
             )
         return response
 
-    # --- owned HTTP clients ----------------------------------------------------------------
+    # --- owned HTTP client -----------------------------------------------------------------
 
-    def _auth_headers(self) -> dict[str, str]:
-        value = f"Bearer {self._api_token}" if self._api_token else None
-        return cast(dict[str, str], {"authorization": value})
-
-    async def _hf_session(self) -> httpx2.AsyncClient:
-        # Our own session rather than huggingface_hub's: its request hook refuses every request
-        # when HF_HUB_OFFLINE is set, an offline mode meant for the Hub, not for our replicas.
-        # No connection cap: the replica says when it is full (429); a local cap would instead
-        # queue streams until the connect timeout and blame the replica.
-        if self._session is None:
-            session = httpx2.AsyncClient(
-                timeout=None,
-                limits=httpx2.Limits(max_connections=None, max_keepalive_connections=64),
-                event_hooks={"response": [_read_error_body]},
-            )
-            self._session = await self._resources.enter_async_context(session)
-        return self._session
-
-    def _plain_http(self) -> httpx.AsyncClient:
+    def _client(self) -> httpx.AsyncClient:
+        # No connection cap: the replica pool keeps in-flight requests within what the replica
+        # says it takes (/info), so a local cap would only queue streams and blame the replica.
         if self._http is None:
             headers = {"authorization": f"Bearer {self._api_token}"} if self._api_token else {}
-            timeout = httpx.Timeout(self._request_timeout, connect=self._connect_timeout)
-            self._http = httpx.AsyncClient(base_url=self._url, timeout=timeout, headers=headers)
-            self._resources.push_async_callback(self._http.aclose)
+            self._http = httpx.AsyncClient(
+                base_url=self._url,
+                timeout=httpx.Timeout(self._request_timeout, connect=self._connect_timeout),
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
+                headers=headers,
+            )
         return self._http
-
-
-async def _read_error_body(response: httpx2.Response) -> None:
-    """Load an error answer's body so huggingface_hub can parse TGI's error from it."""
-    if response.status_code >= 400:
-        await response.aread()
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -372,3 +296,59 @@ def _error_text(response: httpx.Response) -> str:
     if isinstance(error, str):
         return error
     return response.text[:200]
+
+
+class _OpenStream:
+    """`async with`: a `/generate_stream` response with a success status, closed on exit.
+
+    Closing a response that was not read to its end drops the connection, which is how TGI
+    learns to stop generating for a reader that left.
+    """
+
+    def __init__(self, generator: TgiGenerator, body: dict[str, Any], due: float) -> None:
+        self._generator = generator
+        self._body = body
+        self._due = due
+        self._response: httpx.Response | None = None
+
+    async def __aenter__(self) -> httpx.Response:
+        generator = self._generator
+        http = generator._client()
+        request = http.build_request(
+            "POST",
+            "/generate_stream",
+            json=self._body,
+            # Uncompressed, so the raw bytes are the events; no read timeout: SilenceLimit
+            # and the first-token deadline bound the reads.
+            headers={"accept": "text/event-stream", "accept-encoding": "identity"},
+            timeout=httpx.Timeout(generator._connect_timeout, read=None, pool=None),
+        )
+        try:
+            async with asyncio.timeout_at(self._due):
+                response = await http.send(request, stream=True)
+        except TimeoutError as exc:
+            raise OverloadedError(
+                f"no answer within {generator._first_token_timeout:g}s", replica=generator.url
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise ReplicaUnreachable(
+                f"no connection within {generator._connect_timeout:g}s", replica=generator.url
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ReplicaUnreachable(
+                f"connection failed: {exc or type(exc).__name__}", replica=generator.url
+            ) from exc
+        self._response = response
+        if response.status_code >= 400:
+            try:
+                await response.aread()
+            except httpx.HTTPError as exc:
+                raise generator._broken(exc) from exc
+            finally:
+                await response.aclose()
+            raise error_for_status(response.status_code, _error_text(response), generator.url)
+        return response
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._response is not None:
+            await self._response.aclose()

@@ -29,6 +29,7 @@ class FakeCompletions:
         self.max_model_len = max_model_len
         self.requests: list[dict[str, Any]] = []
         self.failure_status: int | None = None
+        self.drop_after: int | None = None  # close the connection after this many pieces
         self._server: LoopbackServer | None = None
         self.url = ""
 
@@ -58,6 +59,10 @@ class FakeCompletions:
         await response.prepare(request)
         pieces = self.responder(str(body["prompt"]))
         for index, piece in enumerate(pieces):
+            if index == self.drop_after:
+                assert request.transport is not None
+                request.transport.close()  # mid-body: the chunked stream never ends
+                return response
             last = index == len(pieces) - 1
             choice = {"index": 0, "text": piece, "finish_reason": "stop" if last else None}
             event = {

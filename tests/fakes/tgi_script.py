@@ -111,6 +111,7 @@ class FakeInfo:
     max_input_tokens: int = 1024
     max_total_tokens: int = 2048
     max_stop_sequences: int = 4
+    max_concurrent_requests: int = 128  # TGI's default
     legacy_names: bool = False
 
     def payload(self) -> dict[str, Any]:
@@ -118,7 +119,7 @@ class FakeInfo:
             "model_id": self.model_id,
             "model_sha": "cd6ae2b3dc9a8bd0b5fbd4e7a8c3a0e4f1b2c3d4",
             "model_pipeline_tag": "text-generation",
-            "max_concurrent_requests": 128,
+            "max_concurrent_requests": self.max_concurrent_requests,
             "max_best_of": 2,
             "max_stop_sequences": self.max_stop_sequences,
             "max_total_tokens": self.max_total_tokens,

@@ -18,7 +18,7 @@ async def test_info_reads_either_field_name_and_is_cached(legacy_names: bool) ->
     async with FakeTGI(info=info) as tgi, TgiGenerator(tgi.url) as generator:
         first = await generator.info()
         second = await generator.info()
-    assert first == second == ModelInfo("sambanovasystems/BLOOMChat-176B-v1", 1000, 2048)
+    assert first == second == ModelInfo("sambanovasystems/BLOOMChat-176B-v1", 1000, 2048, 128)
     assert [r.path for r in tgi.requests] == ["/info"]
 
 
