@@ -39,11 +39,10 @@ async def until(condition: Callable[[], bool]) -> None:
 
 async def test_a_replica_answering_slowly_is_backed_off_not_ejected() -> None:
     clock = FakeClock()
-    never = asyncio.Event()
-    async with FakeTGI(default=Script(reply="at last")) as slow:
-        slow.enqueue(*(Script(hang=never) for _ in range(4)))
+    first_token = asyncio.Event()
+    async with FakeTGI(default=Script(reply="at last", hang=first_token)) as slow:
         policy = PoolPolicy(max_failures=2, probe_interval=3600, max_wait=0.0)
-        async with pool_of([slow.url], clock, policy, first_token_timeout=0.05) as pool:
+        async with pool_of([slow.url], clock, policy, first_token_timeout=0.1) as pool:
             for _ in range(4):  # twice as many slow answers as faults that would eject it
                 with pytest.raises(NoReplicaAvailable) as caught:
                     await reply(pool)
@@ -51,6 +50,7 @@ async def test_a_replica_answering_slowly_is_backed_off_not_ejected() -> None:
                 [status] = pool.statuses()
                 assert status.state is ReplicaState.BACKED_OFF
                 clock.now += status.retry_in
+            first_token.set()
             assert await reply(pool) == "at last"
 
 
