@@ -180,15 +180,20 @@ class GuardedGeneration:
         self, sessions: list[GuardSession], text: str, *, final: bool
     ) -> tuple[Verdict | None, int]:
         cleared = len(text)
+        each: list[int] = []
         for guard, session in zip(self._guards, sessions, strict=True):
             verdict = await session.check(text, final=final)
             if verdict.kind is VerdictKind.PASS:
-                if verdict.cleared is not None:
-                    cleared = min(cleared, verdict.cleared)
+                each.append(len(text) if verdict.cleared is None else verdict.cleared)
+                cleared = min(cleared, each[-1])
                 continue
             self._record(guard, verdict)
             self._last_guard = guard
             return verdict, cleared
+        if len(sessions) > 1 and not final:
+            # Each guard hears what the others would show, to skip work on text held anyway.
+            for index, session in enumerate(sessions):
+                session.others_cleared(min(each[:index] + each[index + 1 :]))
         return None, cleared
 
     def _record(self, guard: Guard, verdict: Verdict) -> None:

@@ -78,6 +78,12 @@ class GuardSession(ABC):
     async def check(self, text: str, *, final: bool) -> Verdict:
         """Judge the whole reply text so far; `final` is True once generation has ended."""
 
+    def others_cleared(self, end: int) -> None:
+        """Hear how far the other guards let the reply be shown at the last check.
+
+        A guard may skip work on text past `end`: nobody could see it yet anyway.
+        """
+
     async def aclose(self) -> None:
         """Release anything the session started (background checks)."""
 

@@ -20,29 +20,43 @@ from core.errors import GenerationError
 from core.generation.base import GenerationParams
 from core.guards.base import Guard, GuardContext, GuardSession, Verdict
 from core.language.detector import Detection, LanguageDetector
-from core.language.judge import Judgement, SentenceJudge
-from core.language.languages import BY_CODE
+from core.language.judge import MIN_LETTERS, Judgement, SentenceJudge
+from core.language.languages import BLOOM_LANGUAGES, BY_CODE, is_close
 from core.language.masked_reply import MaskedReply
 from core.language.masking import mask
 from core.language.requests import asks_for_mixed_languages, find_request
+from core.language.scripts import dominant_script, script_of
 from core.prompt import render_request
 
 logger = logging.getLogger(__name__)
 
 REASON_DRIFT = "language_drift"
 REASON_TRANSLATED = "language_drift_translated"
+# A sentence whose first words fit the target is shown as it grows, while detection confirms
+# it at checkpoints. The words fit once the detector agrees on this many letters (Latin and
+# other scripts several languages share), or, in a script of the target's own (Han, Arabic,
+# Devanagari...), once this many letters are in that script and the detector does not object.
+FIT_LETTERS = 12
+FIT_LETTERS_OWN_SCRIPT = 4
+# Opening words the detector is unsure of are judged again this many letters later.
+FIT_STEP = 8
 # An unfinished sentence is judged once it has this many letters, so a long sentence does not
 # hold the display back to its end, and a switch inside it stops generation early.
 PARTIAL_LETTERS = 40
 # An unfinished sentence must be this long before it alone stops generation as foreign.
 PARTIAL_FOREIGN_LETTERS = 80
-# Re-judge an unfinished sentence only after it grew by this many characters.
-PARTIAL_STEP = 12
+# A sentence being shown is judged again after it grew by this many characters.
+CHECK_CHARS = 64
 # An unfinished sentence is judged on at most its last this many characters: plenty of evidence,
 # and a run-on sentence (a long list, a sentence without a full stop) costs the same per token
 # however long it grows.
 PARTIAL_WINDOW = 400
 _VISIBLE = re.compile(r"\S")
+# Marks that may end a sentence: a sentence being shown stops there until it is judged.
+_SENTENCE_MARK = re.compile(r"[.!?;…।॥؟۔።。！？；\n]")  # noqa: RUF001
+# Clause ends: checkpoints for detection.
+_CLAUSE_END = re.compile(r"[,:،؛、，：]")  # noqa: RUF001
+_WORD_BREAK = re.compile(r"\s")
 
 
 def firm_instruction(language: str) -> str:
@@ -77,11 +91,13 @@ class LanguageGuard(Guard):
         translate: bool = True,
         max_translation_chars: int = 2000,
         translation_timeout: float = 60.0,
+        early_release: bool = True,
     ) -> None:
         self._judge = SentenceJudge(detector)
         self._translate = translate
         self._max_translation_chars = max_translation_chars
         self._translation_timeout = translation_timeout
+        self._early_release = early_release
 
     def begin(self, context: GuardContext) -> GuardSession:
         request = find_request(context.message.text)
@@ -95,11 +111,17 @@ class LanguageGuard(Guard):
             translate=self._translate,
             max_translation_chars=self._max_translation_chars,
             translation_timeout=self._translation_timeout,
+            early_release=self._early_release,
         )
 
 
 class LanguageGuardSession(GuardSession):
-    """One reply's state: how far it was checked, whether it resumed, what it holds back."""
+    """One reply's state: how far it was checked, what is shown ahead of checks, what is held.
+
+    Work is done at checkpoints only: a possible sentence end, a clause end, a word boundary
+    while a sentence waits for its first words to fit, or every `CHECK_CHARS` characters. In
+    between, a call costs a look at the characters just added.
+    """
 
     def __init__(
         self,
@@ -110,6 +132,7 @@ class LanguageGuardSession(GuardSession):
         translate: bool,
         max_translation_chars: int,
         translation_timeout: float,
+        early_release: bool,
     ) -> None:
         self._context = context
         self._judge = judge
@@ -117,31 +140,103 @@ class LanguageGuardSession(GuardSession):
         self._translate = translate
         self._max_translation_chars = max_translation_chars
         self._translation_timeout = translation_timeout
+        self._early_release = early_release  # off: every sentence waits to be judged
         self._target = context.language
+        entry = BY_CODE.get(self._target)
+        self._target_script = entry.script if entry else None
+        self._own_script = self._target_script is not None and all(
+            is_close(self._target, other.code)
+            for other in BLOOM_LANGUAGES
+            if other.script == self._target_script
+        )
+        # In a script several languages share, the detector decides on fewer letters than in Latin.
+        self._fit_letters = FIT_LETTERS if self._target_script == "Latin" else MIN_LETTERS
         self._verified = 0  # text[:verified] passed, sentence by sentence
         self._partial_judged_at = 0
         self._resumed = False
         self._held_from: int | None = None  # after a second drift: text from here is translated
-        self._reply = MaskedReply()  # the reply's mask, kept up to date token by token
+        self._reply = MaskedReply()  # the reply's mask, brought up to date at checkpoints
         self.anchor: str | None = None  # the language the reply settled in when target is "und"
+        self._seen = 0  # length of the text at the last call
+        self._checked_at = -1  # length of the text at the last checkpoint
+        self._recheck = True  # the next call is a checkpoint
+        self._cleared = 0  # what the last checkpoint let the user see
+        self._flow_from: int | None = None  # the sentence from here fits: shown as it grows
+        self._flow_end: int | None = None  # ... up to here, a mark that may end it
+        self._others_cleared: int | None = None
+        self._fit_sentence = -1  # the unfinished sentence the two fields below are about
+        self._next_fit = FIT_LETTERS  # letters at which its opening is judged next
+        self._script_cap = False  # flow stopped at a letter of another script
+
+    def others_cleared(self, end: int) -> None:
+        self._others_cleared = end
 
     async def check(self, text: str, *, final: bool) -> Verdict:
         if self._passive:
             return Verdict.allow()
         if self._held_from is not None:
             return await self._hold_or_translate(text, final=final)
-        if len(text) < self._verified:
-            # The reply restarted shorter than what was checked (a resume): re-check from there.
-            self._verified = len(text)
+        seen = self._seen
+        if len(text) < seen:
+            # The reply restarted shorter (a resume): re-check from there.
+            seen = 0
+            self._verified = min(self._verified, len(text))
+            self._flow_from = self._flow_end = None
+            self._recheck = True
+        self._seen = len(text)
+        mark = _SENTENCE_MARK.search(text, seen)
+        if self._flow_from is not None and self._flow_end is None:
+            if mark is not None:
+                self._flow_end = mark.end()
+            if self._target_script is not None:
+                self._stop_flow_at_other_script(text, seen)
+        if final or self._due(text, seen, mark is not None):
+            return await self._checkpoint(text, final=final)
+        return Verdict.allow(cleared=self._release(text))
+
+    def _stop_flow_at_other_script(self, text: str, seen: int) -> None:
+        """A letter of another script may start another language: show nothing from it on."""
+        for index in range(seen, len(text) if self._flow_end is None else self._flow_end):
+            script = script_of(text[index])
+            if script is not None and script != self._target_script:
+                self._flow_end = index
+                self._script_cap = True
+                self._recheck = True
+                return
+
+    def _due(self, text: str, seen: int, marked: bool) -> bool:
+        """Whether the characters added since the last call make this call a checkpoint."""
+        held_by_others = self._others_cleared is not None and self._others_cleared <= self._verified
+        if held_by_others and not self._recheck and len(text) - self._checked_at < PARTIAL_WINDOW:
+            return False  # nothing checked now could be shown yet: the other guards hold it back
+        if self._recheck or marked or len(text) - self._checked_at >= CHECK_CHARS:
+            return True
+        if _CLAUSE_END.search(text, seen) is not None:
+            return True
+        # While a sentence waits for its first words to fit, every finished word is a checkpoint.
+        return self._flow_from is None and (
+            _WORD_BREAK.search(text, seen) is not None or not text[seen:].isascii()
+        )
+
+    def _release(self, text: str) -> int:
+        """How far the user may see between checkpoints: checked text, then a fitting sentence."""
+        if self._flow_from is None:
+            return self._cleared
+        end = len(text) if self._flow_end is None else min(len(text), self._flow_end)
+        return max(self._cleared, end)
+
+    async def _checkpoint(self, text: str, *, final: bool) -> Verdict:
+        self._checked_at = len(text)
+        self._recheck = False
         self._reply.update(text)
         for segment in self._reply.segments(final=final, after=self._verified):
             if segment.end <= self._verified:
                 continue
             # A sentence partly shown already is judged whole (more evidence than its tail);
-            # a drift found in it cuts at what was shown.
+            # a drift found in it cuts at what was verified.
             start = max(segment.start, self._verified)
             if not segment.complete:
-                verdict = await self._check_partial(text, segment.start, segment.end)
+                verdict = await self._check_open(text, segment.start, segment.end)
                 if verdict is not None:
                     return verdict
                 break
@@ -149,27 +244,63 @@ class LanguageGuardSession(GuardSession):
             if judgement.foreign:
                 return await self._drift(text, start, final=final)
             self._verified = segment.end
+        else:
+            self._flow_from = self._flow_end = None
         if final:
             return Verdict.allow()
-        return Verdict.allow(cleared=self._visible_end(text))
+        self._cleared = self._visible_end(text)
+        return Verdict.allow(cleared=self._release(text))
 
-    async def _check_partial(self, text: str, start: int, end: int) -> Verdict | None:
-        if end - self._partial_judged_at < PARTIAL_STEP:
-            return None
+    async def _check_open(self, text: str, start: int, end: int) -> Verdict | None:
+        """Judge the unfinished sentence `text[start:end]` when there is something to learn."""
+        if self._flow_from is not None and self._flow_from < start:
+            # The sentence shown ended: the new one must fit on its own.
+            self._flow_from = self._flow_end = None
+        if self._fit_sentence != start:
+            self._fit_sentence = start
+            self._next_fit = self._fit_letters
+            self._script_cap = False
+        if self._flow_end is not None and not self._script_cap:
+            if self._flow_end < len(text) and text[self._flow_end].isalnum():
+                self._flow_end = None  # the mark did not end the sentence ("3.14")
+            else:
+                self._recheck = True  # what follows the mark decides: look again next time
         window_start = max(start, end - PARTIAL_WINDOW)
-        letters = sum(map(str.isalpha, self._reply.masked(window_start, end)))
-        if letters < PARTIAL_LETTERS:
+        masked = self._reply.masked(window_start, end)
+        letters = sum(map(str.isalpha, masked))
+        if self._flow_from is None:
+            if self._early_release and self._fits_by_script(masked, letters):
+                self._flow_from = start
+                return None
+            if self._early_release and self._next_fit <= letters < PARTIAL_LETTERS:
+                # Its opening words decide whether the sentence may be shown as it grows.
+                judgement = await self._judge_span(window_start, end)
+                if judgement.agrees:
+                    self._flow_from = start
+                # Unclear: try again a few letters on; another language: only whole checks.
+                self._next_fit = letters + FIT_STEP if not judgement.foreign else PARTIAL_LETTERS
+                return None
+            if letters < PARTIAL_LETTERS:
+                return None
+        if end - self._partial_judged_at < CHECK_CHARS:
             return None
         self._partial_judged_at = end
         judgement = await self._judge_span(window_start, end)
         if judgement.foreign and letters >= PARTIAL_FOREIGN_LETTERS:
             return await self._drift(text, max(start, self._verified), final=False)
         if judgement.agrees:
-            # Show the sentence up to its last finished word; the rest is judged with what follows.
+            # Checked up to the sentence's last finished word; the rest with what follows.
             cut = text.rfind(" ", start, end)
             if cut > start:
                 self._verified = cut
         return None
+
+    def _fits_by_script(self, masked: str, letters: int) -> bool:
+        """Whether the first letters are all in a script only the target's language uses."""
+        if not self._own_script or letters < FIT_LETTERS_OWN_SCRIPT:
+            return False
+        found, share = dominant_script(masked)
+        return found == self._target_script and share == 1.0
 
     async def _judge_span(self, start: int, end: int) -> Judgement:
         judgement = await self._judge.judge(
@@ -186,7 +317,8 @@ class LanguageGuardSession(GuardSession):
             return visible
         following = _VISIBLE.search(text, self._verified)
         if following and text.startswith(("```", "~~~"), following.start()):
-            return len(text)  # a code block in progress: code is in no human language
+            self._recheck = True  # a code block in progress: shown as it grows
+            return len(text)  # code is in no human language
         return self._verified
 
     async def _drift(self, text: str, at: int, *, final: bool) -> Verdict:

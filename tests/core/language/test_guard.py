@@ -94,14 +94,44 @@ async def test_code_only_replies_are_never_cut_and_stream_as_they_come(
     assert verdict == Verdict.allow()
 
 
-async def test_text_is_held_until_its_sentence_is_checked(
+async def test_a_sentence_is_held_until_its_first_words_fit(
     detector: DefaultDetector, generator: TgiGenerator
 ) -> None:
     session = LanguageGuard(detector).begin(context(generator, "fr"))
-    text = "Bonjour à tous. Aujourd'hui nous"
+    text = "Bonjour à tous. Oui"
     verdict = await session.check(text, final=False)
     assert verdict.cleared is not None
     assert text[: verdict.cleared].strip() == "Bonjour à tous."
+
+
+async def test_first_words_that_fit_the_target_are_shown_as_they_come(
+    detector: DefaultDetector, generator: TgiGenerator
+) -> None:
+    session = LanguageGuard(detector).begin(context(generator, "fr"))
+    text = "Bonjour à tous. Aujourd'hui nous allons"
+    shown = [await session.check(text[:end], final=False) for end in range(1, len(text) + 1)]
+    assert shown[-1].cleared == len(text)  # the sentence flows while it is checked
+    assert all(v.cleared is not None and v.cleared <= 1 for v in shown[:3])
+
+
+async def test_first_words_in_another_language_are_not_shown(
+    detector: DefaultDetector, generator: TgiGenerator
+) -> None:
+    session = LanguageGuard(detector).begin(context(generator, "fr"))
+    text = "The weather today is lovely and the"
+    for end in range(1, len(text) + 1):
+        verdict = await session.check(text[:end], final=False)
+        assert verdict.cleared == 0, text[:end]
+
+
+async def test_a_chinese_reply_is_shown_after_a_few_characters(
+    detector: DefaultDetector, generator: TgiGenerator
+) -> None:
+    session = LanguageGuard(detector).begin(context(generator, "zh"))
+    verdict = await session.check("今天天气", final=False)
+    assert verdict.cleared == len("今天天气")
+    english = LanguageGuard(detector).begin(context(generator, "zh"))
+    assert (await english.check("Today the", final=False)).cleared == 0
 
 
 async def test_translation_requests_are_left_alone(
