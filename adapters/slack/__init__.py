@@ -1,0 +1,1 @@
+"""Slack: Bolt app in Socket Mode or over HTTP, envelope normalization, native streaming."""

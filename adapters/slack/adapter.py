@@ -1,0 +1,349 @@
+"""The Slack adapter: a slack-bolt AsyncApp in Socket Mode or over HTTP, replies streamed natively."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.base import ChatHandler
+from adapters.capabilities import Capabilities, LengthUnit, MarkdownDialect, RateLimitOwner
+from adapters.feedback import thanks
+from adapters.intake import IntakeLimits
+from adapters.pacer import Clock
+from adapters.slack.render import SlackRenderer
+from adapters.slack.response_sink import ResponseUrlSink
+from adapters.slack.sink import SlackMessageSink, SlackStreamSink, call_slack
+from adapters.slack.translate import (
+    PLATFORM,
+    BotIdentity,
+    event_key,
+    from_slash_command,
+    response_url_of,
+    thread_key,
+    to_feedback,
+    to_incoming_message,
+)
+from adapters.streaming import ReplyTarget
+from adapters.streaming_adapter import StreamingAdapter
+from core.errors import ConfigurationError, PlatformError
+from core.messages import IncomingMessage, PlaceKind
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_COMMAND = "/bloombridge"
+EVENTS_PATH = "/slack/events"
+
+# Slack recommends keeping a message's text under 4,000 characters (it truncates at 40,000;
+# a markdown block holds 12,000). Message changes are Web API Tier 3/4 calls: about one a
+# second per thread keeps a stream smooth, and the workspace budget is shared by all threads.
+SLACK_CAPABILITIES = Capabilities(
+    platform=PLATFORM,
+    max_message_length=4000,
+    length_unit=LengthUnit.CODEPOINTS,
+    markdown=MarkdownDialect.SLACK_MARKDOWN,
+    private_edit_interval=1.0,
+    group_edit_interval=1.0,
+    global_calls_per_second=20.0,
+    space_calls_per_second=2.0,
+    rate_limits=RateLimitOwner.PACER,
+)
+
+# How long the bot remembers a thread it answered in (follow-ups there need no mention).
+THREAD_MEMORY_SECONDS = 14 * 24 * 3600
+_MAX_LOCALES = 10_000
+_FEEDBACK_ACTION = re.compile(r"^feedback_(up|down)$")
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """HTTP Events API mode: Slack posts to `http://listen:port/slack/events` (TLS in front)."""
+
+    port: int
+    signing_secret: str
+    listen: str = "0.0.0.0"
+    path: str = EVENTS_PATH
+
+    def __repr__(self) -> str:
+        return f"HttpConfig(listen={self.listen!r}, port={self.port}, path={self.path!r})"
+
+
+class SlackAdapter(StreamingAdapter):
+    """Answers Slack mentions, DMs and thread follow-ups with streamed replies.
+
+    `async with` it, then `run()`. Socket Mode needs the app-level token; HTTP mode
+    (`http`) verifies every request with the signing secret and refuses stale ones. Events
+    are acknowledged at once and answered through the shared intake, claimed by post (one
+    key for a post's `app_mention` and `message` events and any retry), so each post is
+    answered once, also across restarts.
+    """
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        handler: ChatHandler,
+        *,
+        bot_token: str,
+        app_token: str | None = None,
+        http: HttpConfig | None = None,
+        api_url: str = DEFAULT_API_URL,
+        command: str = DEFAULT_COMMAND,
+        capabilities: Capabilities = SLACK_CAPABILITIES,
+        clock: Clock | None = None,
+        streaming: bool = True,
+        request_timeout: float = 10.0,
+        ping_interval: float = 10.0,
+        limits: IntakeLimits | None = None,
+    ) -> None:
+        self._renderer = SlackRenderer()
+        super().__init__(
+            handler, capabilities=capabilities, renderer=self._renderer, clock=clock, limits=limits
+        )
+        self._bot_token = bot_token
+        self._app_token = app_token
+        self._http = http
+        self._api_url = api_url if api_url.endswith("/") else api_url + "/"
+        self._command = command
+        self._streaming = streaming
+        self._request_timeout = request_timeout
+        self._ping_interval = ping_interval
+        self._client: AsyncWebClient | None = None
+        self._identity: BotIdentity | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self._locales: dict[str, str | None] = {}
+        self._stopped = asyncio.Event()
+        self.http_url = ""  # where the HTTP endpoint listens, once started
+
+    # ----- connecting ------------------------------------------------------------------------
+
+    @property
+    def identity(self) -> BotIdentity:
+        """The bot user of the app (known once started)."""
+        if self._identity is None:
+            raise RuntimeError("the Slack adapter has not been started")
+        return self._identity
+
+    @property
+    def client(self) -> AsyncWebClient:
+        if self._client is None:
+            raise RuntimeError("the Slack adapter is not running")
+        return self._client
+
+    @property
+    def connected(self) -> bool:
+        """True while the Socket Mode connection is up, or the HTTP endpoint listens."""
+        if self._runner is not None:
+            return True
+        session = None if self._socket is None else self._socket.client.current_session
+        return session is not None and not session.closed
+
+    async def start(self) -> None:
+        """Check the bot token (auth.test), then connect Socket Mode or open the HTTP endpoint."""
+        if not self._bot_token:
+            raise ConfigurationError("a Slack bot token is required")
+        if self._http is None and not self._app_token:
+            raise ConfigurationError("Socket Mode needs the app-level token (xapp-...)")
+        if self._http is not None and not self._http.signing_secret:
+            raise ConfigurationError("HTTP mode needs the app's signing secret")
+        self._stopped.clear()
+        client = AsyncWebClient(
+            token=self._bot_token, base_url=self._api_url, timeout=int(self._request_timeout)
+        )
+        self._client = client
+        try:
+            auth = await call_slack("auth.test", client.auth_test)
+            self._identity = BotIdentity(
+                user_id=str(auth["user_id"]),
+                bot_id=str(auth.get("bot_id") or ""),
+                team_id=str(auth.get("team_id") or ""),
+            )
+            app = self._build_app(client)
+            if self._http is None:
+                await self._connect_socket_mode(app)
+            else:
+                await self._listen(app, self._http)
+        except BaseException:
+            await self.stop()
+            raise
+        logger.info("Slack bot %s started (%s)", self._identity.user_id, self._mode)
+
+    @property
+    def _mode(self) -> str:
+        return "Socket Mode" if self._http is None else f"HTTP on port {self._http.port}"
+
+    def _build_app(self, client: AsyncWebClient) -> AsyncApp:
+        http = self._http
+        app = AsyncApp(
+            client=client,
+            signing_secret=http.signing_secret if http is not None else "socket-mode",
+            request_verification_enabled=http is not None,
+            # Listeners only queue the event (the reply runs in the intake), so acknowledging
+            # after them is still immediate, and an acknowledged event is never lost at shutdown.
+            process_before_response=True,
+            logger=logger,
+        )
+        app.event("app_mention")(self._on_event)
+        app.event("message")(self._on_event)
+        app.command(self._command)(self._on_command)
+        app.action(_FEEDBACK_ACTION)(self._on_action)
+        app.error(self._on_error)
+        return app
+
+    async def _connect_socket_mode(self, app: AsyncApp) -> None:
+        socket = AsyncSocketModeHandler(
+            app,
+            app_token=self._app_token,
+            web_client=self.client,
+            ping_interval=self._ping_interval,
+            logger=logger,
+        )
+        self._socket = socket
+        await socket.connect_async()  # type: ignore[no-untyped-call]
+
+    async def _listen(self, app: AsyncApp, http: HttpConfig) -> None:
+        async def events(request: web.Request) -> web.Response:
+            response = await app.async_dispatch(await to_bolt_request(request))
+            return await to_aiohttp_response(response)
+
+        server = web.Application()
+        server.router.add_post(http.path, events)
+        runner = web.AppRunner(server, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        self._runner = runner
+        await web.TCPSite(runner, http.listen, http.port).start()
+        host, port = runner.addresses[0][:2]
+        self.http_url = f"http://{host}:{port}{http.path}"
+
+    async def run(self) -> None:
+        """Process events until `stop()` or cancellation."""
+        await self._stopped.wait()
+
+    async def stop(self) -> None:
+        """Stop receiving, let replies in progress finish (bounded), close connections."""
+        self._stopped.set()
+        socket, self._socket = self._socket, None
+        runner, self._runner = self._runner, None
+        try:
+            if socket is not None:
+                await socket.close_async()  # type: ignore[no-untyped-call]
+            await self.drain()
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            self.http_url = ""
+
+    # ----- receiving -------------------------------------------------------------------------
+
+    async def _on_event(self, body: dict[str, Any]) -> None:
+        message = to_incoming_message(body, self.identity)
+        if message is None:
+            return
+        conversation = message.conversation
+        if conversation.kind is PlaceKind.THREAD:
+            key = thread_key(conversation)
+            if message.addressed_to_bot:
+                # Remembered at once, so follow-ups written while it answers are answered too.
+                await self.handler.hold_event(PLATFORM, key, hold_seconds=THREAD_MEMORY_SECONDS)
+            elif await self.handler.is_claimed(PLATFORM, key):
+                message = dataclasses.replace(message, addressed_to_bot=True)
+        if message.addressed_to_bot:
+            self.receive(event_key(message), message)
+
+    async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()  # within Slack's 3 seconds; the answer follows through response_url
+        message = from_slash_command(body, now=datetime.now(UTC))
+        self.receive(event_key(message), message)
+
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        vote = to_feedback(body)
+        if vote is None:
+            return
+        await self.receive_vote(vote)
+        try:
+            # A repeated press is thanked again: the user pressed, whatever the store says.
+            await respond(text=thanks(vote), response_type="ephemeral", replace_original=False)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            # The rating is stored; only the note that thanks for it was lost.
+            logger.info("could not thank for feedback: %s", type(exc).__name__)
+
+    async def answer(self, message: IncomingMessage) -> None:
+        """Answer one message, with the sender's Slack locale as its language hint."""
+        if message.sender.locale_hint is None:
+            locale = await self._locale(message.sender.id)
+            if locale is not None:
+                sender = dataclasses.replace(message.sender, locale_hint=locale)
+                message = dataclasses.replace(message, sender=sender)
+        await super().answer(message)
+
+    async def _on_error(self, error: Exception, body: Mapping[str, Any]) -> None:
+        if isinstance(error, PlatformError | SlackClientError):
+            logger.warning("Slack event failed: %s", error)
+            return
+        logger.error("Slack event failed", exc_info=error)
+
+    async def _locale(self, user_id: str) -> str | None:
+        """The user's Slack locale ("fr-FR") as the language hint; None when unknown."""
+        if not user_id:
+            return None
+        if user_id in self._locales:
+            return self._locales[user_id]
+        try:
+            response = await call_slack(
+                "users.info", lambda: self.client.users_info(user=user_id, include_locale=True)
+            )
+        except PlatformError as exc:
+            logger.debug("no locale for a user: %s", exc)
+            return None  # not remembered: asked again next time
+        user = response.get("user") or {}
+        locale = user.get("locale") if isinstance(user, dict) else None
+        if len(self._locales) >= _MAX_LOCALES:
+            self._locales.clear()
+        self._locales[user_id] = None if locale is None else str(locale)
+        return self._locales[user_id]
+
+    # ----- answering -------------------------------------------------------------------------
+
+    def reply_target(self, message: IncomingMessage) -> ReplyTarget:
+        conversation = message.conversation
+        response_url = response_url_of(message)
+        if response_url is not None:
+            return ReplyTarget(conversation, ResponseUrlSink(response_url))
+        thread = conversation.thread
+        if thread is None or not self._streaming:
+            sink = SlackMessageSink(
+                self.client, channel=conversation.channel, thread_ts=thread, renderer=self._renderer
+            )
+            return ReplyTarget(conversation, sink, waiting_signal=sink.set_status)
+        private = conversation.kind is PlaceKind.PRIVATE
+        stream = SlackStreamSink(
+            self.client,
+            channel=conversation.channel,
+            thread_ts=thread,
+            # Outside DMs Slack needs to know whom the stream is for.
+            recipient=None if private else (message.sender.id, conversation.space or ""),
+            renderer=self._renderer,
+            on_unavailable=self._streaming_unavailable,
+        )
+        return ReplyTarget(conversation, stream, waiting_signal=stream.set_status)
+
+    def _streaming_unavailable(self) -> None:
+        self._streaming = False
