@@ -27,6 +27,10 @@ class ChatHandler(Protocol):
         """
         ...
 
+    async def is_claimed(self, platform: str, event_id: str) -> bool:
+        """Whether a key is claimed now, without claiming it (what an adapter remembers)."""
+        ...
+
     async def hold_event(
         self, platform: str, event_id: str, *, hold_seconds: int | None = None
     ) -> None:

@@ -38,6 +38,7 @@ class MarkdownDialect(enum.StrEnum):
     PLAIN = "plain"  # no formatting
     TELEGRAM_ENTITIES = "telegram-entities"  # plain text plus MessageEntity offsets
     SLACK_MRKDWN = "slack-mrkdwn"
+    SLACK_MARKDOWN = "slack-markdown"  # standard Markdown in Slack streams and markdown blocks
     DISCORD_MARKDOWN = "discord-markdown"
 
 

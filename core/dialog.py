@@ -97,6 +97,10 @@ class DialogManager:
         seconds = self.config.dedup_ttl_seconds if hold_seconds is None else hold_seconds
         return await self.store.claim(f"{platform}:{event_id}", seconds)
 
+    async def is_claimed(self, platform: str, event_id: str) -> bool:
+        """Whether a platform event (or any key an adapter remembers) is claimed now."""
+        return await self.store.is_claimed(f"{platform}:{event_id}")
+
     async def hold_event(
         self, platform: str, event_id: str, *, hold_seconds: int | None = None
     ) -> None:

@@ -43,6 +43,10 @@ class Store(ABC):
         """Claim a dedup key once: True the first time within `ttl_seconds`, False after."""
 
     @abstractmethod
+    async def is_claimed(self, key: str) -> bool:
+        """Whether `key` is claimed now (without claiming it)."""
+
+    @abstractmethod
     async def hold_claim(self, key: str, ttl_seconds: int) -> None:
         """Keep the claim `key` for `ttl_seconds` from now, creating it if it has expired.
 

@@ -153,6 +153,9 @@ class MemoryStore(Store):
         self._claims.put(claim_key, True, now + ttl_seconds)
         return True
 
+    async def is_claimed(self, key: str) -> bool:
+        return bool(self._claims.get(self._keys.claim(key), self._now()))
+
     async def hold_claim(self, key: str, ttl_seconds: int) -> None:
         check_ttl(ttl_seconds)
         now = self._now()

@@ -205,6 +205,11 @@ class RedisStore(Store):
         # SET ... NX answers OK when it wrote the key and nil when the key already existed.
         return bool(claimed)
 
+    async def is_claimed(self, key: str) -> bool:
+        async with self._translated("read a dedup key"):
+            found = await self._client.exists(self._keys.claim(key))
+        return bool(found)
+
     async def hold_claim(self, key: str, ttl_seconds: int) -> None:
         check_ttl(ttl_seconds)
         async with self._translated("hold a dedup key"):

@@ -45,7 +45,9 @@ _CHANGES = (
 )
 
 
-def signed_headers(body: str, *, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
+def signed_headers(
+    body: str, *, timestamp: int | None = None, secret: str = SIGNING_SECRET
+) -> dict[str, str]:
     """The headers Slack sends with an HTTP request: timestamp and v0 signature."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
@@ -70,7 +72,7 @@ class SlackHarness(PlatformHarness):
         self.http = http
         self.streaming = streaming
         self.adapter: SlackAdapter | None = None
-        self.posts: dict[str, list[Mapping[str, Any]]] = {}
+        self.posts: dict[str, list[dict[str, Any]]] = {}
         self.http_statuses: list[int] = []
         self._ts = itertools.count(1)
         self._event_ids = itertools.count(1)
@@ -354,16 +356,13 @@ class SlackHarness(PlatformHarness):
         return len(self._statuses(place))
 
     def first_change_after_waiting_signal(self, place: Place) -> bool:
-        statuses = self._statuses(place)
-        changes = self.changes(place)
-        return bool(statuses) and (not changes or statuses[0].at <= changes[0].at) and (
-            self.api.calls.index(statuses[0])
-            < min(
-                index
-                for index, call in enumerate(self.api.calls)
-                if call.method in _CHANGES and self._in_place(*self._call_thread(call), place)
-            )
-        )
+        relevant = [
+            call.method
+            for call in self.api.calls
+            if (call.method in _CHANGES or call.method == "assistant.threads.setStatus")
+            and self._in_place(*self._call_thread(call), place)
+        ]
+        return bool(relevant) and relevant[0] == "assistant.threads.setStatus"
 
     # ----- what the platform does ------------------------------------------------------------
 

@@ -204,6 +204,20 @@ async def test_holding_a_claim_extends_it_and_renews_an_expired_one(
     assert await still_claimed()
 
 
+async def test_is_claimed_reads_a_claim_without_making_one(harness: StoreHarness) -> None:
+    store = harness.store
+    assert await store.is_claimed("slack:thread:t1") is False
+    assert await store.is_claimed("slack:thread:t1") is False  # reading never claims
+    await store.hold_claim("slack:thread:t1", 300)
+    assert await store.is_claimed("slack:thread:t1") is True
+    assert await store.claim("slack:thread:t1", 300) is False
+
+    async def still_claimed() -> bool:
+        return await store.is_claimed("slack:thread:t1")
+
+    await harness.assert_expires_after(harness.keys.claim("slack:thread:t1"), 300, still_claimed)
+
+
 async def test_feedback_is_per_sender_and_replaced(harness: StoreHarness) -> None:
     store = harness.store
     await store.save_feedback(CHAT, "r1", "alice", 1)
