@@ -38,6 +38,9 @@ class StoreHandler:
             raise StoreError("the store is down")
         return await self.store.claim(f"{platform}:{event_id}", hold_seconds or 86400)
 
+    async def is_claimed(self, platform: str, event_id: str) -> bool:
+        return await self.store.is_claimed(f"{platform}:{event_id}")
+
     async def hold_event(
         self, platform: str, event_id: str, *, hold_seconds: int | None = None
     ) -> None:

@@ -38,9 +38,8 @@ _JSON_FIELDS = frozenset({"blocks", "chunks", "attachments", "metadata", "loadin
 
 
 def visible_text(markup: str) -> str:
-    """What Slack shows for text it received: its three escapes decoded, word joiners unseen."""
-    decoded = markup.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return decoded.replace("\u2060", "")
+    """The text Slack shows for markup it received: its three escapes decoded."""
+    return markup.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 @dataclass(frozen=True)
