@@ -7,7 +7,15 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -25,10 +33,38 @@ CONFIG_FILE_VARIABLE = "BLOOMBRIDGE_CONFIG_FILE"
 _config_file: ContextVar[str | None] = ContextVar("bloombridge_config_file", default=None)
 
 
+class TelegramSettings(BaseModel):
+    """`BLOOMBRIDGE_TELEGRAM_*`: the bot token from @BotFather and the Bot API server (self-
+    hosted servers too); a webhook URL switches from long polling to webhook mode (secret
+    required)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    token: SecretStr | None = None
+    api_url: str = "https://api.telegram.org"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, gt=0, lt=65536)
+    webhook_path: str = "telegram"
+
+
+# The names of the per-platform groups below; each is a field of `Settings`.
+PLATFORM_GROUPS = ("telegram",)
+
+
 class Settings(BaseSettings):
     """Everything an operator can set; environment variables win over the config file."""
 
-    model_config = SettingsConfigDict(env_prefix="BLOOMBRIDGE_", extra="ignore", frozen=True)
+    # "_" splits once, so BLOOMBRIDGE_TELEGRAM_WEBHOOK_URL is telegram.webhook_url, while
+    # flat names such as BLOOMBRIDGE_TGI_URLS stay whole.
+    model_config = SettingsConfigDict(
+        env_prefix="BLOOMBRIDGE_",
+        extra="ignore",
+        frozen=True,
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+    )
 
     # Model servers: TGI replica URLs, comma-separated in the environment.
     tgi_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -91,15 +127,29 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    # Telegram: the bot token from @BotFather; the Bot API server (self-hosted servers too).
-    # Setting a webhook URL switches from long polling to webhook mode (secret required).
-    telegram_token: SecretStr | None = None
-    telegram_api_url: str = "https://api.telegram.org"
-    telegram_webhook_url: str | None = None
-    telegram_webhook_secret: SecretStr | None = None
-    telegram_webhook_listen: str = "0.0.0.0"
-    telegram_webhook_port: int = Field(default=8443, gt=0, lt=65536)
-    telegram_webhook_path: str = "telegram"
+    # One group per chat platform (`BLOOMBRIDGE_<PLATFORM>_<NAME>`), read by its bots module.
+    telegram: TelegramSettings = Field(default_factory=lambda: TelegramSettings())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _group_platform_keys(cls, data: Any) -> Any:
+        """Flat `telegram_token` keys (config file, keyword arguments) go into their group."""
+        if not isinstance(data, dict):
+            return data
+        grouped = dict(data)
+        for group in PLATFORM_GROUPS:
+            prefix = f"{group}_"
+            flat = {k[len(prefix) :]: v for k, v in data.items() if k.startswith(prefix)}
+            if not flat:
+                continue
+            for key in flat:
+                grouped.pop(f"{prefix}{key}")
+            current = grouped.get(group) or {}
+            if isinstance(current, BaseModel):
+                current = current.model_dump()
+            # Values already in the group (from the environment) win over flat ones.
+            grouped[group] = {**flat, **dict(current)}
+        return grouped
 
     # Discord: the bot token (Developer Portal, Bot page); where REST calls and the gateway
     # go (a rate-limit proxy, a gateway proxy); the privileged message-content intent and

@@ -20,31 +20,31 @@ _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 def webhook_config(settings: Settings) -> WebhookConfig | None:
     """Webhook mode when a webhook URL is set; the secret token is then required."""
-    if not settings.telegram_webhook_url:
+    if not settings.telegram.webhook_url:
         return None
-    secret = settings.telegram_webhook_secret
+    secret = settings.telegram.webhook_secret
     if secret is None or not _SECRET_TOKEN.match(secret.get_secret_value()):
         raise ConfigurationError(
             "BLOOMBRIDGE_TELEGRAM_WEBHOOK_SECRET must be set to 1-256 characters "
             "of A-Z, a-z, 0-9, _ and - when BLOOMBRIDGE_TELEGRAM_WEBHOOK_URL is set"
         )
     return WebhookConfig(
-        url=settings.telegram_webhook_url,
+        url=settings.telegram.webhook_url,
         secret_token=secret.get_secret_value(),
-        listen=settings.telegram_webhook_listen,
-        port=settings.telegram_webhook_port,
-        path=settings.telegram_webhook_path.strip("/"),
+        listen=settings.telegram.webhook_listen,
+        port=settings.telegram.webhook_port,
+        path=settings.telegram.webhook_path.strip("/"),
     )
 
 
 def build_adapter(settings: Settings, handler: ChatHandler) -> TelegramAdapter:
     """The Telegram adapter the settings describe."""
-    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+    if settings.telegram.token is None or not settings.telegram.token.get_secret_value():
         raise ConfigurationError("BLOOMBRIDGE_TELEGRAM_TOKEN is not set: get one from @BotFather")
     return TelegramAdapter(
         handler,
-        token=settings.telegram_token.get_secret_value(),
-        api_url=settings.telegram_api_url,
+        token=settings.telegram.token.get_secret_value(),
+        api_url=settings.telegram.api_url,
         webhook=webhook_config(settings),
     )
 
@@ -57,7 +57,7 @@ async def telegram_bot(settings: Settings) -> AsyncIterator[Adapter]:
 
 
 def _secrets(settings: Settings) -> list[SecretStr | None]:
-    return [settings.telegram_token, settings.telegram_webhook_secret]
+    return [settings.telegram.token, settings.telegram.webhook_secret]
 
 
 BOT = PlatformBot(

@@ -6,6 +6,7 @@ import io
 import logging
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -13,7 +14,7 @@ from pydantic import SecretStr
 from bots.cli import build_parser
 from bots.redaction import REDACTED, redact_logs
 from bots.run_command import PLATFORM_MODULES, platform_bot
-from bots.settings import Settings
+from bots.settings import Settings, load_settings
 from bots.telegram_bot import BOT, build_adapter, telegram_bot, webhook_config
 from core.errors import ConfigurationError
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -137,3 +138,23 @@ def test_every_registered_platform_is_a_run_choice_built_from_its_settings() -> 
         for secret in BOT.secrets(settings(telegram_token=SecretStr(TOKEN)))
         if secret is not None
     ]
+
+
+def test_telegram_settings_are_one_group_under_their_usual_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "bloombridge.toml"
+    config.write_text(
+        'telegram_api_url = "http://bot-api.internal"\ntelegram_webhook_port = 9001\n'
+    )
+    monkeypatch.setenv("BLOOMBRIDGE_TELEGRAM_TOKEN", TOKEN)
+    monkeypatch.setenv("BLOOMBRIDGE_TELEGRAM_WEBHOOK_PORT", "9000")
+    monkeypatch.setenv("BLOOMBRIDGE_TGI_URLS", "http://tgi-1:8080")
+    loaded = load_settings(config)
+    assert loaded.telegram.token is not None and loaded.telegram.token.get_secret_value() == TOKEN
+    assert loaded.telegram.api_url == "http://bot-api.internal"  # from the file
+    assert loaded.telegram.webhook_port == 9000  # the environment wins
+    assert loaded.tgi_urls == ["http://tgi-1:8080"]
+    monkeypatch.setenv("BLOOMBRIDGE_TELEGRAM_WEBHOOK_PORT", "99999")
+    with pytest.raises(ConfigurationError, match="BLOOMBRIDGE_TELEGRAM_WEBHOOK_PORT"):
+        load_settings(config)
