@@ -17,7 +17,6 @@ from adapters.capabilities import Capabilities, LengthUnit, MarkdownDialect, Rat
 from adapters.discord.client import BridgeClient, bridge_intents
 from adapters.discord.commands import COMMAND_NAMES, build_command_tree, sync_commands
 from adapters.discord.feedback import FeedbackButton
-from adapters.discord.render import DiscordRenderer
 from adapters.discord.routing import DiscordEndpoints, routed_context
 from adapters.discord.sink import ChannelSink, InteractionSink, call_discord, translate_error
 from adapters.discord.translate import (
@@ -33,6 +32,7 @@ from adapters.discord.translate import (
 )
 from adapters.feedback import decode_vote, thanks
 from adapters.intake import IntakeLimits
+from adapters.markdown import PassthroughRenderer
 from adapters.pacer import Clock
 from adapters.streaming import ReplyTarget
 from adapters.streaming_adapter import StreamingAdapter
@@ -152,7 +152,7 @@ class DiscordAdapter(StreamingAdapter):
         super().__init__(
             handler,
             capabilities=capabilities,
-            renderer=DiscordRenderer(),
+            renderer=PassthroughRenderer(),  # Discord renders Markdown itself
             clock=clock,
             limits=limits,
         )
@@ -336,7 +336,15 @@ class DiscordAdapter(StreamingAdapter):
         await super().answer(message)
 
     async def _open_thread(self, message: IncomingMessage) -> str:
-        channel = self.client.get_partial_messageable(int(message.conversation.channel))
+        client = self.client
+        channel_id = int(message.conversation.channel)
+        channel: Any = client.get_channel(channel_id)
+        if channel is None:
+            channel = await call_discord(
+                "looking up a channel", lambda: client.fetch_channel(channel_id)
+            )
+        if not isinstance(channel, discord.TextChannel):
+            raise PlatformError("threads can only be opened in a server's text channels")
         name = " ".join(message.text.split())[:_THREAD_NAME_LENGTH] or "BLOOMChat"
         partial = channel.get_partial_message(int(message.id))
         thread = await call_discord("opening a thread", lambda: partial.create_thread(name=name))

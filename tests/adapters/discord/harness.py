@@ -90,10 +90,11 @@ class DiscordHarness(PlatformHarness):
         self.said[str(payload["id"])] = payload
         await self.gateway.dispatch("MESSAGE_CREATE", payload)
         channel = str(payload["channel_id"])
-        place = next(p for p in Place if self.channel_of(p) == channel)
+        place = next((p for p in Place if self.channel_of(p) == channel), Place.GROUP)
         return Said(place, str(payload["id"]), str(payload["id"]))
 
     async def say(self, text: str, *, place: Place = Place.PRIVATE, addressed: bool = True) -> Said:
+        await self.start()  # the text Discord includes depends on the intents identified with
         mention = addressed and place is not Place.PRIVATE
         return await self.send(
             self.world.user_message(self.channel_of(place), text, mention_bot=mention)
