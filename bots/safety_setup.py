@@ -9,7 +9,7 @@ from core.generation.openai_completions import OpenAICompletionsGenerator
 from core.generation.tgi import TgiGenerator
 from core.guards.repetition import RepetitionGuard
 from core.safety.base import SafetyClassifier
-from core.safety.categories import ALL_CATEGORIES
+from core.safety.categories import ALL_CATEGORIES, OBSCENITY
 from core.safety.guard import SafetyGuard
 from core.safety.guard_formats import FORMATS
 from core.safety.guard_model import GuardModelClassifier
@@ -74,11 +74,22 @@ def build_classifiers(settings: Settings) -> list[SafetyClassifier]:
     return classifiers
 
 
+# BLOOMBRIDGE_SAFETY_OBSCENITY: (also allowed everywhere, also allowed in user messages).
+_OBSCENITY_POLICIES = {
+    "block": (frozenset(), frozenset()),
+    "replies": (frozenset(), frozenset({OBSCENITY})),
+    "allow": (frozenset({OBSCENITY}), frozenset({OBSCENITY})),
+}
+
+
 def build_policy(settings: Settings) -> SafetyPolicy:
     """The safety policy with the configured classifiers (closed by `SafetyPolicy.aclose`)."""
     blocked = settings.safety_block_categories
+    allowed_obscenity, allowed_from_users = _OBSCENITY_POLICIES[settings.safety_obscenity]
+    allowed = _categories(settings.safety_allow_categories, "safety_allow_categories")
     config = PolicyConfig(
-        allowed=_categories(settings.safety_allow_categories, "safety_allow_categories"),
+        allowed=allowed | allowed_obscenity,
+        allowed_from_users=allowed_from_users,
         blocked=None if blocked is None else _categories(blocked, "safety_block_categories"),
         threshold=settings.safety_threshold,
         screen_user_messages=settings.safety_screen_user_messages,

@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     safety_allow_categories: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["specialized_advice", "politically_sensitive"]
     )
+    safety_obscenity: Literal["block", "replies", "allow"] = "replies"
     safety_threshold: float = Field(default=0.8, ge=0, le=1)
     safety_screen_user_messages: bool = True
     safety_on_guard_unavailable: Literal["hold", "local"] = "hold"

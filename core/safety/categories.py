@@ -60,3 +60,6 @@ ALL_CATEGORIES = frozenset(
 # Allowed unless the operator blocks them: medical, legal or financial advice and political
 # topics are ordinary questions in a team chat; every other category blocks a reply.
 DEFAULT_ALLOWED = frozenset({SPECIALIZED_ADVICE, POLITICALLY_SENSITIVE})
+# Allowed in the user's message, still blocked in replies: people swear at a bot, which should
+# answer them without swearing back. Hate is never in here: slurs block from anyone.
+DEFAULT_ALLOWED_FROM_USERS = frozenset({OBSCENITY})

@@ -2,6 +2,11 @@
 
 Per category the policy blocks or allows; a category blocks when a classifier scores it at or
 above `threshold` (Qwen3Guard's "Controversial" scores 0.5, so it blocks only below that).
+
+`hate` and `obscenity` have separate defaults. Hate (slurs, dehumanising terms) blocks both the
+user's message and the reply. Obscenity blocks replies only: the bot never swears back, but a
+user who swears still gets an answer (`allowed_from_users`). A workplace may block obscenity
+from users too; a gaming server may allow it everywhere (`allowed`).
 When a remote classifier (the guard model) cannot answer, `on_unavailable` decides:
 
 - `hold` (the default): nothing unchecked is shown; the reply is held back and the user is told
@@ -18,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from core.safety.base import Role, SafetyClassifier, SafetyUnavailable, SafetyVerdict
-from core.safety.categories import DEFAULT_ALLOWED
+from core.safety.categories import DEFAULT_ALLOWED, DEFAULT_ALLOWED_FROM_USERS
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +43,17 @@ class PolicyConfig:
 
     allowed: frozenset[str] = DEFAULT_ALLOWED
     blocked: frozenset[str] | None = None
+    allowed_from_users: frozenset[str] = DEFAULT_ALLOWED_FROM_USERS  # never refuse a message
     threshold: float = 0.8
     screen_user_messages: bool = True
     on_unavailable: OnUnavailable = OnUnavailable.HOLD
     log_text: bool = False  # put the judged text in the log line of a block (off: privacy)
 
-    def blocks(self, category: str, score: float) -> bool:
-        """Whether `category` found with `score` blocks a text."""
+    def blocks(self, category: str, score: float, role: Role = Role.ASSISTANT) -> bool:
+        """Whether `category` found with `score` blocks a text written by `role`."""
         if score < self.threshold:
+            return False
+        if role is Role.USER and category in self.allowed_from_users:
             return False
         if self.blocked is not None:
             return category in self.blocked
@@ -104,20 +112,24 @@ class SafetyPolicy:
                 raise result
             else:
                 verdicts.append(result)
-        assessment = self.decide(verdicts, unavailable)
+        assessment = self.decide(verdicts, unavailable, role=role)
         if assessment.blocked:
             self.log_block(assessment, text, language, role)
         return assessment
 
     def decide(
-        self, verdicts: Sequence[SafetyVerdict], unavailable: Sequence[str] = ()
+        self,
+        verdicts: Sequence[SafetyVerdict],
+        unavailable: Sequence[str] = (),
+        *,
+        role: Role = Role.ASSISTANT,
     ) -> Assessment:
-        """The decision from classifier verdicts; a blocking category wins over an outage."""
+        """The decision on `role`'s text from classifier verdicts; a block wins over an outage."""
         scored = [
             (score, category)
             for verdict in verdicts
             for category, score in verdict.categories.items()
-            if self.config.blocks(category, score)
+            if self.config.blocks(category, score, role)
         ]
         if scored:
             _, category = max(scored)

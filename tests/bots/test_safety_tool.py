@@ -67,3 +67,17 @@ async def test_with_a_guard_model_behind_a_completions_server() -> None:
         )
     assert output == ["allow", "block violence"]
     assert server.requests[0]["prompt"].startswith("<|im_start|>user\n# Task:")
+
+
+async def test_obscenity_policies() -> None:
+    lines = ["quel c0nnard", "tu es un sale arabe"]
+    as_user = ("--language", "fr", "--role", "user")
+    assert await safety_check(lines, *as_user) == ["allow", "block hate"]
+    assert await safety_check(lines, *as_user, safety_obscenity="block") == [
+        "block obscenity",
+        "block hate",
+    ]
+    assert await safety_check(lines, "--language", "fr", safety_obscenity="allow") == [
+        "allow",
+        "block hate",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.safety import categories as cat
+from core.safety.categories import DEFAULT_ALLOWED
 from core.safety.base import Role, SafetyClassifier, SafetyUnavailable, SafetyVerdict
 from core.safety.policy import GUARD_UNAVAILABLE, OnUnavailable, PolicyConfig, SafetyPolicy
 from core.safety.wordlists import WordListClassifier
@@ -81,5 +82,22 @@ async def test_text_is_logged_only_when_the_operator_turns_it_on(
 ) -> None:
     policy = SafetyPolicy([WordListClassifier()], PolicyConfig(log_text=True))
     with caplog.at_level("INFO", logger="core.safety.policy"):
-        await policy.assess("you are a sh1tty person", language="de", role=Role.USER)
+        await policy.assess("you are a sh1tty person", language="de", role=Role.ASSISTANT)
     assert "sh1tty person" in caplog.text
+
+
+def test_hate_blocks_from_anyone_obscenity_only_in_replies() -> None:
+    policy = SafetyPolicy([])
+    obscene, hateful = [verdict(obscenity=1.0)], [verdict(hate=1.0)]
+    assert policy.decide(obscene, role=Role.ASSISTANT).blocked
+    assert not policy.decide(obscene, role=Role.USER).blocked
+    assert policy.decide(hateful, role=Role.USER).reason == cat.HATE
+    assert policy.decide(hateful, role=Role.ASSISTANT).reason == cat.HATE
+
+
+def test_a_workplace_blocks_obscenity_from_users_and_a_gaming_server_allows_it() -> None:
+    workplace = SafetyPolicy([], PolicyConfig(allowed_from_users=frozenset()))
+    assert workplace.decide([verdict(obscenity=1.0)], role=Role.USER).blocked
+    gaming = SafetyPolicy([], PolicyConfig(allowed=DEFAULT_ALLOWED | {cat.OBSCENITY}))
+    assert not gaming.decide([verdict(obscenity=1.0)], role=Role.ASSISTANT).blocked
+    assert gaming.decide([verdict(hate=1.0)], role=Role.ASSISTANT).blocked
