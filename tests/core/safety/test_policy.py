@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.safety import categories as cat
-from core.safety.categories import DEFAULT_ALLOWED
 from core.safety.base import Role, SafetyClassifier, SafetyUnavailable, SafetyVerdict
+from core.safety.categories import DEFAULT_ALLOWED
 from core.safety.policy import GUARD_UNAVAILABLE, OnUnavailable, PolicyConfig, SafetyPolicy
 from core.safety.wordlists import WordListClassifier
 
