@@ -49,8 +49,36 @@ class TelegramSettings(BaseModel):
     webhook_path: str = "telegram"
 
 
+class DiscordSettings(BaseModel):
+    """`BLOOMBRIDGE_DISCORD_*`: the bot token (Developer Portal, Bot page); where REST calls
+    (with the API version) and the gateway go, e.g. a rate-limit or gateway proxy; the
+    privileged message-content intent and the channels answered without a mention (they
+    need it); a new thread for the answer to a mention in a channel."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    token: SecretStr | None = None
+    api_url: str = "https://discord.com/api/v10"
+    gateway_url: str | None = None
+    message_content: bool = False
+    listen_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    thread_per_mention: bool = False
+
+    @field_validator("api_url", "gateway_url", mode="before")
+    @classmethod
+    def _trim_url(cls, value: Any) -> Any:
+        return value.strip().rstrip("/") or None if isinstance(value, str) else value
+
+    @field_validator("listen_channels", mode="before")
+    @classmethod
+    def _split_channels(cls, value: Any) -> Any:
+        if isinstance(value, str | int):
+            return [entry.strip() for entry in str(value).split(",") if entry.strip()]
+        return value
+
+
 # The names of the per-platform groups below; each is a field of `Settings`.
-PLATFORM_GROUPS = ("telegram",)
+PLATFORM_GROUPS = ("telegram", "discord")
 
 
 class Settings(BaseSettings):
@@ -130,6 +158,7 @@ class Settings(BaseSettings):
 
     # One group per chat platform (`BLOOMBRIDGE_<PLATFORM>_<NAME>`), read by its bots module.
     telegram: TelegramSettings = Field(default_factory=lambda: TelegramSettings())
+    discord: DiscordSettings = Field(default_factory=lambda: DiscordSettings())
 
     @model_validator(mode="before")
     @classmethod
@@ -152,16 +181,6 @@ class Settings(BaseSettings):
             grouped[group] = {**flat, **dict(current)}
         return grouped
 
-    # Discord: the bot token (Developer Portal, Bot page); where REST calls and the gateway
-    # go (a rate-limit proxy, a gateway proxy); the privileged message-content intent and
-    # the channels answered without a mention (they need it); a thread per channel mention.
-    discord_token: SecretStr | None = None
-    discord_api_url: str = "https://discord.com/api/v10"
-    discord_gateway_url: str | None = None
-    discord_message_content: bool = False
-    discord_listen_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    discord_thread_per_mention: bool = False
-
     @field_validator(
         "safety_local_model_labels",
         "safety_block_categories",
@@ -181,14 +200,7 @@ class Settings(BaseSettings):
             return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
         return value
 
-    @field_validator("discord_api_url", "discord_gateway_url", mode="before")
-    @classmethod
-    def _trim_url(cls, value: Any) -> Any:
-        return value.strip().rstrip("/") if isinstance(value, str) else value
-
-    @field_validator(
-        "allowed_senders", "allowed_conversations", "discord_listen_channels", mode="before"
-    )
+    @field_validator("allowed_senders", "allowed_conversations", mode="before")
     @classmethod
     def _split_entries(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -62,9 +62,11 @@ def test_settings_read_the_urls_from_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("BLOOMBRIDGE_DISCORD_API_URL", "http://proxy.internal:8080/api/v10/")
     monkeypatch.setenv("BLOOMBRIDGE_DISCORD_GATEWAY_URL", "ws://gateway.internal:9000/")
     monkeypatch.setenv("BLOOMBRIDGE_DISCORD_TOKEN", "from-the-environment")
+    monkeypatch.setenv("BLOOMBRIDGE_DISCORD_LISTEN_CHANNELS", "111, 222")
     loaded = Settings()
-    assert loaded.discord_api_url == "http://proxy.internal:8080/api/v10"
-    assert loaded.discord_gateway_url == "ws://gateway.internal:9000"
+    assert loaded.discord.api_url == "http://proxy.internal:8080/api/v10"
+    assert loaded.discord.gateway_url == "ws://gateway.internal:9000"
+    assert loaded.discord.listen_channels == ["111", "222"]
     assert [s.get_secret_value() for s in BOT.secrets(loaded) if s] == ["from-the-environment"]
     assert "from-the-environment" not in repr(loaded)
 
