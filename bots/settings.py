@@ -28,6 +28,13 @@ from core.config import DialogConfig
 from core.errors import ConfigurationError
 from core.generation.base import GenerationParams
 from core.generation.local_loading import DEFAULT_LOCAL_MODEL
+from core.generation.pool import PoolPolicy
+from core.generation.tgi import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_FIRST_TOKEN_TIMEOUT,
+    DEFAULT_TOKEN_TIMEOUT,
+)
+from core.store.redis_pool import DEFAULT_MAX_CONNECTIONS, DEFAULT_POOL_TIMEOUT_SECONDS
 
 CONFIG_FILE_VARIABLE = "BLOOMBRIDGE_CONFIG_FILE"
 _config_file: ContextVar[str | None] = ContextVar("bloombridge_config_file", default=None)
@@ -96,27 +103,35 @@ class Settings(BaseSettings):
 
     # Model servers: TGI replica URLs, comma-separated in the environment.
     tgi_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    tgi_connect_timeout_seconds: float = 5.0
-    tgi_first_token_timeout_seconds: float = 60.0
-    tgi_failures_before_out: int = 3
-    tgi_probe_interval_seconds: float = 10.0
+    # Defaults live beside the code that uses them (one source); these fields refer to them.
+    tgi_connect_timeout_seconds: float = DEFAULT_CONNECT_TIMEOUT
+    tgi_first_token_timeout_seconds: float = DEFAULT_FIRST_TOKEN_TIMEOUT
+    tgi_token_timeout_seconds: float = DEFAULT_TOKEN_TIMEOUT
+    tgi_failures_before_out: int = PoolPolicy.max_failures
+    tgi_probe_interval_seconds: float = PoolPolicy.probe_interval
+    # Requests waiting while every replica is full: how many, and for how long each.
+    tgi_queue_limit: int = PoolPolicy.queue_limit
+    tgi_queue_timeout_seconds: float = PoolPolicy.queue_timeout
     # Without TGI URLs: the in-process model, a Hugging Face model id or a local folder.
     local_model: str = DEFAULT_LOCAL_MODEL
 
     # Conversation store: unset means the in-process store (nothing survives a restart).
     redis_url: SecretStr | None = None
     redis_namespace: str = "bloombridge"
+    # Connections per process (store and rate limits each), and how long a call waits for one.
+    redis_max_connections: int = Field(default=DEFAULT_MAX_CONNECTIONS, gt=0)
+    redis_pool_timeout_seconds: float = Field(default=DEFAULT_POOL_TIMEOUT_SECONDS, gt=0)
 
     # Generation (BLOOMChat's suggested sampling).
-    max_new_tokens: int = Field(default=512, gt=0)
-    temperature: float = Field(default=0.8, gt=0)
-    top_p: float = Field(default=0.9, gt=0, lt=1)
-    repetition_penalty: float = Field(default=1.2, gt=0)
+    max_new_tokens: int = Field(default=GenerationParams.max_new_tokens, gt=0)
+    temperature: float = Field(default=GenerationParams.temperature, gt=0)
+    top_p: float = Field(default=GenerationParams.top_p, gt=0, lt=1)
+    repetition_penalty: float = Field(default=GenerationParams.repetition_penalty, gt=0)
 
     # Dialog.
-    history_turns: int = Field(default=20, ge=0)
-    history_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
-    max_message_chars: int = Field(default=16_000, gt=0)
+    history_turns: int = Field(default=DialogConfig.history_turns, ge=0)
+    history_ttl_seconds: int = Field(default=DialogConfig.history_ttl_seconds, gt=0)
+    max_message_chars: int = Field(default=DialogConfig.max_message_chars, gt=0)
 
     # Safety (see README "Safety"): word lists always; a guard model when a URL is set.
     safety_enabled: bool = True

@@ -31,7 +31,12 @@ def build_store(settings: Settings) -> Store:
     """Redis when a URL is configured, else the in-process store."""
     if settings.redis_url is None:
         return MemoryStore(namespace=settings.redis_namespace)
-    return RedisStore(settings.redis_url.get_secret_value(), namespace=settings.redis_namespace)
+    return RedisStore(
+        settings.redis_url.get_secret_value(),
+        namespace=settings.redis_namespace,
+        max_connections=settings.redis_max_connections,
+        pool_timeout_seconds=settings.redis_pool_timeout_seconds,
+    )
 
 
 def build_pool(settings: Settings) -> ReplicaPool:
@@ -40,10 +45,13 @@ def build_pool(settings: Settings) -> ReplicaPool:
         TgiGenerator,
         connect_timeout=settings.tgi_connect_timeout_seconds,
         first_token_timeout=settings.tgi_first_token_timeout_seconds,
+        token_timeout=settings.tgi_token_timeout_seconds,
     )
     policy = PoolPolicy(
         max_failures=settings.tgi_failures_before_out,
         probe_interval=settings.tgi_probe_interval_seconds,
+        queue_limit=settings.tgi_queue_limit,
+        queue_timeout=settings.tgi_queue_timeout_seconds,
     )
     return ReplicaPool.from_urls(settings.tgi_urls, replica_factory=factory, policy=policy)
 
@@ -88,7 +96,13 @@ def build_admission(settings: Settings) -> Admission:
         per_conversation=settings.rate_limit_per_conversation or None,
     )
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    return Admission(policy, rate_limit_storage(redis_url, settings.redis_namespace))
+    storage = rate_limit_storage(
+        redis_url,
+        settings.redis_namespace,
+        max_connections=settings.redis_max_connections,
+        pool_timeout_seconds=settings.redis_pool_timeout_seconds,
+    )
+    return Admission(policy, storage)
 
 
 @asynccontextmanager

@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -20,6 +21,11 @@ from limits.errors import StorageError
 
 from core.errors import ConfigurationError
 from core.messages import IncomingMessage
+from core.store.redis_pool import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_POOL_TIMEOUT_SECONDS,
+    WaitingConnectionPool,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,15 +67,31 @@ def _limit(notation: str | None, setting: str) -> RateLimitItem | None:
         ) from exc
 
 
-def rate_limit_storage(redis_url: str | None, namespace: str) -> Storage:
-    """Redis (through redis-py, already a dependency) when configured, else process memory."""
+def rate_limit_storage(
+    redis_url: str | None,
+    namespace: str,
+    *,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    pool_timeout_seconds: float = DEFAULT_POOL_TIMEOUT_SECONDS,
+) -> Storage:
+    """Redis (through redis-py, already a dependency) when configured, else process memory.
+
+    Redis connections come from a bounded pool where a check waits for a free connection.
+    """
     if redis_url is None:
         return MemoryStorage()
+    pool = WaitingConnectionPool.from_url(
+        redis_url, max_connections=max_connections, timeout=pool_timeout_seconds
+    )
+    pool.purpose = "rate limit"
+    # `limits` documents `connection_pool` among its options; their annotation omits it.
+    options: dict[str, Any] = {"connection_pool": pool}
     return RedisStorage(
         f"async+{redis_url}",
         implementation="redispy",
         key_prefix=f"{namespace}:ratelimit",
         wrap_exceptions=True,
+        **options,
     )
 
 

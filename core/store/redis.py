@@ -19,6 +19,11 @@ from core.errors import ConfigurationError, StoreError
 from core.messages import ConversationRef, Turn
 from core.store.base import Store
 from core.store.keys import DEFAULT_FEEDBACK_TTL_SECONDS, DEFAULT_NAMESPACE, StoreKeys
+from core.store.redis_pool import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_POOL_TIMEOUT_SECONDS,
+    WaitingConnectionPool,
+)
 from core.store.validation import check_feedback_value, check_history_limits, check_ttl
 
 MINIMUM_REDIS_MAJOR_VERSION = 7  # EXPIRE ... NX keeps a reply's feedback expiry fixed
@@ -64,7 +69,9 @@ class RedisStore(Store):
     """Every record under `namespace` (see `core.store.keys`); nothing connects before first use.
 
     `timeout_seconds` bounds connecting and each reply; `retries` is how many times a command
-    is retried after a connection error or timeout, with jittered exponential backoff.
+    is retried after a connection error or timeout, with jittered exponential backoff. At most
+    `max_connections` connections are open; a call finding them all busy waits up to
+    `pool_timeout_seconds` for one (see `core.store.redis_pool`).
     """
 
     def __init__(
@@ -75,6 +82,8 @@ class RedisStore(Store):
         timeout_seconds: float = 5.0,
         retries: int = 2,
         feedback_ttl_seconds: int = DEFAULT_FEEDBACK_TTL_SECONDS,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        pool_timeout_seconds: float = DEFAULT_POOL_TIMEOUT_SECONDS,
     ) -> None:
         check_ttl(feedback_ttl_seconds)
         self._keys = StoreKeys(namespace)
@@ -82,16 +91,27 @@ class RedisStore(Store):
         self._feedback_ttl = feedback_ttl_seconds
         try:
             # from_url only parses the URL and builds a pool; connections open on first use.
-            self._client: Redis = Redis.from_url(
+            pool = WaitingConnectionPool.from_url(
                 url,
+                max_connections=max_connections,
+                timeout=pool_timeout_seconds,
                 decode_responses=True,
                 socket_timeout=timeout_seconds,
                 socket_connect_timeout=timeout_seconds,
                 retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries),
             )
+            pool.purpose = "store"
+            self._client: Redis = Redis.from_pool(pool)
         except ValueError as exc:
             # redis-py's URL messages name the scheme or the bad option, never the password.
             raise ConfigurationError(f"{self._location} is not a usable Redis URL: {exc}") from exc
+
+    @property
+    def connection_pool(self) -> WaitingConnectionPool:
+        """The store's bounded connection pool (its `waiting` count is what a test watches)."""
+        pool = self._client.connection_pool
+        assert isinstance(pool, WaitingConnectionPool)
+        return pool
 
     @property
     def location(self) -> str:
