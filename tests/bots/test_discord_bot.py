@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -12,7 +13,7 @@ from pydantic import SecretStr
 from bots.cli import build_parser
 from bots.discord_bot import BOT, build_adapter
 from bots.run_command import running_adapter
-from bots.settings import Settings
+from bots.settings import Settings, load_settings
 from core.errors import ConfigurationError
 from tests.fakes.discord_api import FakeDiscordAPI
 from tests.fakes.discord_gateway import FakeDiscordGateway
@@ -69,6 +70,38 @@ def test_settings_read_the_urls_from_the_environment(monkeypatch: pytest.MonkeyP
     assert loaded.discord.listen_channels == ["111", "222"]
     assert [s.get_secret_value() for s in BOT.secrets(loaded) if s] == ["from-the-environment"]
     assert "from-the-environment" not in repr(loaded)
+
+
+def test_the_config_file_takes_a_discord_table(tmp_path: Path) -> None:
+    config = tmp_path / "bloombridge.toml"
+    config.write_text(
+        '[discord]\ntoken = "from-the-file"\nlisten_channels = ["5"]\nmessage_content = true\n',
+        encoding="utf-8",
+    )
+    loaded = load_settings(config)
+    assert loaded.discord.token is not None
+    assert loaded.discord.token.get_secret_value() == "from-the-file"
+    adapter = build_adapter(loaded, handler=object())  # type: ignore[arg-type]
+    assert adapter.options.listen_channels == frozenset({"5"})
+
+
+async def test_an_intent_the_portal_has_not_enabled_is_explained(
+    redis_url: str, redis_namespace: str
+) -> None:
+    world = DiscordWorld(message_content_enabled=False)
+    async with FakeTGI() as tgi, FakeDiscordAPI(world) as api, FakeDiscordGateway(world) as gateway:
+        configured = settings(
+            tgi_urls=[tgi.url],
+            redis_url=SecretStr(redis_url),
+            redis_namespace=redis_namespace,
+            discord_token=SecretStr(world.token),
+            discord_api_url=api.api_url,
+            discord_gateway_url=gateway.url,
+            discord_message_content=True,
+        )
+        with pytest.raises(ConfigurationError, match="message content intent is not enabled"):
+            async with running_adapter(BOT, configured):
+                pass
 
 
 @pytest.fixture

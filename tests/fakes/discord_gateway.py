@@ -16,11 +16,12 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.discord_model import DiscordWorld
+from tests.fakes.discord_model import MESSAGE_CONTENT_INTENT, DiscordWorld
 from tests.fakes.loopback import LoopbackServer
 
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, HELLO, HEARTBEAT_ACK = 0, 1, 2, 6, 10, 11
 AUTHENTICATION_FAILED = 4004
+DISALLOWED_INTENTS = 4014
 _WAIT_LIMIT = 10.0
 
 
@@ -132,8 +133,12 @@ class FakeDiscordGateway:
             if data.get("token") != self.world.token:
                 await socket.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
                 return
+            intents = int(data.get("intents", 0))
+            if intents & MESSAGE_CONTENT_INTENT and not self.world.message_content_enabled:
+                await socket.close(code=DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
+                return
             self.identifies.append(data)
-            self.world.intents = int(data.get("intents", 0))
+            self.world.intents = intents
             self._socket = socket
             self._session += 1
             await self._ready(socket)

@@ -38,6 +38,7 @@ class DiscordWorld:
     )
     gateway_url: str = ""
     intents: int = 0  # what the bot identified with
+    message_content_enabled: bool = True  # the privileged intent switched on in the portal
     threads: dict[str, dict[str, Any]] = field(default_factory=dict)
     interactions: dict[str, dict[str, Any]] = field(default_factory=dict)
     user_message_authors: dict[str, str] = field(default_factory=dict)  # message id -> author
