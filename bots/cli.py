@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from bots import console_bot, doctor, lang_tool, run_command, safety_tool
+from bots.redaction import error_line, install_logging
 from core.errors import BloombridgeError
 
 
@@ -34,14 +34,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `bloombridge` command; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    install_logging()
     try:
         exit_code: int = args.handler(args)
     except BloombridgeError as exc:
         # Operators get one sentence, not a traceback, for problems they can fix.
-        print(f"bloombridge: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

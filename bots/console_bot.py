@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import Any, TextIO
 
 from adapters.console.adapter import ConsoleAdapter
 from bots.lifecycle import run_until_stopped
+from bots.redaction import apply_log_settings
 from bots.settings import Settings, load_settings
 from bots.wiring import build_dialog
 from core.generation.local import describe_progress
@@ -42,7 +42,7 @@ async def chat(
 
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    logging.getLogger().setLevel(settings.log_level.upper())
+    apply_log_settings(settings)
     run_until_stopped(
         chat(
             settings,

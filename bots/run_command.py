@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pydantic import SecretStr
 
 from adapters.base import Adapter, ChatHandler
 from bots.lifecycle import run_until_stopped
-from bots.redaction import redact_logs
+from bots.redaction import apply_log_settings, redact_logs
 from bots.settings import Settings, load_settings
 from bots.wiring import build_dialog
 
@@ -66,7 +65,7 @@ async def serve(bot: PlatformBot, settings: Settings) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    logging.getLogger().setLevel(settings.log_level.upper())
+    apply_log_settings(settings)
     bot = platform_bot(args.platform)
     redact_logs(*(s.get_secret_value() for s in bot.secrets(settings) if s is not None))
     run_until_stopped(serve(bot, settings))

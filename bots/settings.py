@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import (
     BaseModel,
@@ -16,14 +18,17 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
+from bots.redaction import REDACTOR
 from core.config import DialogConfig
 from core.errors import ConfigurationError
 from core.generation.base import GenerationParams
@@ -34,10 +39,33 @@ from core.generation.tgi import (
     DEFAULT_FIRST_TOKEN_TIMEOUT,
     DEFAULT_TOKEN_TIMEOUT,
 )
+from core.redaction import without_userinfo
+from core.store.redis import check_redis_url
 from core.store.redis_pool import DEFAULT_MAX_CONNECTIONS, DEFAULT_POOL_TIMEOUT_SECONDS
 
 CONFIG_FILE_VARIABLE = "BLOOMBRIDGE_CONFIG_FILE"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _config_file: ContextVar[str | None] = ContextVar("bloombridge_config_file", default=None)
+
+
+def _secrets_in(model: BaseModel) -> list[str]:
+    """The values of every SecretStr field of `model` and of the groups inside it."""
+    values: list[str] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr) and value.get_secret_value():
+            values.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            values.extend(_secrets_in(value))
+    return values
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
 
 
 class TelegramSettings(BaseModel):
@@ -51,9 +79,17 @@ class TelegramSettings(BaseModel):
     api_url: str = "https://api.telegram.org"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
-    webhook_listen: str = "0.0.0.0"
+    # Loopback by default: the listener belongs behind a TLS-terminating proxy on this host.
+    webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, gt=0, lt=65536)
     webhook_path: str = "telegram"
+
+    @field_validator("api_url", "webhook_url")
+    @classmethod
+    def _check_url(cls, url: str | None) -> str | None:
+        if url:
+            check_http_url(url)
+        return url
 
 
 class DiscordSettings(BaseModel):
@@ -104,14 +140,15 @@ class Settings(BaseSettings):
     # Model servers: TGI replica URLs, comma-separated in the environment.
     tgi_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Defaults live beside the code that uses them (one source); these fields refer to them.
-    tgi_connect_timeout_seconds: float = DEFAULT_CONNECT_TIMEOUT
-    tgi_first_token_timeout_seconds: float = DEFAULT_FIRST_TOKEN_TIMEOUT
-    tgi_token_timeout_seconds: float = DEFAULT_TOKEN_TIMEOUT
-    tgi_failures_before_out: int = PoolPolicy.max_failures
-    tgi_probe_interval_seconds: float = PoolPolicy.probe_interval
+    # Zero or less is refused: a probe interval of zero would make an idle bot spin.
+    tgi_connect_timeout_seconds: float = Field(default=DEFAULT_CONNECT_TIMEOUT, gt=0)
+    tgi_first_token_timeout_seconds: float = Field(default=DEFAULT_FIRST_TOKEN_TIMEOUT, gt=0)
+    tgi_token_timeout_seconds: float = Field(default=DEFAULT_TOKEN_TIMEOUT, gt=0)
+    tgi_failures_before_out: int = Field(default=PoolPolicy.max_failures, gt=0)
+    tgi_probe_interval_seconds: float = Field(default=PoolPolicy.probe_interval, gt=0)
     # Requests waiting while every replica is full: how many, and for how long each.
-    tgi_queue_limit: int = PoolPolicy.queue_limit
-    tgi_queue_timeout_seconds: float = PoolPolicy.queue_timeout
+    tgi_queue_limit: int = Field(default=PoolPolicy.queue_limit, ge=0)
+    tgi_queue_timeout_seconds: float = Field(default=PoolPolicy.queue_timeout, gt=0)
     # Without TGI URLs: the in-process model, a Hugging Face model id or a local folder.
     local_model: str = DEFAULT_LOCAL_MODEL
 
@@ -129,7 +166,7 @@ class Settings(BaseSettings):
     repetition_penalty: float = Field(default=GenerationParams.repetition_penalty, gt=0)
 
     # Dialog.
-    history_turns: int = Field(default=DialogConfig.history_turns, ge=0)
+    history_turns: int = Field(default=DialogConfig.history_turns, gt=0)
     history_ttl_seconds: int = Field(default=DialogConfig.history_ttl_seconds, gt=0)
     max_message_chars: int = Field(default=DialogConfig.max_message_chars, gt=0)
 
@@ -170,6 +207,8 @@ class Settings(BaseSettings):
     rate_limit_per_conversation: str = "60/minute"
 
     log_level: str = "INFO"
+    # Message text and user names reach the log (from any library, at any level) only when set.
+    log_message_text: bool = False
 
     # One group per chat platform (`BLOOMBRIDGE_<PLATFORM>_<NAME>`), read by its bots module.
     telegram: TelegramSettings = Field(default_factory=lambda: TelegramSettings())
@@ -222,6 +261,39 @@ class Settings(BaseSettings):
             return [entry.strip() for entry in value.split(",") if entry.strip()]
         return value
 
+    @field_validator("tgi_urls")
+    @classmethod
+    def _check_tgi_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            check_http_url(url)
+        return urls
+
+    @field_validator("safety_guard_url")
+    @classmethod
+    def _check_url(cls, url: str | None) -> str | None:
+        if url:
+            check_http_url(url)
+        return url
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None:
+            try:
+                check_redis_url(url.get_secret_value())
+            except ConfigurationError as exc:
+                raise ValueError(str(exc)) from exc
+        return url
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _check_log_level(cls, level: Any) -> Any:
+        if isinstance(level, str):
+            level = level.strip().upper()
+            if level not in LOG_LEVELS:
+                raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -231,11 +303,20 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_file = _config_file.get() or os.environ.get(CONFIG_FILE_VARIABLE)
+        config_file = _config_file.get()
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+    def secret_values(self) -> list[str]:
+        """Every secret setting's value, for redaction; a Redis URL also yields its password."""
+        values = _secrets_in(self)
+        if self.redis_url is not None:
+            password = _url_password(self.redis_url.get_secret_value())
+            if password:
+                values.append(password)
+        return values
 
     def dialog_config(self) -> DialogConfig:
         """The core's view of these settings."""
@@ -252,19 +333,58 @@ class Settings(BaseSettings):
         )
 
 
-def load_settings(config_file: Path | None = None) -> Settings:
-    """Read settings once; a malformed value becomes a ConfigurationError naming the field."""
-    if config_file is not None and not config_file.is_file():
-        raise ConfigurationError(f"config file {config_file} does not exist")
-    # Handed to the source through a context variable: the process environment stays untouched.
-    token = _config_file.set(str(config_file) if config_file is not None else None)
+def check_http_url(url: str) -> None:
+    """An http(s) URL with a host and a valid port; raises ValueError saying what is wrong.
+
+    The message shows the URL without its user name and password.
+    """
     try:
-        return Settings()
+        parts = urlsplit(url)
+        _ = parts.port  # reading the port validates it
+    except ValueError as exc:
+        raise ValueError(f"{without_userinfo(url)} is not a valid URL ({exc})") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{without_userinfo(url)} is not an http:// or https:// URL with a host")
+
+
+def _config_file_to_read(config_file: Path | None) -> Path | None:
+    """The file named by --config or BLOOMBRIDGE_CONFIG_FILE; a named file must exist."""
+    if config_file is None:
+        named = os.environ.get(CONFIG_FILE_VARIABLE)
+        if not named:
+            return None
+        config_file, origin = Path(named), f"{CONFIG_FILE_VARIABLE} names"
+    else:
+        origin = "the config file"
+    if not config_file.is_file():
+        raise ConfigurationError(f"{origin} {config_file}, which does not exist")
+    return config_file
+
+
+def _describe(error: ErrorDetails) -> str:
+    field = "_".join(str(part) for part in error["loc"]).upper()
+    message = error["msg"].removeprefix("Value error, ")
+    return f"BLOOMBRIDGE_{field}: {message}"
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Read settings once; a malformed value or file becomes a ConfigurationError saying which.
+
+    The secrets read are handed to the log and error-line redaction at once.
+    """
+    to_read = _config_file_to_read(config_file)
+    # Handed to the source through a context variable: the process environment stays untouched.
+    token = _config_file.set(str(to_read) if to_read is not None else None)
+    try:
+        settings = Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"BLOOMBRIDGE_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
-            for error in exc.errors()
-        )
+        problems = "; ".join(_describe(error) for error in exc.errors())
         raise ConfigurationError(f"invalid settings: {problems}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"the config file {to_read} is not valid TOML: {exc}") from exc
+    except SettingsError as exc:
+        raise ConfigurationError(f"invalid settings: {exc}") from exc
     finally:
         _config_file.reset(token)
+    REDACTOR.remember(*settings.secret_values())
+    return settings

@@ -114,8 +114,11 @@ async def build_dialog(
 ) -> AsyncIterator[DialogManager]:
     """A ready dialog manager; its generator and store are closed on exit."""
     async with AsyncExitStack() as stack:
-        generator = await open_generator(settings, stack, on_progress=on_progress)
+        # The store is checked first: a wrong Redis URL or password ends the start at once,
+        # before a model is loaded, with one line saying what is wrong.
         store = await stack.enter_async_context(build_store(settings))
+        await store.ping()
+        generator = await open_generator(settings, stack, on_progress=on_progress)
         await load_language_models(settings)
         yield DialogManager(
             generator=generator,

@@ -17,6 +17,7 @@ from core.errors import (
     OverloadedError,
     PromptTooLongError,
     ReplicaUnreachable,
+    StoreError,
     UnhealthyError,
 )
 from core.generation.base import TextGenerator
@@ -35,8 +36,9 @@ from core.messages import (
 from core.metrics import Metrics
 from core.notices import notice
 from core.ordering import ConversationLocks
-from core.prompt import PromptBuilder, estimate_tokens
+from core.prompt import PromptBuilder, estimate_tokens, has_visible_text
 from core.store.base import Store
+from core.store.outage import StoreOutage
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +84,10 @@ class DialogManager:
         self._builder = PromptBuilder(generator)
         self._commands = CommandHandler(store, self.language_policy)
         self._locks = ConversationLocks()
+        self._store_outage = StoreOutage(
+            logger,
+            on_failure=lambda action: self.metrics.store_failures.labels(action=action).inc(),
+        )
 
     def handle(self, message: IncomingMessage) -> ReplyStream:
         """The reply to `message` as a stream of cleared snapshots ending in a final Reply."""
@@ -92,10 +98,13 @@ class DialogManager:
     ) -> bool:
         """True the first time a platform event is seen; platform retries get False.
 
-        The claim lasts `hold_seconds` ("in progress"), or the dedup period when None.
+        The claim lasts `hold_seconds` ("in progress"), or the dedup period when None. When the
+        store cannot be asked the event is let through (logged): a message answered twice is
+        better than one never answered.
         """
         seconds = self.config.dedup_ttl_seconds if hold_seconds is None else hold_seconds
-        return await self.store.claim(f"{platform}:{event_id}", seconds)
+        claim = self.store.claim(f"{platform}:{event_id}", seconds)
+        return await self._store_outage.attempt("claim an event", claim, True)
 
     async def is_claimed(self, platform: str, event_id: str) -> bool:
         """Whether a platform event (or any key an adapter remembers) is claimed now."""
@@ -104,15 +113,21 @@ class DialogManager:
     async def hold_event(
         self, platform: str, event_id: str, *, hold_seconds: int | None = None
     ) -> None:
-        """Keep an event's claim `hold_seconds` longer, or for the dedup period when None (done)."""
+        """Keep an event's claim `hold_seconds` longer, or for the dedup period when None (done).
+
+        A store failure is logged, not raised: the reply has been delivered either way.
+        """
         seconds = self.config.dedup_ttl_seconds if hold_seconds is None else hold_seconds
-        await self.store.hold_claim(f"{platform}:{event_id}", seconds)
+        hold = self.store.hold_claim(f"{platform}:{event_id}", seconds)
+        await self._store_outage.attempt("hold an event claim", hold, None)
 
     async def record_feedback(
         self, conversation: ConversationRef, reply_id: str, sender_id: str, value: int
     ) -> None:
-        """Store a user's rating of a reply (+1 or -1)."""
-        await self.store.save_feedback(conversation, reply_id, sender_id, 1 if value > 0 else -1)
+        """Store a user's rating of a reply (+1 or -1); a store failure is logged, not raised."""
+        rating = 1 if value > 0 else -1
+        save = self.store.save_feedback(conversation, reply_id, sender_id, rating)
+        await self._store_outage.attempt("save feedback", save, None)
 
     async def _events(self, message: IncomingMessage) -> AsyncIterator[ReplyEvent]:
         # One reply at a time per conversation: each prompt sees the turns before it.
@@ -123,8 +138,13 @@ class DialogManager:
     async def _answer(self, message: IncomingMessage) -> AsyncIterator[ReplyEvent]:
         started = self._clock()
         conversation = message.conversation
-        preference = await self.store.language(conversation)
-        history = await self.store.history(conversation)
+        # Without the store the reply is still written, only without the conversation's past.
+        preference = await self._store_outage.attempt(
+            "read the language setting", self.store.language(conversation), None
+        )
+        history = await self._store_outage.attempt(
+            "read history", self.store.history(conversation), []
+        )
         language = await self.language_policy.choose(message, history, preference)
         context = GuardContext(
             message=message,
@@ -156,7 +176,8 @@ class DialogManager:
         try:
             prompt = await self._builder.build(history, message.text, self.config.generation)
         except PromptTooLongError as exc:
-            yield self._finish(message, self._too_long(message.text, exc.excess_tokens, language))
+            too_long = await self._too_long(message.text, message.text, exc, language)
+            yield self._finish(message, too_long)
             return
         except GenerationError as exc:
             yield self._finish(message, self._failed(exc, language))
@@ -182,27 +203,39 @@ class DialogManager:
         if outcome.error is not None:
             yield self._finish(message, self._failed(outcome.error, language))
             return
-        notices: tuple[str, ...] = ()
+        notices: list[str] = []
         if outcome.finish_reason is FinishReason.INTERRUPTED:
-            notices = (notice("interrupted", language),)
+            notices.append(notice("interrupted", language))
         elif not outcome.text:
-            notices = (notice("empty_reply", language),)
-        reply = Reply(outcome.text, language, outcome.finish_reason, notices, uuid.uuid4().hex[:16])
+            notices.append(notice("empty_reply", language))
+        reply_id = uuid.uuid4().hex[:16]
         if outcome.text:
+            turn = Turn(
+                user_text=message.text,
+                reply_text=outcome.text,
+                sender_id=message.sender.id,
+                language=language,
+                reply_id=reply_id,
+                at=time.time(),
+            )
+            if not await self._record(conversation, turn):
+                notices.append(notice("history_not_saved", language))
+        reply = Reply(outcome.text, language, outcome.finish_reason, tuple(notices), reply_id)
+        yield self._finish(message, reply)
+
+    async def _record(self, conversation: ConversationRef, turn: Turn) -> bool:
+        """Save a finished turn; False when the store failed (the reply is still shown)."""
+
+        async def append() -> bool:
             await self.store.append_turn(
                 conversation,
-                Turn(
-                    user_text=message.text,
-                    reply_text=outcome.text,
-                    sender_id=message.sender.id,
-                    language=language,
-                    reply_id=reply.id,
-                    at=time.time(),
-                ),
+                turn,
                 max_turns=self.config.history_turns,
                 ttl_seconds=self.config.history_ttl_seconds,
             )
-        yield self._finish(message, reply)
+            return True
+
+        return await self._store_outage.attempt("save a turn", append(), False)
 
     async def _vetted_notice(self, reply: Reply, context: GuardContext) -> Reply:
         """A reply that repeats the user's words ("unknown command /x") passes the guards first."""
@@ -224,13 +257,16 @@ class DialogManager:
         text = message.text.strip()
         command = parse_command(text)
         if command is not None:
-            return await self._commands.answer(command, message, language)
-        if not text:
-            return Reply(notice("help", language), language, FinishReason.COMMAND)
+            try:
+                return await self._commands.answer(command, message, language)
+            except StoreError as exc:
+                self._store_outage.failed(f"/{command.name}", exc)
+                return Reply(notice("store_unavailable", language), language, FinishReason.COMMAND)
+        if not has_visible_text(text):
+            # Empty, or only invisible characters: nothing for the model to answer.
+            return Reply("", language, FinishReason.REJECTED, (notice("empty_message", language),))
         if len(text) > self.config.max_message_chars:
-            # Too large to send for tokenizing: estimate how far over the limit it is.
-            excess_chars = len(text) - self.config.max_message_chars
-            return self._too_long(text, estimate_tokens(text[-excess_chars:]), language)
+            return await self._over_character_limit(text, language)
         return await self._refused(message, language)
 
     async def _refused(self, message: IncomingMessage, language: str) -> Reply | None:
@@ -246,9 +282,43 @@ class DialogManager:
         text = notice(refusal.reason, language, seconds=refusal.retry_after)
         return Reply("", language, FinishReason.REJECTED, (text,))
 
-    def _too_long(self, text: str, excess_tokens: int, language: str) -> Reply:
-        chars_per_token = max(len(text) / max(estimate_tokens(text), 1), 1.0)
-        excess_chars = math.ceil(excess_tokens * chars_per_token)
+    async def _over_character_limit(self, text: str, language: str) -> Reply:
+        """A message over the character limit; the cut it needs also covers the token budget.
+
+        Only the part within the limit is tokenized (the limit keeps huge texts off the
+        tokenizer); if even that part is over the model's budget, the cut grows accordingly,
+        so a user who shortens the message as told is not told again.
+        """
+        head = text[: self.config.max_message_chars]
+        try:
+            await self._builder.build((), head, self.config.generation)
+        except PromptTooLongError as exc:
+            return await self._too_long(text, head, exc, language)
+        except GenerationError:
+            pass  # the budget is unknown now: the character limit alone decides the cut
+        cut = text[len(head) :]
+        return self._too_long_notice(len(cut), len(cut) / max(estimate_tokens(cut), 1), language)
+
+    async def _too_long(
+        self, text: str, measured: str, exc: PromptTooLongError, language: str
+    ) -> Reply:
+        """The cut `text` needs, from both limits; `measured` (a prefix of it) overran the budget.
+
+        The template's own tokens do not shrink with the text, so they are left out of the
+        characters-per-token ratio the cut is computed with.
+        """
+        overhead = await self._builder.request_overhead()
+        measured_tokens = max(exc.limit_tokens + exc.excess_tokens - overhead, 1)
+        chars_per_token = len(measured) / measured_tokens
+        text_budget = exc.limit_tokens - overhead
+        over_budget = math.ceil(len(text) / chars_per_token) - text_budget
+        over_limit = len(text) - self.config.max_message_chars
+        excess_chars = max(over_limit, math.ceil(over_budget * chars_per_token))
+        return self._too_long_notice(min(excess_chars, len(text)), chars_per_token, language)
+
+    @staticmethod
+    def _too_long_notice(excess_chars: int, chars_per_token: float, language: str) -> Reply:
+        excess_tokens = max(1, math.ceil(excess_chars / max(chars_per_token, 1e-9)))
         message = notice(
             "too_long", language, excess_chars=excess_chars, excess_tokens=excess_tokens
         )

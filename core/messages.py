@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -101,6 +102,16 @@ class FinishReason(enum.StrEnum):
     ERROR = "error"  # the model could not be reached; the text explains
 
 
+# ASCII characters that can start Markdown syntax. Parentheses and full stops are left alone:
+# without brackets they form no link, and some renderers read `\(` ... `\)` as LaTeX.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+\-!|~$&])")
+
+
+def markdown_literal(text: str) -> str:
+    """`text` escaped so that any CommonMark renderer shows it exactly as written."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 @dataclass(frozen=True)
 class Reply:
     """The final state of a reply: model text, its language and the bot's own notices."""
@@ -113,11 +124,19 @@ class Reply:
 
     @property
     def display_text(self) -> str:
-        """The text a user should see: the reply followed by notices, each on its own line."""
-        notice_lines = "\n".join(f"_{notice}_" for notice in self.notices)
-        if not self.text:
+        """The text a user should see, as Markdown: the reply, then notices in italics.
+
+        Notices and command answers are the bot's plain text (they may quote the user, e.g. an
+        unknown `/lang` argument), so their Markdown characters are escaped: a quoted
+        `[label](url)` never becomes a link. Model text is Markdown already.
+        """
+        notice_lines = "\n".join(f"_{markdown_literal(notice)}_" for notice in self.notices)
+        text = self.text
+        if self.finish_reason is FinishReason.COMMAND:
+            text = markdown_literal(text)
+        if not text:
             return notice_lines
-        return f"{self.text}\n\n{notice_lines}" if notice_lines else self.text
+        return f"{text}\n\n{notice_lines}" if notice_lines else text
 
 
 ReplyEvent = str | Reply

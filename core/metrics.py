@@ -34,6 +34,12 @@ class Metrics:
             ["error"],
             registry=self.registry,
         )
+        self.store_failures = Counter(
+            "bloombridge_store_failures",
+            "Store calls that failed and were answered without the store, by action.",
+            ["action"],
+            registry=self.registry,
+        )
         self.first_visible_seconds = Histogram(
             "bloombridge_first_visible_seconds",
             "Time from a message's arrival to the first text a user may see.",

@@ -4,31 +4,88 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from core.errors import PromptTooLongError
 from core.generation.base import GenerationParams, ModelInfo, TextGenerator
 from core.messages import Turn
+from core.safety.normalize import normalize, word_tokens
 
 HUMAN = "<human>:"
 BOT = "<bot>:"
 END_OF_TURN = "</s>"
 
-# `<human>`, `< bot >:`, `</s>`, `<s>` in any case: the markers the model reads as structure.
-_MARKER = re.compile(r"<(?=\s*/?\s*(?:human|bot|s)\s*>)", re.IGNORECASE)
+# A bracketed word in folded text; it is a marker when the word reads as one of _MARKER_WORDS.
+_BRACKETED = re.compile(r"<\s*/?\s*(?P<word>[^<>\s/]{1,12})\s*>")
+# `<human>`, `< bot >:`, `</s>`, `<s>`: the markers the model reads as structure.
+_MARKER_WORDS = frozenset({"human", "bot", "s"})
+# Characters that fold to "<" (the ASCII one and its full-width and small forms).
+_OPENING_BRACKETS = ("<", "\uff1c", "\ufe64")
 # A look-alike angle bracket: the model sees the text of the marker, not the marker.
 _NEUTRAL_BRACKET = "\u2039"
+# Blank characters that are not whitespace to Python: Hangul fillers, the blank Braille cell.
+_BLANK_LETTERS = frozenset("\u3164\uffa0\u115f\u1160\u2800")
 # Characters the tokenizer may spend a whole token on: digits and symbols.
 _SINGLE_TOKEN_CHARS = re.compile(r"[^\w\s]|\d")
 # Tokens a segment may gain or lose where it meets its neighbours when counted separately.
 _BOUNDARY_SLACK = 2
 
 
+@lru_cache(maxsize=4096)
+def _fold(char: str) -> str:
+    # The safety normaliser's folding, one character at a time so positions map back.
+    return normalize(char, fold_accents=False)
+
+
+def _reads_as_marker(word: str) -> bool:
+    """Whether a bracketed word spells a marker once look-alike letters are made Latin."""
+    tokens = word_tokens(word, fold_accents=True)
+    return len(tokens) == 1 and not _MARKER_WORDS.isdisjoint(tokens[0])
+
+
 def neutralize(text: str) -> str:
-    """Make turn markers inside user or model text inert, so no one can forge a turn."""
-    return _MARKER.sub(_NEUTRAL_BRACKET, text.replace("\r\n", "\n"))
+    """Make turn markers inside user or model text inert, so no one can forge a turn.
+
+    Markers are looked for in the text as the safety normaliser folds it (full-width forms,
+    invisible characters, case; look-alike letters), so `<b\u200bot>:`, `<b\u043et>:` with a
+    Cyrillic o and `\uff1cbot\uff1e:` are caught too. A marker's opening bracket becomes a look-alike
+    one; everything else is left exactly as written.
+    """
+    text = text.replace("\r\n", "\n")
+    if not any(bracket in text for bracket in _OPENING_BRACKETS):
+        return text
+    folded: list[str] = []
+    origin: list[int] = []  # index in `text` of each folded character
+    for index, char in enumerate(text):
+        piece = _fold(char)
+        folded.append(piece)
+        origin.extend([index] * len(piece))
+    flat = "".join(folded)
+    pieces: list[str] = []
+    kept_until = 0
+    for match in _BRACKETED.finditer(flat):
+        if not _reads_as_marker(match["word"]):
+            continue
+        start, end = origin[match.start()], origin[match.end() - 1] + 1
+        pieces.append(text[kept_until:start])
+        pieces.append(_NEUTRAL_BRACKET + text[start + 1 : end])
+        kept_until = end
+    pieces.append(text[kept_until:])
+    return "".join(pieces)
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether `text` shows anything once whitespace and invisible characters are removed."""
+    return any(
+        not char.isspace()
+        and unicodedata.category(char) not in ("Cc", "Cf")
+        and char not in _BLANK_LETTERS
+        for char in normalize(text, fold_accents=False)
+    )
 
 
 def render_turn(turn: Turn) -> str:
@@ -87,6 +144,10 @@ class PromptBuilder:
         if len(self._counts) > self._cache_size:
             self._counts.popitem(last=False)
         return counted
+
+    async def request_overhead(self) -> int:
+        """Tokens a request costs beyond the user's own text: the template around it."""
+        return await self.count(render_request("")) + _BOUNDARY_SLACK
 
     @staticmethod
     def input_budget(info: ModelInfo, params: GenerationParams) -> int:

@@ -18,15 +18,25 @@ def _free_port() -> int:
 
 
 class RedisProcess:
-    """`async with RedisProcess() as redis`: `redis.url` answers until `stop()`."""
+    """`async with RedisProcess() as redis`: `redis.url` answers until `stop()`.
 
-    def __init__(self) -> None:
+    Nothing is persisted, so a restarted server is empty. With `password` the server requires
+    AUTH; `url_with` gives its URL with any credentials.
+    """
+
+    def __init__(self, *, password: str | None = None) -> None:
         self.port = _free_port()
+        self._password = password
         self._process: asyncio.subprocess.Process | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return self.url_with(self._password)
+
+    def url_with(self, password: str | None) -> str:
+        """The server's URL with `password` (none when None) as its credentials."""
+        credentials = f":{password}@" if password is not None else ""
+        return f"redis://{credentials}127.0.0.1:{self.port}/0"
 
     async def start(self) -> None:
         """Start the server and return once it accepts connections (it says so on stdout)."""
@@ -40,6 +50,7 @@ class RedisProcess:
             "",
             "--appendonly",
             "no",
+            *(("--requirepass", self._password) if self._password is not None else ()),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )

@@ -7,13 +7,13 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import AuthenticationError, RedisError, WatchError
 
 from core.errors import ConfigurationError, StoreError
 from core.messages import ConversationRef, Turn
@@ -31,6 +31,8 @@ MINIMUM_REDIS_MAJOR_VERSION = 7  # EXPIRE ... NX keeps a reply's feedback expiry
 # Attempts at the optimistic /forget rewrite before giving up under constant contention.
 _FORGET_ATTEMPTS = 20
 
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
 _TURN_FIELDS = frozenset(field.name for field in dataclasses.fields(Turn))
 
 
@@ -41,9 +43,36 @@ def redacted_url(url: str) -> str:
         host = parts.hostname or ""
         port = parts.port
     except ValueError:
-        return "<unparsable Redis URL>"
+        return "<unparsable URL>"
     netloc = f"{host}:{port}" if port is not None else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def check_redis_url(url: str) -> None:
+    """Reject a URL redis-py would misread: a bad port, or a database that is not a number.
+
+    redis-py maps a database it cannot parse (`redis://host/abc`) silently to database 0, which
+    would mix this bot's records into another application's.
+    """
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # reading the port validates it
+    except ValueError as exc:
+        raise ConfigurationError(f"{redacted_url(url)} is not a usable Redis URL: {exc}") from exc
+    if parts.scheme not in _REDIS_SCHEMES:
+        raise ConfigurationError(
+            f"{redacted_url(url)} is not a Redis URL: it must start with "
+            f"{', '.join(f'{scheme}://' for scheme in _REDIS_SCHEMES)}"
+        )
+    databases = [value for name, value in parse_qsl(parts.query) if name == "db"]
+    if parts.scheme != "unix":
+        databases.append(parts.path.strip("/"))
+    for database in databases:
+        if database and not database.isdigit():
+            raise ConfigurationError(
+                f"{redacted_url(url)} names the Redis database {database!r}: "
+                "a database is a number, e.g. redis://host:6379/0"
+            )
 
 
 def _text(value: bytes | str) -> str:
@@ -86,6 +115,7 @@ class RedisStore(Store):
         pool_timeout_seconds: float = DEFAULT_POOL_TIMEOUT_SECONDS,
     ) -> None:
         check_ttl(feedback_ttl_seconds)
+        check_redis_url(url)
         self._keys = StoreKeys(namespace)
         self._location = redacted_url(url)
         self._feedback_ttl = feedback_ttl_seconds
@@ -122,6 +152,11 @@ class RedisStore(Store):
     async def _translated(self, action: str) -> AsyncIterator[None]:
         try:
             yield
+        except AuthenticationError as exc:
+            raise StoreError(
+                f"Redis at {self._location} refused the credentials in its URL "
+                f"(could not {action}): {exc}"
+            ) from exc
         except (RedisError, OSError) as exc:
             # redis-py's messages name host and port, never the password.
             raise StoreError(f"Redis at {self._location} could not {action}: {exc}") from exc

@@ -1,5 +1,5 @@
-"""`bloombridge run telegram` as a process: Redis stops mid-reply, the bot keeps answering, and
-SIGTERM still stops it within seconds."""
+"""`bloombridge run telegram` as a process: Redis stops mid-reply, the reply is still delivered,
+the bot keeps answering, and SIGTERM still stops it within seconds."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def private_message(chat_id: int, message_id: int, text: str) -> dict[str, Any]:
     }
 
 
-async def test_redis_stopping_mid_reply_ends_it_and_the_bot_still_answers_and_stops() -> None:
+async def test_redis_stopping_mid_reply_still_completes_it_and_the_bot_answers_and_stops() -> None:
     release = asyncio.Event()
     partial_reply = "Here is the start of a long answer. " + " ".join(f"w{n}" for n in range(40))
     async with (
@@ -72,7 +72,9 @@ async def test_redis_stopping_mid_reply_ends_it_and_the_bot_still_answers_and_st
             await api.wait_until(lambda: bool(api.visible(5150)), within=_REPLY_LIMIT_SECONDS)
             (final,) = api.visible(5150)
             assert final.text.startswith("Here is the start of a long answer.")
-            assert final.text.endswith(notice("interrupted", "en"))
+            # The reply is delivered whole; the user is told the exchange was not saved.
+            assert final.text.startswith(partial_reply)
+            assert final.text.endswith(notice("history_not_saved", "en"))
 
             # Later messages, in that chat and another, are still answered with Redis down.
             api.feed(private_message(5150, 2, "Are you there?"), private_message(6160, 1, "Hi"))

@@ -73,7 +73,7 @@ def test_redacted_url_drops_credentials() -> None:
         "redis://cache.internal:6380/2"
     )
     assert redacted_url("rediss://cache.internal/0") == "rediss://cache.internal/0"
-    assert redacted_url("redis://host:notaport") == "<unparsable Redis URL>"
+    assert redacted_url("redis://host:notaport") == "<unparsable URL>"
 
 
 async def test_unreadable_stored_turn_is_a_store_error(

@@ -1,0 +1,118 @@
+"""The store fails mid-conversation: the dialog still answers, says so once, and recovers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from core.config import DialogConfig
+from core.dialog import DialogManager
+from core.generation.base import GenerationParams
+from core.generation.tgi import TgiGenerator
+from core.messages import ConversationRef, FinishReason, IncomingMessage, Reply, Sender
+from core.notices import notice
+from core.store.redis import RedisStore
+from tests.fakes.tgi import FakeTGI, Script
+from tests.redis_process import RedisProcess
+
+CHAT = ConversationRef(platform="test", space=None, channel="outage")
+
+
+def message(text: str, number: int = 1) -> IncomingMessage:
+    return IncomingMessage(
+        id=str(number),
+        conversation=CHAT,
+        sender=Sender(id="alice", display_name="Alice", locale_hint="en"),
+        text=text,
+        sent_at=datetime.now(UTC),
+    )
+
+
+@dataclass
+class Rig:
+    redis: RedisProcess
+    tgi: FakeTGI
+    dialog: DialogManager
+
+    async def ask(self, text: str, reply: str = "Fine.") -> Reply:
+        self.tgi.enqueue(Script(reply=reply))
+        return await self.dialog.handle(message(text)).collect()
+
+    def last_prompt(self) -> str:
+        return str(self.tgi.generation_requests()[-1].body["inputs"])
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[Rig]:
+    config = DialogConfig(generation=GenerationParams(max_new_tokens=32))
+    async with (
+        RedisProcess() as redis,
+        FakeTGI() as tgi,
+        TgiGenerator(tgi.url, first_token_timeout=5.0) as generator,
+        RedisStore(redis.url, timeout_seconds=1.0, retries=0) as store,
+    ):
+        yield Rig(redis, tgi, DialogManager(generator=generator, store=store, config=config))
+
+
+def outage_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "core.dialog" and record.levelno == logging.WARNING
+    ]
+
+
+async def test_replies_continue_without_history_and_the_outage_is_logged_once(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="core.dialog")
+    first = await rig.ask("remember the number 42", "I will remember 42.")
+    assert first.notices == ()
+
+    await rig.redis.stop()
+    during = [await rig.ask(f"question {n}", f"Answer {n}.") for n in range(3)]
+    assert [reply.text for reply in during] == ["Answer 0.", "Answer 1.", "Answer 2."]
+    assert all(reply.finish_reason is FinishReason.STOP for reply in during)
+    assert all(reply.notices == (notice("history_not_saved", "en"),) for reply in during)
+    assert "42" not in rig.last_prompt()  # history could not be read: answered without it
+    assert len(outage_warnings(caplog)) == 1
+    assert (
+        rig.dialog.metrics.value("bloombridge_store_failures_total", {"action": "save a turn"}) == 3
+    )
+
+    await rig.redis.start()  # an empty server: what was said before is gone
+    after = await rig.ask("and now?", "Back.")
+    assert after.notices == ()
+    warnings = outage_warnings(caplog)
+    assert len(warnings) == 2 and "answers again" in warnings[-1]
+    again = await rig.ask("still there?", "Yes.")
+    assert "and now?" in rig.last_prompt() and again.notices == ()
+
+
+async def test_event_claims_let_messages_through_while_the_store_is_down(rig: Rig) -> None:
+    assert await rig.dialog.claim_event("test", "1")
+    assert not await rig.dialog.claim_event("test", "1")
+    await rig.redis.stop()
+    assert await rig.dialog.claim_event("test", "2")
+    assert await rig.dialog.claim_event("test", "2")  # no record: answered rather than lost
+
+
+async def test_commands_that_need_the_store_say_it_is_unavailable(rig: Rig) -> None:
+    await rig.redis.stop()
+    for command in ("/reset", "/forget", "/lang fr"):
+        reply = await rig.dialog.handle(message(command)).collect()
+        assert reply.text == notice("store_unavailable", "en"), command
+    help_reply = await rig.dialog.handle(message("/help")).collect()
+    assert help_reply.text == notice("help", "en")
+
+
+async def test_feedback_is_dropped_with_a_log_line_not_an_exception(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    await rig.redis.stop()
+    await rig.dialog.record_feedback(CHAT, "reply-1", "alice", 1)
+    assert any("save feedback" in line for line in outage_warnings(caplog))
