@@ -3,10 +3,15 @@
 Servers such as TGI keep the stop text in their output and only notice it on token boundaries,
 so a backend passes its raw tokens through `trim_stop_text`. Text that could be the start of a
 stop text is held back until the following tokens show whether it is one.
+
+Besides the caller's stop texts, BLOOMChat's turn markers stop a reply in any spelling the model
+writes them (`<bot>:`, `<Human>:`, `<human> :`, `</s>`): the model has started another turn,
+and nothing after the marker is part of this reply.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from contextlib import aclosing, nullcontext
 
@@ -14,12 +19,20 @@ from core.generation.base import Token
 
 STOP_SEQUENCE = "stop_sequence"
 
+# A turn marker in any case and spacing: `<human>:`, `< Bot > :`, `</s>`, `</ s >`.
+_TURN_MARKER = re.compile(r"<\s*(?:(?:human|bot)\s*>\s*:|/\s*s\s*>)", re.IGNORECASE)
+# Every text that may still grow into a turn marker (whole, from its "<").
+_TURN_MARKER_START = re.compile(
+    r"<\s*(?:/\s*(?:s\s*)?|h|hu|hum|huma|b|bo|(?:human|bot)\s*(?:>\s*)?)?", re.IGNORECASE
+)
+
 
 class StopTextTrimmer:
     """Feeds on text pieces and returns what is safe to show; `stopped` once a stop text appeared."""
 
-    def __init__(self, stops: Iterable[str]) -> None:
+    def __init__(self, stops: Iterable[str], *, turn_markers: bool = True) -> None:
         self._stops = tuple(stop for stop in stops if stop)
+        self._turn_markers = turn_markers
         self._held = ""
         self.stopped = False
 
@@ -28,7 +41,10 @@ class StopTextTrimmer:
         if self.stopped:
             return ""
         buffer = self._held + text
-        cut = min((i for i in (buffer.find(stop) for stop in self._stops) if i >= 0), default=-1)
+        found = [i for i in (buffer.find(stop) for stop in self._stops) if i >= 0]
+        if self._turn_markers and (marker := _TURN_MARKER.search(buffer)) is not None:
+            found.append(marker.start())
+        cut = min(found, default=-1)
         if cut >= 0:
             self.stopped = True
             self._held = ""
@@ -45,6 +61,11 @@ class StopTextTrimmer:
     def _undecided_tail(self, buffer: str) -> int:
         """Length of the longest end of `buffer` that begins some stop text."""
         longest = 0
+        if self._turn_markers:
+            # A marker holds one "<": only text from the last one can still become a marker.
+            opening = buffer.rfind("<")
+            if opening >= 0 and _TURN_MARKER_START.fullmatch(buffer, opening):
+                longest = len(buffer) - opening
         for stop in self._stops:
             for size in range(min(len(stop) - 1, len(buffer)), longest, -1):
                 if buffer.endswith(stop[:size]):
@@ -54,15 +75,15 @@ class StopTextTrimmer:
 
 
 async def trim_stop_text(
-    tokens: AsyncIterable[Token], stops: Iterable[str]
+    tokens: AsyncIterable[Token], stops: Iterable[str], *, turn_markers: bool = True
 ) -> AsyncGenerator[Token, None]:
-    """Visible tokens of a raw token stream: stop texts and special tokens removed.
+    """Visible tokens of a raw token stream: stop texts, turn markers and special tokens removed.
 
     The last token yielded carries the finish reason: the upstream one, or "stop_sequence" when a
     stop text appeared (the upstream stream is then closed, which stops the generation). If the
     upstream ends without a finish reason, the held-back text is yielded without one.
     """
-    trimmer = StopTextTrimmer(stops)
+    trimmer = StopTextTrimmer(stops, turn_markers=turn_markers)
     stream = aiter(tokens)
     async with aclosing(stream) if isinstance(stream, AsyncGenerator) else nullcontext():
         async for token in stream:

@@ -101,3 +101,14 @@ def test_notices_are_escaped_so_markdown_shows_them_as_written(quoted: str) -> N
     rendered = TelegramRenderer().render(reply.display_text)
     assert quoted in rendered.text
     assert {entity["type"] for entity in rendered.entities} == {"italic"}
+
+
+@pytest.mark.parametrize("marker", ["<bot>:", "<Human>:", "<human> :", "</s>"])
+async def test_model_output_with_a_turn_marker_variant_ends_at_the_marker(
+    rig: Rig, marker: str
+) -> None:
+    rig.tgi.enqueue(Script(reply=f"The answer is 4.\n{marker} and now a made-up turn"))
+    stream = rig.dialog.handle(message("2+2?"))
+    snapshots = [snapshot async for snapshot in stream]
+    assert stream.reply.text == "The answer is 4."
+    assert all("made-up" not in snapshot and "<" not in snapshot for snapshot in snapshots)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
+import pytest
+
 from core.generation.base import HUMAN_STOP, Token
 from core.generation.stops import StopTextTrimmer, trim_stop_text
 
@@ -50,11 +52,11 @@ async def test_trimmed_stream_skips_special_tokens_and_ends_with_the_finish_reas
     raw = tokens(
         Token("Hi", 1),
         Token(" <", 2),
-        Token("b", 3),
+        Token("x", 3),
         Token("</s>", 2, special=True, finish_reason="eos_token"),
     )
     out = [token async for token in trim_stop_text(raw, [HUMAN_STOP])]
-    assert [t.text for t in out] == ["Hi", " ", "<b", ""]
+    assert [t.text for t in out] == ["Hi", " ", "<x", ""]
     assert out[-1].finish_reason == "eos_token"
     assert all(t.finish_reason is None for t in out[:-1])
 
@@ -77,3 +79,32 @@ async def test_trimmed_stream_stops_at_the_stop_text_and_closes_the_upstream() -
         ("", "stop_sequence"),
     ]
     assert closed
+
+
+@pytest.mark.parametrize(
+    ("pieces", "shown"),
+    [
+        (["Sure.", "\n<", "bot", ">", ":", " again"], "Sure.\n"),
+        (["Yes.", " <Human>:", " hi"], "Yes. "),
+        (["Yes.", "\n<human", "> ", ":", " hi"], "Yes.\n"),
+        (["Done", "</", "s", ">", "<s>more"], "Done"),
+        (["Done", "< / S >", "more"], "Done"),
+        (["a < b and <bot", "tle>: c"], "a < b and <bottle>: c"),
+        (["x <human> is a tag"], "x <human> is a tag"),
+        (["<b", "old> text"], "<bold> text"),
+    ],
+)
+def test_turn_marker_variants_stop_the_reply_and_nothing_after_them_is_shown(
+    pieces: list[str], shown: str
+) -> None:
+    assert "".join(feed_all(pieces, stops=())) == shown
+
+
+def test_no_part_of_a_marker_variant_is_shown_before_it_is_recognised() -> None:
+    shown = feed_all(["Fine", " <", "Bot", " >", " :", " more"], stops=())
+    assert shown == ["Fine", " ", "", "", "", "", ""]
+
+
+def test_turn_markers_can_be_left_to_the_caller() -> None:
+    trimmer = StopTextTrimmer([], turn_markers=False)
+    assert trimmer.feed("a <bot>: b") == "a <bot>: b"
