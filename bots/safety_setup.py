@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bots.settings import Settings
 from core.errors import ConfigurationError
-from core.generation.base import TextGenerator
+from core.generation.local import LocalGenerator
 from core.generation.openai_completions import OpenAICompletionsGenerator
 from core.generation.tgi import TgiGenerator
 from core.guards.repetition import RepetitionGuard
 from core.safety.base import SafetyClassifier
 from core.safety.categories import ALL_CATEGORIES, OBSCENITY
 from core.safety.guard import SafetyGuard
-from core.safety.guard_formats import FORMATS
+from core.safety.guard_formats import FORMATS, GuardFormat
 from core.safety.guard_model import GuardModelClassifier
+from core.safety.local_guard import QWEN3GUARD_GEN_0_6B, InProcessGuardModel
 from core.safety.local_model import TextClassificationModel, parse_label_map
 from core.safety.policy import OnUnavailable, PolicyConfig, SafetyPolicy
 from core.safety.wordlists import WordListClassifier, load_word_lists
@@ -28,26 +31,62 @@ def _categories(names: list[str], setting: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def _guard_generator(settings: Settings, url: str) -> TextGenerator:
-    """The guard model's endpoint: TGI, or an OpenAI-compatible completions server."""
-    token = settings.safety_guard_api_token
-    api_token = token.get_secret_value() if token else None
-    timeout = settings.safety_guard_timeout_seconds
-    if settings.safety_guard_api == "openai":
-        if not settings.safety_guard_model_name:
-            raise ConfigurationError(
-                "BLOOMBRIDGE_SAFETY_GUARD_MODEL_NAME must name the model the completions server "
-                "serves, e.g. Qwen/Qwen3Guard-Gen-4B"
-            )
-        return OpenAICompletionsGenerator(
-            url, model=settings.safety_guard_model_name, timeout=timeout, api_token=api_token
+def _model_name(settings: Settings, example: str) -> str:
+    if not settings.safety_guard_model_name:
+        raise ConfigurationError(
+            f"BLOOMBRIDGE_SAFETY_GUARD_MODEL_NAME must name the guard model, e.g. {example}"
         )
-    return TgiGenerator(
-        url,
+    return settings.safety_guard_model_name
+
+
+def _tgi_guard(settings: Settings, guard_format: GuardFormat) -> GuardModelClassifier:
+    token = settings.safety_guard_api_token
+    timeout = settings.safety_guard_timeout_seconds
+    generator = TgiGenerator(
+        _guard_url(settings),
         connect_timeout=min(settings.tgi_connect_timeout_seconds, timeout),
         first_token_timeout=timeout,
-        api_token=api_token,
+        api_token=token.get_secret_value() if token else None,
     )
+    return GuardModelClassifier(generator, guard_format, timeout=timeout)
+
+
+def _openai_guard(settings: Settings, guard_format: GuardFormat) -> GuardModelClassifier:
+    token = settings.safety_guard_api_token
+    timeout = settings.safety_guard_timeout_seconds
+    generator = OpenAICompletionsGenerator(
+        _guard_url(settings),
+        model=_model_name(settings, "Qwen/Qwen3Guard-Gen-4B"),
+        timeout=timeout,
+        api_token=token.get_secret_value() if token else None,
+    )
+    return GuardModelClassifier(generator, guard_format, timeout=timeout)
+
+
+def _in_process_guard(settings: Settings, guard_format: GuardFormat) -> GuardModelClassifier:
+    generator = LocalGenerator(_model_name(settings, f"{QWEN3GUARD_GEN_0_6B} or a folder"))
+    return InProcessGuardModel(
+        generator, guard_format, timeout=settings.safety_guard_timeout_seconds
+    )
+
+
+def _guard_url(settings: Settings) -> str:
+    if not settings.safety_guard_url:
+        raise ConfigurationError("BLOOMBRIDGE_SAFETY_GUARD_URL must give the guard server's URL")
+    return settings.safety_guard_url
+
+
+# BLOOMBRIDGE_SAFETY_GUARD_API: where the guard model runs.
+GUARD_BACKENDS: dict[str, Callable[[Settings, GuardFormat], GuardModelClassifier]] = {
+    "tgi": _tgi_guard,
+    "openai": _openai_guard,
+    "local": _in_process_guard,
+}
+
+
+def _wants_guard_model(settings: Settings) -> bool:
+    """A guard server's URL is set, or the guard model runs in this process."""
+    return bool(settings.safety_guard_url) or settings.safety_guard_api == "local"
 
 
 def build_classifiers(settings: Settings) -> list[SafetyClassifier]:
@@ -55,14 +94,9 @@ def build_classifiers(settings: Settings) -> list[SafetyClassifier]:
     classifiers: list[SafetyClassifier] = []
     if settings.safety_wordlists:
         classifiers.append(WordListClassifier(load_word_lists(settings.safety_wordlist_dir)))
-    if settings.safety_guard_url:
-        classifiers.append(
-            GuardModelClassifier(
-                _guard_generator(settings, settings.safety_guard_url),
-                FORMATS[settings.safety_guard_model](),
-                timeout=settings.safety_guard_timeout_seconds,
-            )
-        )
+    if _wants_guard_model(settings):
+        guard_format = FORMATS[settings.safety_guard_model]()
+        classifiers.append(GUARD_BACKENDS[settings.safety_guard_api](settings, guard_format))
     if settings.safety_local_model_path is not None:
         labels = parse_label_map(settings.safety_local_model_labels)
         if not labels:

@@ -175,7 +175,7 @@ class Settings(BaseSettings):
     safety_wordlists: bool = True
     safety_wordlist_dir: Path | None = None
     safety_guard_url: str | None = None
-    safety_guard_api: Literal["tgi", "openai"] = "tgi"
+    safety_guard_api: Literal["tgi", "openai", "local"] = "tgi"
     safety_guard_model_name: str = ""
     safety_guard_model: Literal["llama-guard-3", "llama-guard-3-1b", "qwen3guard"] = "llama-guard-3"
     safety_guard_api_token: SecretStr | None = None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.bots.cli_process import cli_environment, run_cli
 from tests.core.safety.guard_fakes import llama_guard_responder
 from tests.fakes.openai_completions import FakeCompletions
 from tests.fakes.tgi import FakeTGI, dead_url
+from tests.fakes.tiny_guard import LLAMA, build_tiny_guard
 
 
 async def safety_check(lines: list[str], *args: str, **settings: str) -> list[str]:
@@ -81,3 +84,15 @@ async def test_obscenity_policies() -> None:
         "allow",
         "block hate",
     ]
+
+
+async def test_the_guard_model_in_process(tmp_path: Path) -> None:
+    folder = build_tiny_guard(tmp_path / "guard", LLAMA, ["unsafe\n", "S10"])
+    output = await safety_check(
+        ["Bonjour"],
+        safety_guard_api="local",
+        safety_guard_model="llama-guard-3-1b",
+        safety_guard_model_name=str(folder),
+        safety_guard_timeout_seconds="60",
+    )
+    assert output == ["block hate"]
