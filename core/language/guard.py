@@ -45,8 +45,10 @@ FIT_STEP = 8
 PARTIAL_LETTERS = 40
 # An unfinished sentence must be this long before it alone stops generation as foreign.
 PARTIAL_FOREIGN_LETTERS = 80
-# A sentence being shown is judged again after it grew by this many characters.
-CHECK_CHARS = 64
+# A sentence being shown is judged again after it grew by this many characters, and once
+# finished only when this many of its letters came after the last judgement.
+CHECK_CHARS = 96
+UNJUDGED_TAIL_LETTERS = 60
 # An unfinished sentence is judged on at most its last this many characters: plenty of evidence,
 # and a run-on sentence (a long list, a sentence without a full stop) costs the same per token
 # however long it grows.
@@ -167,6 +169,8 @@ class LanguageGuardSession(GuardSession):
         self._fit_sentence = -1  # the unfinished sentence the two fields below are about
         self._next_fit = FIT_LETTERS  # letters at which its opening is judged next
         self._script_cap = False  # flow stopped at a letter of another script
+        self._judged_to = 0  # end of the last span given to the detector
+        self._letters_wanted = 0  # letters still to come before the waiting sentence is judged
 
     def others_cleared(self, end: int) -> None:
         self._others_cleared = end
@@ -211,11 +215,18 @@ class LanguageGuardSession(GuardSession):
             return False  # nothing checked now could be shown yet: the other guards hold it back
         if self._recheck or marked or len(text) - self._checked_at >= CHECK_CHARS:
             return True
-        if _CLAUSE_END.search(text, seen) is not None:
-            return True
-        # While a sentence waits for its first words to fit, every finished word is a checkpoint.
-        return self._flow_from is None and (
-            _WORD_BREAK.search(text, seen) is not None or not text[seen:].isascii()
+        if self._flow_from is not None:
+            return False
+        # A sentence waiting to be judged: once it may have the letters needed, every clause
+        # end and every finished word is a checkpoint.
+        added = text[seen:]
+        self._letters_wanted -= sum(map(str.isalpha, added))
+        if self._letters_wanted > 0:
+            return False
+        return (
+            _CLAUSE_END.search(text, seen) is not None
+            or _WORD_BREAK.search(text, seen) is not None
+            or not added.isascii()
         )
 
     def _release(self, text: str) -> int:
@@ -240,9 +251,10 @@ class LanguageGuardSession(GuardSession):
                 if verdict is not None:
                     return verdict
                 break
-            judgement = await self._judge_span(segment.start, segment.end)
-            if judgement.foreign:
-                return await self._drift(text, start, final=final)
+            if not self._already_judged(segment.start, segment.end):
+                judgement = await self._judge_span(segment.start, segment.end)
+                if judgement.foreign:
+                    return await self._drift(text, start, final=final)
             self._verified = segment.end
         else:
             self._flow_from = self._flow_end = None
@@ -269,16 +281,20 @@ class LanguageGuardSession(GuardSession):
         masked = self._reply.masked(window_start, end)
         letters = sum(map(str.isalpha, masked))
         if self._flow_from is None:
+            self._letters_wanted = self._letters_to_wait(letters)
             if self._early_release and self._fits_by_script(masked, letters):
                 self._flow_from = start
+                self._partial_judged_at = end
                 return None
             if self._early_release and self._next_fit <= letters < PARTIAL_LETTERS:
                 # Its opening words decide whether the sentence may be shown as it grows.
                 judgement = await self._judge_span(window_start, end)
-                if judgement.agrees:
+                self._partial_judged_at = end
+                if judgement.agrees or self._fits_unsure(judgement, masked):
                     self._flow_from = start
                 # Unclear: try again a few letters on; another language: only whole checks.
                 self._next_fit = letters + FIT_STEP if not judgement.foreign else PARTIAL_LETTERS
+                self._letters_wanted = self._letters_to_wait(letters)
                 return None
             if letters < PARTIAL_LETTERS:
                 return None
@@ -295,6 +311,28 @@ class LanguageGuardSession(GuardSession):
                 self._verified = cut
         return None
 
+    def _letters_to_wait(self, letters: int) -> int:
+        """Letters the waiting sentence needs before its next judgement (masking only removes)."""
+        if not self._early_release:
+            return PARTIAL_LETTERS - letters
+        own = FIT_LETTERS_OWN_SCRIPT if self._own_script else PARTIAL_LETTERS
+        return min(own, self._next_fit if self._next_fit > letters else PARTIAL_LETTERS) - letters
+
+    def _already_judged(self, start: int, end: int) -> bool:
+        """Whether a finished sentence that was shown as it grew needs no judgement of its own.
+
+        Its opening fitted; it is judged again only when what followed is long enough to hold
+        a switch of its own (in a script of the target's own, only a letter of another script
+        is one, and the flow stopped there).
+        """
+        if self._flow_from != start:
+            return False
+        masked = self._reply.masked(start, end)
+        if self._fits_by_script(masked, FIT_LETTERS_OWN_SCRIPT):
+            return True
+        tail = self._reply.masked(max(start, self._judged_to), end)
+        return sum(map(str.isalpha, tail)) < UNJUDGED_TAIL_LETTERS
+
     def _fits_by_script(self, masked: str, letters: int) -> bool:
         """Whether the first letters are all in a script only the target's language uses."""
         if not self._own_script or letters < FIT_LETTERS_OWN_SCRIPT:
@@ -302,7 +340,27 @@ class LanguageGuardSession(GuardSession):
         found, share = dominant_script(masked)
         return found == self._target_script and share == 1.0
 
+    def _fits_unsure(self, judgement: Judgement, masked: str) -> bool:
+        """Letters all in the target's script fit when the detector, unsure, names no other.
+
+        The conversation's language is a strong prior: outside Latin only a detector sure of a
+        neighbour sharing the script (Urdu for Arabic, Marathi for Hindi) overrides it; in
+        Latin the target must also be the language the detector found likeliest.
+        """
+        detection = judgement.detection
+        if self._target_script is None or detection is None or detection.sure:
+            return False
+        found, share = dominant_script(masked)
+        if found != self._target_script or share < 1.0:
+            return False
+        if self._target_script != "Latin":
+            return True
+        # Latin is shared by many languages: the target must still be the detector's favourite.
+        best = max(detection.scores.items(), key=lambda item: item[1], default=None)
+        return best is not None and is_close(best[0], self._target)
+
     async def _judge_span(self, start: int, end: int) -> Judgement:
+        self._judged_to = end
         judgement = await self._judge.judge(
             self._reply.masked(start, end), self._target, self.anchor
         )

@@ -131,16 +131,10 @@ class _CompiledList:
         # The first words of entries of several words: text ending in them may go on to one.
         self._beginnings = frozenset(key[:n] for key in self.index for n in range(1, len(key)))
 
-    def may_continue(self, tokens: Sequence[_Token]) -> bool:
-        """Whether `tokens`, in some spelling, are the first words of a longer entry."""
-        if len(tokens) >= self.longest or not any(
-            squeezed in self._first_words for _, squeezed in tokens[0]
-        ):
-            return False
-        return any(
-            tuple(squeezed for _, squeezed in spelling) in self._beginnings
-            for spelling in itertools.product(*tokens)
-        )
+    @property
+    def beginnings(self) -> frozenset[tuple[str, ...]]:
+        """The first words (squeezed) of every entry longer than them."""
+        return self._beginnings
 
     def find(self, tokens: Sequence[tuple[str, ...]]) -> list[WordMatch]:
         return list(self.matches(_prepared(tokens), 0))
@@ -196,6 +190,17 @@ class _WordListWatcher(TextWatcher):
         self._context_size = max(
             (compiled.longest - 1 + compiled.lookback for compiled in lists), default=0
         )
+        # Beginnings of phrases of every list, by folding, and the words they start with.
+        self._beginnings: dict[bool, frozenset[tuple[str, ...]]] = {}
+        for compiled in lists:
+            known = self._beginnings.get(compiled.fold_accents, frozenset())
+            self._beginnings[compiled.fold_accents] = known | compiled.beginnings
+        self._starters = {
+            fold: frozenset(key[0] for key in keys) for fold, keys in self._beginnings.items()
+        }
+        self._longest_beginning = max(
+            (len(key) for keys in self._beginnings.values() for key in keys), default=0
+        )
         self._reset()
 
     def _reset(self) -> None:
@@ -211,6 +216,7 @@ class _WordListWatcher(TextWatcher):
         self._open_run: dict[bool, int | None] = dict.fromkeys(foldings)
         self._found: dict[str, float] = {}
         self._shown = 0  # how far the settled words may be shown
+        self._settled_verdict = SafetyVerdict(self._name)  # on the settled words
 
     def verdict(self, text: str) -> SafetyVerdict:
         self._settle(text)
@@ -223,7 +229,9 @@ class _WordListWatcher(TextWatcher):
     def release(self, text: str) -> tuple[SafetyVerdict, int]:
         if self._settle(text):
             self._shown = self._shown_end()
-        return SafetyVerdict(self._name, dict(self._found) if self._found else {}), self._shown
+            if self._found:
+                self._settled_verdict = SafetyVerdict(self._name, dict(self._found))
+        return self._settled_verdict, self._shown
 
     def _settle(self, text: str) -> bool:
         """Tokenise and match `text` up to its last restart point; whether that point moved."""
@@ -263,12 +271,21 @@ class _WordListWatcher(TextWatcher):
             if run is not None:
                 end = min(end, run)
             context, starts = self._context[fold], self._starts[fold]
-            for size in range(len(context), 0, -1):
-                tail = context[-size:]
-                if any(c.fold_accents == fold and c.may_continue(tail) for c in self._lists):
+            for size in range(min(len(context), self._longest_beginning), 0, -1):
+                if self._may_continue(fold, context[-size:]):
                     end = min(end, starts[-size])
                     break
         return end
+
+    def _may_continue(self, fold: bool, tokens: Sequence[_Token]) -> bool:
+        """Whether `tokens`, in some spelling, are the first words of a longer entry."""
+        if not any(squeezed in self._starters[fold] for _, squeezed in tokens[0]):
+            return False
+        beginnings = self._beginnings[fold]
+        return any(
+            tuple(squeezed for _, squeezed in spelling) in beginnings
+            for spelling in itertools.product(*tokens)
+        )
 
     def _match(self, fold: bool, tokens: list[_Token], found: dict[str, float]) -> None:
         first_new = len(self._context[fold])
