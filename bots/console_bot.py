@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from typing import Any, TextIO
 
@@ -43,6 +44,10 @@ async def chat(
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     apply_log_settings(settings)
+    # Bytes that are not UTF-8 become U+FFFD: one bad line must not end the whole session.
+    for stream in (sys.stdin, sys.stdout):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
     run_until_stopped(
         chat(
             settings,

@@ -6,8 +6,14 @@ import asyncio
 from typing import TextIO
 
 from adapters.base import Adapter, ChatHandler
-from adapters.console.translate import CONSOLE_PLATFORM, console_conversation, line_to_message
+from adapters.console.translate import (
+    CONSOLE_PLATFORM,
+    console_conversation,
+    line_to_message,
+    terminal_text,
+)
 from core.messages import ConversationRef, IncomingMessage
+from core.notices import FALLBACK_LANGUAGE, notice
 
 PROMPT = "you> "
 BOT_LABEL = "bot> "
@@ -73,6 +79,9 @@ class ConsoleAdapter(Adapter):
             )
             if message is not None:
                 await self._answer(message)
+            elif self._interactive:
+                # Nothing visible on the line: a hint on a terminal; piped, the line is skipped.
+                self._write(notice("empty_message", self._locale_hint or FALLBACK_LANGUAGE) + "\n")
 
     async def _answer(self, message: IncomingMessage) -> None:
         stream = self.handler.handle(message)
@@ -80,7 +89,9 @@ class ConsoleAdapter(Adapter):
         if self._interactive:
             self._write(BOT_LABEL)
         try:
-            async for snapshot in stream:
+            async for shown in stream:
+                # Model text may hold terminal escapes: only printable text reaches the terminal.
+                snapshot = terminal_text(shown)
                 if self._interactive and snapshot.startswith(printed):
                     self._write(snapshot[len(printed) :])
                     printed = snapshot
@@ -88,7 +99,7 @@ class ConsoleAdapter(Adapter):
             await stream.aclose()
         reply = stream.reply
         # A terminal shows no Markdown: notices go on their own lines, unstyled.
-        final = "\n\n".join(part for part in (reply.text, *reply.notices) if part)
+        final = terminal_text("\n\n".join(part for part in (reply.text, *reply.notices) if part))
         if not self._interactive:
             self._write(final + "\n")
             return

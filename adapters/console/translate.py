@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from core.messages import ConversationRef, IncomingMessage, PlaceKind, Sender
+from core.prompt import has_visible_text
 
 CONSOLE_PLATFORM = "console"
+
+# What a terminal would act on rather than show: C0 controls but tab and newline (ESC starts
+# escape sequences, BEL rings, CR overwrites the line), DEL, C1 controls, and the bidirectional
+# embeddings, overrides and isolates that reorder what is shown.
+_TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def console_conversation(session: str = "local") -> ConversationRef:
@@ -25,9 +32,9 @@ def line_to_message(
     locale_hint: str | None = None,
     now: datetime | None = None,
 ) -> IncomingMessage | None:
-    """The message a typed line stands for, or None for a blank line."""
+    """The message a typed line stands for, or None for a line with nothing visible on it."""
     text = line.rstrip("\r\n")
-    if not text.strip():
+    if not has_visible_text(text):
         return None
     return IncomingMessage(
         id=str(number),
@@ -37,3 +44,11 @@ def line_to_message(
         sent_at=now or datetime.now(UTC),
         raw={"line": line},
     )
+
+
+def terminal_text(text: str) -> str:
+    """`text` without the control characters a terminal would obey: only printable text remains.
+
+    Characters are removed one by one, so the text of a prefix is a prefix of the text.
+    """
+    return _TERMINAL_CONTROLS.sub("", text)

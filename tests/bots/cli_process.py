@@ -32,8 +32,8 @@ def cli_environment(**settings: str) -> dict[str, str]:
     return env
 
 
-async def run_cli(*args: str, stdin: str = "", env: dict[str, str]) -> CliResult:
-    """`python -m bots.cli ARGS` with `stdin` as its input."""
+async def run_cli(*args: str, stdin: str | bytes = "", env: dict[str, str]) -> CliResult:
+    """`python -m bots.cli ARGS` with `stdin` (text is sent as UTF-8) as its input."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -45,6 +45,7 @@ async def run_cli(*args: str, stdin: str = "", env: dict[str, str]) -> CliResult
         env=env,
     )
     async with asyncio.timeout(_LIMIT_SECONDS):
-        stdout, stderr = await process.communicate(stdin.encode())
+        raw = stdin.encode() if isinstance(stdin, str) else stdin
+        stdout, stderr = await process.communicate(raw)
     assert process.returncode is not None
     return CliResult(process.returncode, stdout.decode(), stderr.decode())
