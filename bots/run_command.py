@@ -15,19 +15,46 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from adapters.base import Adapter, ChatHandler
 from bots.lifecycle import run_until_stopped
 from bots.redaction import apply_log_settings, redact_logs
 from bots.settings import Settings, load_settings
 from bots.wiring import build_dialog
+from core.errors import ConfigurationError
 
 # Platform name -> module defining `BOT`; imported only when used, so one platform's
 # library missing or broken never stops the others.
 PLATFORM_MODULES: dict[str, str] = {
     "telegram": "bots.telegram_bot",
     "discord": "bots.discord_bot",
+    "slack": "bots.slack_bot",
+}
+
+
+@dataclass(frozen=True)
+class SettingOption:
+    """A `run <platform>` command-line option that sets one setting (it wins over the rest)."""
+
+    flag: str
+    setting: str  # a `Settings` field
+    type: Callable[[str], Any]
+    metavar: str
+    help: str
+
+
+# Declared here, not in the platform modules, so the parser never imports platform libraries.
+PLATFORM_OPTIONS: dict[str, tuple[SettingOption, ...]] = {
+    "slack": (
+        SettingOption(
+            "--http",
+            "slack_http_port",
+            int,
+            "PORT",
+            "serve the Events API over HTTP on PORT (at /slack/events) instead of Socket Mode",
+        ),
+    ),
 }
 
 
@@ -63,8 +90,25 @@ async def serve(bot: PlatformBot, settings: Settings) -> None:
         await adapter.run()
 
 
+def apply_options(settings: Settings, args: argparse.Namespace) -> Settings:
+    """The settings with the platform's command-line options given on the command line."""
+    given = {
+        option.setting: getattr(args, option.setting)
+        for option in PLATFORM_OPTIONS.get(args.platform, ())
+        if getattr(args, option.setting, None) is not None
+    }
+    if not given:
+        return settings
+    try:
+        return Settings.model_validate({**settings.model_dump(), **given})
+    except ValidationError as exc:
+        flags = ", ".join(o.flag for o in PLATFORM_OPTIONS[args.platform] if o.setting in given)
+        problems = "; ".join(str(error["msg"]) for error in exc.errors())
+        raise ConfigurationError(f"invalid {flags}: {problems}") from exc
+
+
 def _run(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = apply_options(load_settings(args.config), args)
     apply_log_settings(settings)
     bot = platform_bot(args.platform)
     redact_logs(*(s.get_secret_value() for s in bot.secrets(settings) if s is not None))
@@ -77,6 +121,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     run = subparsers.add_parser("run", help="run a chat platform bot until stopped")
     platforms = run.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
     for name in PLATFORM_MODULES:
-        platforms.add_parser(name, help=f"answer {name} chats until stopped").set_defaults(
-            handler=_run
-        )
+        parser = platforms.add_parser(name, help=f"answer {name} chats until stopped")
+        parser.set_defaults(handler=_run)
+        for option in PLATFORM_OPTIONS.get(name, ()):
+            parser.add_argument(
+                option.flag,
+                dest=option.setting,
+                type=option.type,
+                metavar=option.metavar,
+                default=None,
+                help=option.help,
+            )

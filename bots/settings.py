@@ -120,8 +120,33 @@ class DiscordSettings(BaseModel):
         return value
 
 
+class SlackSettings(BaseModel):
+    """`BLOOMBRIDGE_SLACK_*`: the bot token (xoxb-, OAuth & Permissions); Socket Mode's
+    app-level token (xapp-, with connections:write); HTTP mode (`run slack --http PORT`, or
+    a port here) verifies every request with the signing secret. The Web API base URL is
+    slack_sdk's `base_url` (a proxy); the slash command's name; native streaming (off:
+    replies are posted and updated)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    api_url: str = "https://slack.com/api/"
+    http_port: int | None = Field(default=None, gt=0, lt=65536)
+    http_listen: str = "0.0.0.0"
+    command: str = "/bloombridge"
+    streaming: bool = True
+
+    @field_validator("api_url", mode="before")
+    @classmethod
+    def _slash_ended_url(cls, value: Any) -> Any:
+        # slack_sdk joins method names onto base_url, which must end with "/".
+        return value.strip().rstrip("/") + "/" if isinstance(value, str) else value
+
+
 # The names of the per-platform groups below; each is a field of `Settings`.
-PLATFORM_GROUPS = ("telegram", "discord")
+PLATFORM_GROUPS = ("telegram", "discord", "slack")
 
 
 class Settings(BaseSettings):
@@ -213,6 +238,7 @@ class Settings(BaseSettings):
     # One group per chat platform (`BLOOMBRIDGE_<PLATFORM>_<NAME>`), read by its bots module.
     telegram: TelegramSettings = Field(default_factory=lambda: TelegramSettings())
     discord: DiscordSettings = Field(default_factory=lambda: DiscordSettings())
+    slack: SlackSettings = Field(default_factory=lambda: SlackSettings())
 
     @model_validator(mode="before")
     @classmethod

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +20,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.base import ChatHandler
 from adapters.capabilities import Capabilities, LengthUnit, MarkdownDialect, RateLimitOwner
@@ -28,7 +29,7 @@ from adapters.intake import IntakeLimits
 from adapters.pacer import Clock
 from adapters.slack.render import SlackRenderer
 from adapters.slack.response_sink import ResponseUrlSink
-from adapters.slack.sink import SlackMessageSink, SlackStreamSink, call_slack
+from adapters.slack.sink import SlackCallFailed, SlackMessageSink, SlackStreamSink, call_slack
 from adapters.slack.translate import (
     PLATFORM,
     BotIdentity,
@@ -68,6 +69,9 @@ SLACK_CAPABILITIES = Capabilities(
 # How long the bot remembers a thread it answered in (follow-ups there need no mention).
 THREAD_MEMORY_SECONDS = 14 * 24 * 3600
 _MAX_LOCALES = 10_000
+_REFUSED_TOKEN = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
 _FEEDBACK_ACTION = re.compile(r"^feedback_(up|down)$")
 
 
@@ -169,7 +173,7 @@ class SlackAdapter(StreamingAdapter):
         )
         self._client = client
         try:
-            auth = await call_slack("auth.test", client.auth_test)
+            auth = await self._checked("the bot token", "auth.test", client.auth_test)
             self._identity = BotIdentity(
                 user_id=str(auth["user_id"]),
                 bot_id=str(auth.get("bot_id") or ""),
@@ -184,6 +188,17 @@ class SlackAdapter(StreamingAdapter):
             await self.stop()
             raise
         logger.info("Slack bot %s started (%s)", self._identity.user_id, self._mode)
+
+    async def _checked(
+        self, what: str, action: str, call: Callable[[], Awaitable[AsyncSlackResponse]]
+    ) -> AsyncSlackResponse:
+        """A start-up call; a refused token is a ConfigurationError naming it (never its value)."""
+        try:
+            return await call_slack(action, call)
+        except SlackCallFailed as exc:
+            if exc.code in _REFUSED_TOKEN:
+                raise ConfigurationError(f"Slack refused {what} ({exc.code})") from exc
+            raise
 
     @property
     def _mode(self) -> str:
@@ -216,6 +231,14 @@ class SlackAdapter(StreamingAdapter):
             logger=logger,
         )
         self._socket = socket
+        app_client = AsyncWebClient(base_url=self._api_url, timeout=int(self._request_timeout))
+        opened = await self._checked(
+            "the app-level token",
+            "apps.connections.open",
+            lambda: app_client.apps_connections_open(app_token=self._app_token or ""),
+        )
+        # The URL just issued is used for the first connection; reconnections ask anew.
+        socket.client.wss_uri = str(opened["url"])
         await socket.connect_async()  # type: ignore[no-untyped-call]
 
     async def _listen(self, app: AsyncApp, http: HttpConfig) -> None:

@@ -56,6 +56,14 @@ def slack_error_code(error: SlackApiError) -> str:
     return str(data.get("error") or f"http_{error.response.status_code}")
 
 
+class SlackCallFailed(PlatformError):
+    """A Web API call Slack answered with an error; `code` is Slack's ("channel_not_found")."""
+
+    def __init__(self, action: str, code: str) -> None:
+        super().__init__(f"{action} failed: {code}")
+        self.code = code
+
+
 def translate_error(error: SlackClientError, action: str) -> PlatformError:
     """The bloombridge error for a failed Web API call; only Slack's error code is kept."""
     if isinstance(error, SlackApiError):
@@ -66,7 +74,7 @@ def translate_error(error: SlackClientError, action: str) -> PlatformError:
             )
             retry_after = float(header) if header else _DEFAULT_RETRY_AFTER
             return RateLimited(f"{action} was rate limited", retry_after=retry_after)
-        return PlatformError(f"{action} failed: {code}")
+        return SlackCallFailed(action, code)
     return PlatformError(f"{action} failed: {type(error).__name__}")
 
 

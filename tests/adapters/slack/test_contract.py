@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from tests.adapters.contract import AdapterContract, VirtualClock, dialog_rig
+from tests.adapters.contract import AdapterContract
 from tests.adapters.slack.harness import SlackHarness
-from tests.fakes.slack_api import FakeSlackAPI
 
 
-@pytest.fixture(params=["socket-mode", "http"])
-async def harness(
-    request: pytest.FixtureRequest, redis_url: str, redis_namespace: str
-) -> AsyncIterator[SlackHarness]:
-    clock = VirtualClock()
-    async with (
-        dialog_rig(redis_url, redis_namespace) as rig,
-        FakeSlackAPI(clock=clock.now) as api,
-    ):
-        slack = SlackHarness(rig, api, clock, http=request.param == "http")
-        try:
-            yield slack
-        finally:
-            await slack.close()
+@pytest.fixture
+def harness(slack_any_mode: SlackHarness) -> SlackHarness:
+    return slack_any_mode
 
 
 class TestSlackContract(AdapterContract):
