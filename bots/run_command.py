@@ -38,10 +38,15 @@ class SettingOption:
     """A `run <platform>` command-line option that sets one setting (it wins over the rest)."""
 
     flag: str
-    setting: str  # a `Settings` field
+    setting: str  # a `Settings` field, dotted inside a platform group ("slack.http_port")
     type: Callable[[str], Any]
     metavar: str
     help: str
+
+    @property
+    def dest(self) -> str:
+        """The argparse attribute holding the option's value."""
+        return self.setting.replace(".", "_")
 
 
 # Declared here, not in the platform modules, so the parser never imports platform libraries.
@@ -49,7 +54,7 @@ PLATFORM_OPTIONS: dict[str, tuple[SettingOption, ...]] = {
     "slack": (
         SettingOption(
             "--http",
-            "slack_http_port",
+            "slack.http_port",
             int,
             "PORT",
             "serve the Events API over HTTP on PORT (at /slack/events) instead of Socket Mode",
@@ -93,14 +98,21 @@ async def serve(bot: PlatformBot, settings: Settings) -> None:
 def apply_options(settings: Settings, args: argparse.Namespace) -> Settings:
     """The settings with the platform's command-line options given on the command line."""
     given = {
-        option.setting: getattr(args, option.setting)
+        option.setting: getattr(args, option.dest)
         for option in PLATFORM_OPTIONS.get(args.platform, ())
-        if getattr(args, option.setting, None) is not None
+        if getattr(args, option.dest, None) is not None
     }
     if not given:
         return settings
+    values = settings.model_dump()
+    for setting, value in given.items():
+        *groups, name = setting.split(".")
+        target = values
+        for group in groups:
+            target = target[group]
+        target[name] = value
     try:
-        return Settings.model_validate({**settings.model_dump(), **given})
+        return Settings.model_validate(values)
     except ValidationError as exc:
         flags = ", ".join(o.flag for o in PLATFORM_OPTIONS[args.platform] if o.setting in given)
         problems = "; ".join(str(error["msg"]) for error in exc.errors())
@@ -126,7 +138,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         for option in PLATFORM_OPTIONS.get(name, ()):
             parser.add_argument(
                 option.flag,
-                dest=option.setting,
+                dest=option.dest,
                 type=option.type,
                 metavar=option.metavar,
                 default=None,

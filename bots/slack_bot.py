@@ -17,35 +17,35 @@ def _secret(value: SecretStr | None) -> str:
 
 def http_config(settings: Settings) -> HttpConfig | None:
     """HTTP Events API mode when a port is set; the signing secret is then required."""
-    if settings.slack_http_port is None:
+    if settings.slack.http_port is None:
         return None
-    secret = _secret(settings.slack_signing_secret)
+    secret = _secret(settings.slack.signing_secret)
     if not secret:
         raise ConfigurationError(
             "BLOOMBRIDGE_SLACK_SIGNING_SECRET must be set in HTTP mode (--http PORT): "
             "the app's Signing Secret, from Basic Information"
         )
     return HttpConfig(
-        port=settings.slack_http_port, signing_secret=secret, listen=settings.slack_http_listen
+        port=settings.slack.http_port, signing_secret=secret, listen=settings.slack.http_listen
     )
 
 
 def build_adapter(settings: Settings, handler: ChatHandler) -> SlackAdapter:
     """The Slack adapter the settings describe."""
-    bot_token = _secret(settings.slack_bot_token)
+    bot_token = _secret(settings.slack.bot_token)
     if not bot_token.startswith("xoxb-"):
         raise ConfigurationError(
             "BLOOMBRIDGE_SLACK_BOT_TOKEN must be set to the app's Bot User OAuth Token "
             "(xoxb-..., from OAuth & Permissions)"
         )
     http = http_config(settings)
-    app_token = _secret(settings.slack_app_token)
+    app_token = _secret(settings.slack.app_token)
     if http is None and not app_token.startswith("xapp-"):
         raise ConfigurationError(
             "BLOOMBRIDGE_SLACK_APP_TOKEN must be set to an app-level token (xapp-..., with "
             "connections:write) for Socket Mode; or run `bloombridge run slack --http PORT`"
         )
-    command = settings.slack_command.strip()
+    command = settings.slack.command.strip()
     if not command.startswith("/") or len(command) < 2:
         raise ConfigurationError("BLOOMBRIDGE_SLACK_COMMAND must start with / (e.g. /bloombridge)")
     return SlackAdapter(
@@ -53,14 +53,15 @@ def build_adapter(settings: Settings, handler: ChatHandler) -> SlackAdapter:
         bot_token=bot_token,
         app_token=app_token or None,
         http=http,
-        api_url=settings.slack_api_url,
+        api_url=settings.slack.api_url,
         command=command,
-        streaming=settings.slack_streaming,
+        streaming=settings.slack.streaming,
     )
 
 
 def _secrets(settings: Settings) -> list[SecretStr | None]:
-    return [settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret]
+    slack = settings.slack
+    return [slack.bot_token, slack.app_token, slack.signing_secret]
 
 
 BOT = PlatformBot(

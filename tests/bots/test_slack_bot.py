@@ -24,9 +24,9 @@ def settings(**values: object) -> Settings:
 def test_run_slack_takes_an_http_port() -> None:
     args = build_parser().parse_args(["run", "slack", "--http", "3000"])
     assert (args.command, args.platform) == ("run", "slack")
-    assert apply_options(settings(), args).slack_http_port == 3000
+    assert apply_options(settings(), args).slack.http_port == 3000
     plain = build_parser().parse_args(["run", "slack"])
-    assert apply_options(settings(slack_http_port=8080), plain).slack_http_port == 8080
+    assert apply_options(settings(slack_http_port=8080), plain).slack.http_port == 8080
     with pytest.raises(ConfigurationError, match="--http"):
         apply_options(settings(), build_parser().parse_args(["run", "slack", "--http", "70000"]))
 
@@ -68,8 +68,8 @@ def test_settings_read_slack_from_the_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("BLOOMBRIDGE_SLACK_API_URL", "https://slack-proxy.example.org/api")
     monkeypatch.setenv("BLOOMBRIDGE_SLACK_HTTP_PORT", "3000")
     loaded = Settings()
-    assert loaded.slack_api_url == "https://slack-proxy.example.org/api/"
-    assert loaded.slack_http_port == 3000
+    assert loaded.slack.api_url == "https://slack-proxy.example.org/api/"
+    assert loaded.slack.http_port == 3000
     assert BOT_TOKEN not in repr(loaded)
     secrets = [s.get_secret_value() for s in BOT.secrets(loaded) if s is not None]
     assert secrets == [BOT_TOKEN]
