@@ -61,10 +61,11 @@ def _secrets_in(model: BaseModel) -> list[str]:
 
 
 def _url_password(url: str) -> str | None:
+    """The URL's password, decoded; the whole URL when it cannot be parsed."""
     try:
         password = urlsplit(url).password
     except ValueError:
-        return None
+        return url
     return unquote(password) if password else None
 
 
@@ -336,8 +337,16 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     def secret_values(self) -> list[str]:
-        """Every secret setting's value, for redaction; a Redis URL also yields its password."""
-        values = _secrets_in(self)
+        """Every secret setting's value, for redaction.
+
+        Of the Redis URL only the password is secret: its host and database stay readable in
+        error lines, which is what an operator needs to fix a connection.
+        """
+        values = [
+            value
+            for value in _secrets_in(self)
+            if self.redis_url is None or value != self.redis_url.get_secret_value()
+        ]
         if self.redis_url is not None:
             password = _url_password(self.redis_url.get_secret_value())
             if password:

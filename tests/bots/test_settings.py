@@ -113,3 +113,10 @@ def test_secret_values_cover_every_secret_setting_and_the_redis_password(
     monkeypatch.setenv("BLOOMBRIDGE_REDIS_URL", "redis://bot:p%40ss-word@127.0.0.1/0")
     values = load_settings().secret_values()
     assert {"123:token-value", "guard-token", "p@ss-word"} <= set(values)
+
+
+def test_a_redis_url_stays_readable_only_its_password_is_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BLOOMBRIDGE_REDIS_URL", "redis://cache.internal:6379/0")
+    assert load_settings().secret_values() == []
