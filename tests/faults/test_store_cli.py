@@ -69,6 +69,7 @@ async def test_the_console_keeps_answering_when_redis_stops_mid_conversation() -
             env=env,
         )
         assert process.stdin is not None and process.stdout is not None
+        assert process.stderr is not None
         try:
             async with asyncio.timeout(_REPLY_LIMIT_SECONDS):
                 process.stdin.write(b"remember 42\n")
