@@ -301,6 +301,8 @@ class SlackAdapter(StreamingAdapter):
         if vote is None:
             return
         await self.receive_vote(vote)
+        if vote.locale_hint is None:
+            vote = dataclasses.replace(vote, locale_hint=await self._locale(vote.sender_id))
         try:
             # A repeated press is thanked again: the user pressed, whatever the store says.
             await respond(text=thanks(vote), response_type="ephemeral", replace_original=False)

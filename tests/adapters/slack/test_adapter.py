@@ -131,6 +131,15 @@ async def test_command_words_work_as_plain_messages_in_a_dm(slack: SlackHarness)
     assert slack.rig.tgi.generation_requests() == []
 
 
+async def test_command_words_work_after_a_mention_in_a_thread(slack: SlackHarness) -> None:
+    await slack.say("lang fr", place=Place.THREAD)
+    await slack.settle()
+    assert await slack.rig.store.language(slack.conversation(Place.THREAD)) == "fr"
+    assert slack.rig.tgi.generation_requests() == []
+    (shown,) = slack.shown(Place.THREAD)
+    assert shown.text.startswith("Désormais")
+
+
 async def test_follow_ups_in_a_thread_the_bot_answered_need_no_mention(
     slack: SlackHarness,
 ) -> None:
