@@ -10,7 +10,8 @@ _READY = b"Ready to accept connections"
 _START_LIMIT_SECONDS = 20.0
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -25,7 +26,7 @@ class RedisProcess:
     """
 
     def __init__(self, *, password: str | None = None) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self._password = password
         self._process: asyncio.subprocess.Process | None = None
 

@@ -10,6 +10,7 @@ from typing import Any
 from telegram import Bot, BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from tornado.httpserver import HTTPServer
 
 from adapters.base import ChatHandler
 from adapters.capabilities import Capabilities, LengthUnit, MarkdownDialect, RateLimitOwner
@@ -51,6 +52,9 @@ TELEGRAM_CAPABILITIES = Capabilities(
 )
 
 ALLOWED_UPDATES = ("message", "callback_query")
+# An update is a few kilobytes (a message is at most 4096 characters); PTB's webhook server
+# would otherwise buffer up to tornado's default of 100 MB per request before any check.
+MAX_WEBHOOK_BODY_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -58,13 +62,16 @@ class WebhookConfig:
     """Webhook mode: Telegram posts updates to `url`, which reaches `listen:port/path` here.
 
     Requests without the `secret_token` in X-Telegram-Bot-Api-Secret-Token are refused (403).
+    A body over `max_body_bytes` is refused before it is read (the connection is closed), so
+    unauthenticated posts cannot fill memory. The listener belongs behind a TLS proxy.
     """
 
     url: str
     secret_token: str
-    listen: str = "0.0.0.0"
+    listen: str = "127.0.0.1"
     port: int = 8443
     path: str = "telegram"
+    max_body_bytes: int = MAX_WEBHOOK_BODY_BYTES
 
     def __repr__(self) -> str:
         return f"WebhookConfig(url={self.url!r}, listen={self.listen!r}, port={self.port})"
@@ -173,14 +180,20 @@ class TelegramAdapter(StreamingAdapter):
                 timeout=int(self._poll_timeout), allowed_updates=list(ALLOWED_UPDATES)
             )
             return
-        await updater.start_webhook(
-            listen=self._webhook.listen,
-            port=self._webhook.port,
-            url_path=self._webhook.path,
-            webhook_url=self._webhook.url,
-            secret_token=self._webhook.secret_token,
-            allowed_updates=list(ALLOWED_UPDATES),
-        )
+        # PTB builds its tornado HTTPServer inside start_webhook; tornado's documented
+        # Configurable.configure hands it the body cap, for this server only.
+        HTTPServer.configure(None, max_body_size=self._webhook.max_body_bytes)
+        try:
+            await updater.start_webhook(
+                listen=self._webhook.listen,
+                port=self._webhook.port,
+                url_path=self._webhook.path,
+                webhook_url=self._webhook.url,
+                secret_token=self._webhook.secret_token,
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
+        finally:
+            HTTPServer.configure(None)
 
     async def _register_commands(self) -> None:
         """setMyCommands with the shared catalogue, in English and every translated language.
