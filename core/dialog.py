@@ -217,6 +217,13 @@ class DialogManager:
                 language=language,
                 reply_id=reply_id,
                 at=time.time(),
+                tokens=PromptBuilder.turn_tokens(
+                    prompt,
+                    outcome.text,
+                    None
+                    if outcome.finish_reason is FinishReason.REPLACED
+                    else generation.tokens_generated,
+                ),
             )
             if not await self._record(conversation, turn):
                 notices.append(notice("history_not_saved", language))

@@ -72,6 +72,7 @@ class GuardedGeneration:
         self._max_resumes = max_resumes
         self._metrics = metrics
         self.outcome = Outcome()
+        self.tokens_generated = 0  # model tokens streamed for this reply, resumes included
         self._last_guard: Guard | None = None  # the guard behind the latest verdict
 
     async def snapshots(self) -> AsyncIterator[str]:
@@ -97,6 +98,7 @@ class GuardedGeneration:
             stream = self._generator.stream(prompt, params)
             try:
                 async for token in stream:
+                    self.tokens_generated += 1
                     text += token.text
                     if token.finish_reason == "length":
                         finish = FinishReason.LENGTH

@@ -87,6 +87,9 @@ class Turn:
     language: str = "und"
     reply_id: str = ""
     at: float = 0.0
+    # Tokens of the turn as rendered in a prompt, counted once when it is saved, so building a
+    # prompt from a full history does not ask the tokenizer again. None: not counted.
+    tokens: int | None = None
 
 
 class FinishReason(enum.StrEnum):

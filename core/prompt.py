@@ -33,6 +33,8 @@ _BLANK_LETTERS = frozenset("\u3164\uffa0\u115f\u1160\u2800")
 _SINGLE_TOKEN_CHARS = re.compile(r"[^\w\s]|\d")
 # Tokens a segment may gain or lose where it meets its neighbours when counted separately.
 _BOUNDARY_SLACK = 2
+# What a saved turn adds after the request and the reply: " " before the reply, "</s>", "\n".
+_TURN_END_TOKENS = 3
 
 
 @lru_cache(maxsize=4096)
@@ -122,6 +124,7 @@ class Prompt:
     kept_turns: tuple[Turn, ...]
     input_tokens: int
     max_new_tokens: int
+    request_tokens: int = 0  # the newest request's share of `input_tokens` (counted or estimated)
 
 
 class PromptBuilder:
@@ -131,6 +134,22 @@ class PromptBuilder:
         self._generator = generator
         self._counts: OrderedDict[str, int] = OrderedDict()
         self._cache_size = cache_size
+
+    @staticmethod
+    def turn_tokens(prompt: Prompt, reply_text: str, generated_tokens: int | None) -> int:
+        """Tokens the finished exchange takes in a later prompt, without asking the tokenizer.
+
+        The request's count comes from building `prompt`; the reply's is the number of tokens
+        the model streamed for it (more than it kept when a guard cut it), or an estimate when
+        the reply is not the model's text.
+        """
+        reply = generated_tokens if generated_tokens is not None else estimate_tokens(reply_text)
+        return prompt.request_tokens + reply + _TURN_END_TOKENS
+
+    async def _turn_cost(self, turn: Turn, rendered: str) -> int:
+        """A history turn's tokens: its stored count, or the tokenizer's for older turns."""
+        counted = turn.tokens if turn.tokens is not None else await self.count(rendered)
+        return counted + _BOUNDARY_SLACK
 
     async def count(self, text: str) -> int:
         """Tokens in `text`, from the server's tokenizer when it has one; cached, since turns recur."""
@@ -172,8 +191,15 @@ class PromptBuilder:
         budget = self.input_budget(info, params)
         request = render_request(user_text, instruction, reply_prefix)
         rendered_history = [render_turn(turn) for turn in history]
-        estimated = sum(
-            estimate_tokens(text) + _BOUNDARY_SLACK for text in (*rendered_history, request)
+        # Turns carry their counted tokens; only older turns and the request are estimated.
+        estimated = (
+            estimate_tokens(request)
+            + _BOUNDARY_SLACK
+            + sum(
+                (turn.tokens if turn.tokens is not None else estimate_tokens(text))
+                + _BOUNDARY_SLACK
+                for turn, text in zip(history, rendered_history, strict=True)
+            )
         )
         if estimated <= budget:
             # Even the over-count fits: no tokenizer round trip is needed.
@@ -182,8 +208,10 @@ class PromptBuilder:
                 kept_turns=tuple(history),
                 input_tokens=estimated,
                 max_new_tokens=params.max_new_tokens,
+                request_tokens=estimate_tokens(request),
             )
-        used = await self.count(request) + _BOUNDARY_SLACK
+        request_tokens = await self.count(request)
+        used = request_tokens + _BOUNDARY_SLACK
         if used > budget:
             excess = used - budget
             raise PromptTooLongError(
@@ -194,7 +222,7 @@ class PromptBuilder:
         kept: list[Turn] = []
         rendered: list[str] = []
         for turn, text in zip(reversed(history), reversed(rendered_history), strict=True):
-            cost = await self.count(text) + _BOUNDARY_SLACK
+            cost = await self._turn_cost(turn, text)
             if used + cost > budget:
                 break
             used += cost
@@ -207,4 +235,5 @@ class PromptBuilder:
             kept_turns=tuple(kept),
             input_tokens=used,
             max_new_tokens=params.max_new_tokens,
+            request_tokens=request_tokens,
         )

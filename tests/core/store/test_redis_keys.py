@@ -50,6 +50,7 @@ async def test_every_record_has_its_documented_key_and_type(
             "language": "en",
             "reply_id": "r1",
             "at": 1.0,
+            "tokens": None,
         }
     ]
     assert await redis_client.hgetall(keys.feedback(CHAT, "r1")) == {"alice": "1"}
