@@ -27,6 +27,7 @@ from adapters.discord.translate import (
     InteractionFacts,
     command_message,
     conversation_for,
+    message_place,
     to_feedback,
     to_incoming_message,
 )
@@ -295,13 +296,12 @@ class DiscordAdapter(StreamingAdapter):
         client = self.client
         if client.user is None:
             return None
-        guild_id = payload.get("guild_id")
+        guild_id, channel_id = message_place(payload)
         role = None
         if guild_id is not None:
             guild = client.get_guild(int(guild_id))
             role = guild.self_role if guild is not None else None
         identity = BotIdentity(str(client.user.id), None if role is None else str(role.id))
-        channel_id = str(payload["channel_id"])
         parent = await self._thread_parent(channel_id) if guild_id is not None else None
         listens = self.options.message_content and bool(
             {channel_id, parent} & self.options.listen_channels
@@ -354,8 +354,8 @@ class DiscordAdapter(StreamingAdapter):
         conversation = message.conversation
         interaction = self._interactions.pop(message.id, None)
         if interaction is not None:
-            sink = InteractionSink(interaction)
-            return ReplyTarget(conversation, sink, waiting_signal=sink.typing)
+            # Discord shows "thinking…" from the deferral on: no typing signal is needed.
+            return ReplyTarget(conversation, InteractionSink(interaction))
         # In a channel or thread the answer replies to the question; a DM needs no reference,
         # nor does a thread opened for the answer (it starts from the question).
         in_new_thread = message.id in self._in_new_thread

@@ -46,11 +46,7 @@ class DiscordEndpoints:
 
 
 class FloodWait(discord.RateLimited):
-    """Discord answered 429: wait `retry_after` seconds (`is_global`: the whole bot must wait)."""
-
-    def __init__(self, retry_after: float, *, is_global: bool = False) -> None:
-        super().__init__(retry_after)
-        self.is_global = is_global
+    """Discord answered 429: wait `retry_after` seconds before changing that channel again."""
 
 
 def _rebase(url: str, api_url: str) -> str:
@@ -122,7 +118,7 @@ async def _raise_flood_wait(
     retry_after = body.get("retry_after") if isinstance(body, dict) else None
     if not isinstance(retry_after, int | float):
         return
-    raise FloodWait(float(retry_after), is_global=bool(body.get("global")))
+    raise FloodWait(float(retry_after))
 
 
 def flood_wait_trace() -> aiohttp.TraceConfig:

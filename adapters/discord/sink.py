@@ -120,9 +120,6 @@ class InteractionSink:
         self._interaction = interaction
         self._original_id: str | None = None
 
-    async def typing(self) -> None:
-        """Nothing to send: Discord shows "thinking…" until the first edit of the response."""
-
     async def post(self, message: RenderedMessage, *, final: Reply | None) -> str:
         interaction = self._interaction
         if self._original_id is None:

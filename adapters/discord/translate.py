@@ -84,6 +84,13 @@ def conversation_for(
     return ConversationRef(PLATFORM, guild_id, channel_id, kind=PlaceKind.GROUP)
 
 
+def message_place(payload: Mapping[str, Any]) -> tuple[str | None, str]:
+    """(guild id or None for a DM, channel id) of a MESSAGE_CREATE payload: what the adapter
+    must look up (the bot's role there, whether the channel is a thread) before translating."""
+    guild_id = payload.get("guild_id")
+    return (None if guild_id is None else str(guild_id)), str(payload["channel_id"])
+
+
 def _display_name(author: Mapping[str, Any], member: Mapping[str, Any] | None) -> str:
     nick = (member or {}).get("nick")
     return str(nick or author.get("global_name") or author.get("username") or "")

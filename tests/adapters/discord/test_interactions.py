@@ -64,7 +64,7 @@ async def test_ask_is_deferred_then_answered_in_the_users_locale(
 
 async def test_a_long_ask_answer_continues_in_follow_ups(harness: DiscordHarness) -> None:
     reply = long_prose(4_500)
-    harness.rig.tgi.enqueue(Script(reply=reply, token_delay=0.0005))
+    harness.rig.tgi.enqueue(Script(reply=reply))
     await harness.command(Place.GROUP, "ask", "Tell me everything")
     await harness.settle()
     shown = harness.shown(Place.GROUP)

@@ -17,6 +17,7 @@ from adapters.discord.translate import (
     InteractionFacts,
     command_message,
     conversation_for,
+    message_place,
     to_feedback,
     to_incoming_message,
 )
@@ -168,6 +169,13 @@ def test_feedback_press_becomes_a_vote_in_the_conversation_of_the_reply() -> Non
     assert vote.conversation == ConversationRef("discord", "1100000000000000001", "10")
     assert vote.event_id == "900" and vote.locale_hint == "pt-BR"
     assert to_feedback(_facts(), "some-other-button") is None
+
+
+def test_the_place_of_a_message_is_its_guild_and_channel() -> None:
+    dm, _ = _recorded("direct_message")
+    thread, _ = _recorded("thread_message")
+    assert message_place(dm) == (None, "1400000000000000005")
+    assert message_place(thread) == ("1100000000000000001", "1100000000000000777")
 
 
 def test_dm_and_channel_conversations_never_share_a_key() -> None:
