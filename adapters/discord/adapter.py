@@ -281,6 +281,10 @@ class DiscordAdapter(StreamingAdapter):
     # ----- messages --------------------------------------------------------------------------
 
     def _on_raw_event(self, event: str, payload: Mapping[str, Any]) -> None:
+        if self._stopped.is_set():
+            # Read while shutting down, after the intake stopped taking messages.
+            logger.info("a Discord message arrived during shutdown and is not answered")
+            return
         self._work.spawn(self._on_message_payload(payload))
 
     async def _on_message_payload(self, payload: Mapping[str, Any]) -> None:
@@ -327,12 +331,17 @@ class DiscordAdapter(StreamingAdapter):
             and conversation.kind is PlaceKind.GROUP
             and message.id not in self._interactions
         ):
-            thread = await self._open_thread(message)
-            self._in_new_thread.add(message.id)
-            message = dataclasses.replace(
-                message,
-                conversation=conversation_for(conversation.space, thread, conversation.channel),
-            )
+            try:
+                thread = await self._open_thread(message)
+            except PlatformError as exc:
+                # No thread (no permission, an announcement channel): answer in the channel.
+                logger.warning("could not open a thread for an answer: %s", exc)
+            else:
+                self._in_new_thread.add(message.id)
+                message = dataclasses.replace(
+                    message,
+                    conversation=conversation_for(conversation.space, thread, conversation.channel),
+                )
         await super().answer(message)
 
     async def _open_thread(self, message: IncomingMessage) -> str:

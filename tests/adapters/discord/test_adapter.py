@@ -226,6 +226,19 @@ async def test_a_mention_in_a_channel_can_open_a_thread_for_the_answer(
         assert turn.reply_text == "Answered in a thread."
 
 
+async def test_without_permission_for_a_thread_the_answer_stays_in_the_channel(
+    redis_url: str, redis_namespace: str
+) -> None:
+    options = DiscordOptions(thread_per_mention=True, guild_ready_timeout=0.05)
+    async with discord_harness(redis_url, redis_namespace, options=options) as harness:
+        harness.rig.tgi.enqueue(Script(reply="Answered here instead."))
+        harness.api.fail("start_thread", ApiError.missing_permissions())
+        said = await harness.say("How do shards talk?", place=Place.GROUP)
+        await harness.settle()
+        (shown,) = harness.shown(Place.GROUP)
+        assert (shown.text, shown.replies_to) == ("Answered here instead.", said.message_id)
+
+
 async def test_a_thread_the_bot_has_not_seen_is_looked_up_once(harness: DiscordHarness) -> None:
     world = harness.world
     harness.rig.tgi.enqueue(Script(reply="Found the thread."))
