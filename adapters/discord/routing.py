@@ -31,6 +31,7 @@ from discord.http import HTTPClient, Route
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
+_DEFAULT_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY.with_query(None)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class DiscordEndpoints:
     """Where the bot talks to Discord: the REST base (with the API version) and the gateway.
 
     `gateway_url` None means the gateway discord.py knows; when set, the bot connects there
-    without transport compression (plain JSON text frames).
+    instead, with the same query discord.py gives Discord's gateway.
     """
 
     api_url: str = DEFAULT_API_URL
@@ -71,16 +72,17 @@ class RoutedHTTPClient(HTTPClient):
         return await super().ws_connect(self.gateway_for(url), compress=compress)
 
     def gateway_for(self, url: str) -> str:
-        """The URL to open for the gateway URL discord.py asked for."""
+        """The URL to open for the gateway URL discord.py asked for.
+
+        Only Discord's default gateway is replaced; its query (API version, encoding,
+        transport compression) is kept, so the configured gateway is asked exactly what
+        Discord would be. Resume URLs (from READY) and voice gateways are left alone.
+        """
         configured = self.endpoints.gateway_url
         asked = yarl.URL(url)
-        if configured is None or "encoding" not in asked.query:
-            return url  # Discord's own gateway, or not the main gateway (voice)
-        # The query (API version, encoding) is kept; zlib transport compression is dropped.
-        query = {key: value for key, value in asked.query.items() if key != "compress"}
-        if asked.with_query(None) == DiscordWebSocket.DEFAULT_GATEWAY.with_query(None):
-            return str(yarl.URL(configured).with_query(query))
-        return str(asked.with_query(query))
+        if configured is None or asked.with_query(None) != _DEFAULT_GATEWAY:
+            return url
+        return str(yarl.URL(configured).with_query(asked.query))
 
 
 class RoutedWebhookAdapter(AsyncWebhookAdapter):

@@ -1,5 +1,9 @@
 """A fake Discord gateway (v10, JSON encoding) on loopback, speaking plain JSON text frames.
 
+It answers in text frames whatever transport compression the client's URL asks for
+(`compress=zlib-stream`): discord.py decompresses binary frames only and reads a text frame
+as JSON, so the frames stay readable in tests while the client runs its usual code.
+
 A client connects, gets HELLO, sends IDENTIFY (the token and intents are checked and
 recorded) and receives READY and GUILD_CREATE; heartbeats are acknowledged. Tests then
 dispatch events (MESSAGE_CREATE, INTERACTION_CREATE, ...) with increasing sequence numbers.

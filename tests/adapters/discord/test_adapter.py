@@ -7,6 +7,8 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
 
 from adapters.discord.adapter import DiscordOptions
 from adapters.mentions import WORD_JOINER
@@ -174,13 +176,18 @@ async def test_smallest_intents_plain_json_gateway_and_only_the_configured_urls(
     (identify,) = harness.gateway.identifies
     assert identify["intents"] == GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES
     assert not identify["intents"] & MESSAGE_CONTENT_INTENT
-    # The configured gateway, without zlib transport compression: JSON text frames.
-    assert harness.gateway.queries == [{"v": "10", "encoding": "json"}]
+    # The configured gateway, asked what Discord's would be (the fake answers in text frames).
+    (query,) = harness.gateway.queries
+    assert (query["v"], query["encoding"]) == ("10", "json")
+    assert query["compress"].endswith("-stream")
     # Every REST call, login included, reached the fake through the configured base URL.
     routes = [call.route for call in harness.api.calls]
     assert routes[:3] == ["get_me", "application_info", "bulk_commands"]
     assert [m.text for m in harness.shown(Place.PRIVATE)] == ["Hi."]
     assert harness.shown(Place.PRIVATE)[0].replies_to is None  # a DM needs no reply reference
+    # Nothing global was changed to get there.
+    assert Route.BASE == "https://discord.com/api/v10"
+    assert str(DiscordWebSocket.DEFAULT_GATEWAY) == "wss://gateway.discord.gg/"
 
 
 async def test_a_listened_channel_is_answered_without_mention_only_with_the_intent(
