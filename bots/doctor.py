@@ -1,4 +1,4 @@
-"""`bloombridge doctor`: checks the settings, every TGI replica and Redis, and says what is wrong."""
+"""`bloombridge doctor`: checks the settings, every TGI replica, Redis and the safety setup."""
 
 from __future__ import annotations
 
@@ -7,29 +7,24 @@ import asyncio
 import importlib.util
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from huggingface_hub import try_to_load_from_cache
 
+from bots.doctor_settings import (
+    check_guard_model,
+    check_rate_limits,
+    check_safety_categories,
+    check_word_lists,
+)
+from bots.findings import Finding
+from bots.redaction import REDACTOR
 from bots.settings import Settings, load_settings
 from bots.wiring import build_store
 from core.errors import BloombridgeError
 from core.generation.tgi import TgiGenerator
 from core.store.redis import RedisStore
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One check's result: `ok` or a problem with what to do about it."""
-
-    ok: bool
-    subject: str
-    detail: str
-
-    def line(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'}  {self.subject}: {self.detail}"
 
 
 async def check_replica(url: str, settings: Settings) -> Finding:
@@ -113,6 +108,11 @@ async def diagnose(settings: Settings) -> list[Finding]:
     else:
         findings = [check_local_backend(settings.local_model)]
     findings.append(await check_store(settings))
+    findings += [check_rate_limits(settings), check_safety_categories(settings)]
+    findings.append(check_word_lists(settings))
+    guard = await check_guard_model(settings)
+    if guard is not None:
+        findings.append(guard)
     return findings
 
 
@@ -129,12 +129,15 @@ def _run(args: argparse.Namespace) -> int:
     print(
         "ok    settings: read from the environment" + (f" and {args.config}" if args.config else "")
     )
-    return run_doctor(settings, print)
+    # URLs in the findings may carry credentials: the lines pass the redaction layer too.
+    return run_doctor(settings, lambda line: print(REDACTOR.redact(line)))
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add the `doctor` subcommand."""
-    parser = subparsers.add_parser("doctor", help="check settings, TGI replicas and Redis")
+    parser = subparsers.add_parser(
+        "doctor", help="check settings, TGI replicas, Redis, rate limits and safety"
+    )
     parser.set_defaults(handler=_run)
 
 

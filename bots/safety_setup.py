@@ -116,15 +116,21 @@ _OBSCENITY_POLICIES = {
 }
 
 
+def safety_categories(settings: Settings) -> tuple[frozenset[str], frozenset[str] | None]:
+    """The allowed and (None: all others) blocked categories; unknown names are refused."""
+    blocked = settings.safety_block_categories
+    allowed = _categories(settings.safety_allow_categories, "safety_allow_categories")
+    return allowed, None if blocked is None else _categories(blocked, "safety_block_categories")
+
+
 def build_policy(settings: Settings) -> SafetyPolicy:
     """The safety policy with the configured classifiers (closed by `SafetyPolicy.aclose`)."""
-    blocked = settings.safety_block_categories
     allowed_obscenity, allowed_from_users = _OBSCENITY_POLICIES[settings.safety_obscenity]
-    allowed = _categories(settings.safety_allow_categories, "safety_allow_categories")
+    allowed, blocked = safety_categories(settings)
     config = PolicyConfig(
         allowed=allowed | allowed_obscenity,
         allowed_from_users=allowed_from_users,
-        blocked=None if blocked is None else _categories(blocked, "safety_block_categories"),
+        blocked=blocked,
         threshold=settings.safety_threshold,
         screen_user_messages=settings.safety_screen_user_messages,
         on_unavailable=OnUnavailable(settings.safety_on_guard_unavailable),

@@ -87,14 +87,19 @@ def build_guards(settings: Settings, stack: AsyncExitStack | None = None) -> lis
     return guards
 
 
-def build_admission(settings: Settings) -> Admission:
-    """Allowlists and rate limits; limits are counted in Redis when the bot has one."""
-    policy = AdmissionPolicy(
+def admission_policy(settings: Settings) -> AdmissionPolicy:
+    """The allowlists and rate limits the settings describe (limits are parsed by Admission)."""
+    return AdmissionPolicy(
         allowed_senders=frozenset(settings.allowed_senders),
         allowed_conversations=frozenset(settings.allowed_conversations),
         per_user=settings.rate_limit_per_user or None,
         per_conversation=settings.rate_limit_per_conversation or None,
     )
+
+
+def build_admission(settings: Settings) -> Admission:
+    """Allowlists and rate limits; limits are counted in Redis when the bot has one."""
+    policy = admission_policy(settings)
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     storage = rate_limit_storage(
         redis_url,
