@@ -107,8 +107,12 @@ class DialogManager:
         return await self._store_outage.attempt("claim an event", claim, True)
 
     async def is_claimed(self, platform: str, event_id: str) -> bool:
-        """Whether a platform event (or any key an adapter remembers) is claimed now."""
-        return await self.store.is_claimed(f"{platform}:{event_id}")
+        """Whether a platform event (or any key an adapter remembers) is claimed now.
+
+        When the store cannot be asked the answer is False (logged): nothing is remembered.
+        """
+        read = self.store.is_claimed(f"{platform}:{event_id}")
+        return await self._store_outage.attempt("read a claim", read, False)
 
     async def hold_event(
         self, platform: str, event_id: str, *, hold_seconds: int | None = None

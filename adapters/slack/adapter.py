@@ -27,16 +27,17 @@ from adapters.capabilities import Capabilities, LengthUnit, MarkdownDialect, Rat
 from adapters.feedback import thanks
 from adapters.intake import IntakeLimits
 from adapters.pacer import Clock
+from adapters.slack.locales import UserLocales
 from adapters.slack.render import SlackRenderer
 from adapters.slack.response_sink import ResponseUrlSink
 from adapters.slack.sink import SlackCallFailed, SlackMessageSink, SlackStreamSink, call_slack
+from adapters.slack.threads import ThreadMemory
 from adapters.slack.translate import (
     PLATFORM,
     BotIdentity,
     event_key,
     from_slash_command,
     response_url_of,
-    thread_key,
     to_feedback,
     to_incoming_message,
 )
@@ -66,9 +67,6 @@ SLACK_CAPABILITIES = Capabilities(
     rate_limits=RateLimitOwner.PACER,
 )
 
-# How long the bot remembers a thread it answered in (follow-ups there need no mention).
-THREAD_MEMORY_SECONDS = 14 * 24 * 3600
-_MAX_LOCALES = 10_000
 _REFUSED_TOKEN = frozenset(
     {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 )
@@ -132,7 +130,9 @@ class SlackAdapter(StreamingAdapter):
         self._identity: BotIdentity | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
-        self._locales: dict[str, str | None] = {}
+        self._locales = UserLocales(lambda: self.client)
+        self._threads = ThreadMemory(handler)
+        self._site: web.TCPSite | None = None
         self._stopped = asyncio.Event()
         self.http_url = ""  # where the HTTP endpoint listens, once started
 
@@ -251,7 +251,8 @@ class SlackAdapter(StreamingAdapter):
         runner = web.AppRunner(server, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         self._runner = runner
-        await web.TCPSite(runner, http.listen, http.port).start()
+        self._site = web.TCPSite(runner, http.listen, http.port)
+        await self._site.start()
         host, port = runner.addresses[0][:2]
         self.http_url = f"http://{host}:{port}{http.path}"
 
@@ -264,9 +265,14 @@ class SlackAdapter(StreamingAdapter):
         self._stopped.set()
         socket, self._socket = self._socket, None
         runner, self._runner = self._runner, None
+        site, self._site = self._site, None
         try:
+            # Nothing new comes in (events not yet acknowledged are retried by Slack), then
+            # everything acknowledged is answered, for at most the drain time.
             if socket is not None:
                 await socket.close_async()  # type: ignore[no-untyped-call]
+            if site is not None:
+                await site.stop()
             await self.drain()
         finally:
             if runner is not None:
@@ -281,11 +287,10 @@ class SlackAdapter(StreamingAdapter):
             return
         conversation = message.conversation
         if conversation.kind is PlaceKind.THREAD:
-            key = thread_key(conversation)
             if message.addressed_to_bot:
                 # Remembered at once, so follow-ups written while it answers are answered too.
-                await self.handler.hold_event(PLATFORM, key, hold_seconds=THREAD_MEMORY_SECONDS)
-            elif await self.handler.is_claimed(PLATFORM, key):
+                await self._threads.remember(conversation)
+            elif await self._threads.answers_in(conversation):
                 message = dataclasses.replace(message, addressed_to_bot=True)
         if message.addressed_to_bot:
             self.receive(event_key(message), message)
@@ -302,7 +307,7 @@ class SlackAdapter(StreamingAdapter):
             return
         await self.receive_vote(vote)
         if vote.locale_hint is None:
-            vote = dataclasses.replace(vote, locale_hint=await self._locale(vote.sender_id))
+            vote = dataclasses.replace(vote, locale_hint=await self._locales.of(vote.sender_id))
         try:
             # A repeated press is thanked again: the user pressed, whatever the store says.
             await respond(text=thanks(vote), response_type="ephemeral", replace_original=False)
@@ -313,7 +318,7 @@ class SlackAdapter(StreamingAdapter):
     async def answer(self, message: IncomingMessage) -> None:
         """Answer one message, with the sender's Slack locale as its language hint."""
         if message.sender.locale_hint is None:
-            locale = await self._locale(message.sender.id)
+            locale = await self._locales.of(message.sender.id)
             if locale is not None:
                 sender = dataclasses.replace(message.sender, locale_hint=locale)
                 message = dataclasses.replace(message, sender=sender)
@@ -324,26 +329,6 @@ class SlackAdapter(StreamingAdapter):
             logger.warning("Slack event failed: %s", error)
             return
         logger.error("Slack event failed", exc_info=error)
-
-    async def _locale(self, user_id: str) -> str | None:
-        """The user's Slack locale ("fr-FR") as the language hint; None when unknown."""
-        if not user_id:
-            return None
-        if user_id in self._locales:
-            return self._locales[user_id]
-        try:
-            response = await call_slack(
-                "users.info", lambda: self.client.users_info(user=user_id, include_locale=True)
-            )
-        except PlatformError as exc:
-            logger.debug("no locale for a user: %s", exc)
-            return None  # not remembered: asked again next time
-        user = response.get("user") or {}
-        locale = user.get("locale") if isinstance(user, dict) else None
-        if len(self._locales) >= _MAX_LOCALES:
-            self._locales.clear()
-        self._locales[user_id] = None if locale is None else str(locale)
-        return self._locales[user_id]
 
     # ----- answering -------------------------------------------------------------------------
 
@@ -357,7 +342,9 @@ class SlackAdapter(StreamingAdapter):
             sink = SlackMessageSink(
                 self.client, channel=conversation.channel, thread_ts=thread, renderer=self._renderer
             )
-            return ReplyTarget(conversation, sink, waiting_signal=sink.set_status)
+            # Slack shows a status only under a thread; a flat DM reply has none.
+            signal = None if thread is None else sink.set_status
+            return ReplyTarget(conversation, sink, waiting_signal=signal)
         private = conversation.kind is PlaceKind.PRIVATE
         stream = SlackStreamSink(
             self.client,

@@ -1,4 +1,4 @@
-"""A fake Slack Web API and Socket Mode server on loopback, reached through slack_sdk's `base_url`.
+"""A fake Slack Web API on loopback, reached through slack_sdk's `base_url`.
 
 Web API requests arrive as slack_sdk sends them (`POST /api/<method>`, JSON or form body,
 `Authorization: Bearer <token>`) and are answered with Slack's envelope: `{"ok": true, ...}`
@@ -9,8 +9,8 @@ checks (a stream needs `thread_ts`, and a recipient outside DMs; 12,000 characte
 Markdown per call) and fails chosen calls on request (`ratelimited`,
 `message_not_in_streaming_state`, a stream that expires).
 
-Socket Mode: `apps.connections.open` hands out a `ws://` URL on the same server; the fake
-sends `hello`, then each queued envelope, and records the `envelope_id` acks it gets back.
+Socket Mode: `apps.connections.open` hands out a `ws://` URL on the same server, where
+`tests.fakes.slack_socket.FakeSocketMode` speaks Slack's envelope/ack protocol.
 """
 
 from __future__ import annotations
@@ -19,27 +19,21 @@ import asyncio
 import dataclasses
 import itertools
 import json
-import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from tests.fakes.loopback import LoopbackServer
+from tests.fakes.slack_messages import SlackMessage
+from tests.fakes.slack_socket import Envelope, FakeSocketMode
 
 MAX_MARKDOWN = 12_000  # characters of markdown_text per call, and of markdown blocks per message
 _WAIT_LIMIT = 10.0  # seconds a test may wait for the fake before failing
-# Slack notifies for these tokens in message text: special mentions, users, user groups.
-_PING = re.compile(r"<(!channel|!here|!everyone|@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+)(?:\|[^>]*)?>")
 _JSON_FIELDS = frozenset({"blocks", "chunks", "attachments", "metadata", "loading_messages"})
-
-
-def visible_text(markup: str) -> str:
-    """The text Slack shows for markup it received: its three escapes decoded."""
-    return markup.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 @dataclass(frozen=True)
@@ -83,47 +77,6 @@ class ApiCall:
 
 
 @dataclass
-class SlackMessage:
-    """A message the bot sent, as the channel shows it now."""
-
-    channel: str
-    ts: str
-    thread_ts: str | None
-    markup: str  # Markdown as Slack received it (escaped); the visible text is decoded from it
-    blocks: list[dict[str, Any]]  # Block Kit blocks besides the text (feedback buttons)
-    streaming: bool = False
-    streamed: bool = False  # it was created by chat.startStream
-    deleted: bool = False
-    recipient: tuple[str, str] | None = None
-
-    @property
-    def text(self) -> str:
-        return visible_text(self.markup)
-
-    def pings(self) -> list[str]:
-        """The mentions Slack would notify for: `<!here>`, `<!channel>`, `<@U…>` and the like."""
-        return [match.group(1) for match in _PING.finditer(self.markup)]
-
-    def action_values(self) -> list[tuple[str, str, str]]:
-        """(label, action_id, value) of every button under the message."""
-        found = []
-        for block in self.blocks:
-            for element in block.get("elements", ()):
-                if element.get("type") == "button":
-                    label = element.get("text", {}).get("text", "")
-                    found.append((label, element["action_id"], element.get("value", "")))
-        return found
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """A Socket Mode envelope the fake sent, and whether the app acknowledged it."""
-
-    envelope_id: str
-    body: Mapping[str, Any]
-
-
-@dataclass
 class _Failure:
     method: str
     error: ApiError
@@ -144,8 +97,6 @@ class FakeSlackAPI:
     clock: Callable[[], float] = time.monotonic
     calls: list[ApiCall] = field(default_factory=list)
     messages: list[SlackMessage] = field(default_factory=list)
-    envelopes: list[Envelope] = field(default_factory=list)
-    acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response_url
     statuses: list[dict[str, Any]] = field(default_factory=list)
 
@@ -155,8 +106,7 @@ class FakeSlackAPI:
         self._changed = asyncio.Condition()
         self._notifications: set[asyncio.Task[None]] = set()
         self._ts = itertools.count(1)
-        self._outbox: asyncio.Queue[Envelope] = asyncio.Queue()
-        self._sockets: set[web.WebSocketResponse] = set()
+        self.socket_mode = FakeSocketMode(on_ack=self._notify)
         self._server: LoopbackServer | None = None
         self.url = ""
 
@@ -164,15 +114,14 @@ class FakeSlackAPI:
         app = web.Application()
         app.router.add_post("/api/{method}", self._dispatch)
         app.router.add_get("/api/{method}", self._dispatch)
-        app.router.add_get("/socket", self._socket)
+        app.router.add_get("/socket", self.socket_mode.connect)
         app.router.add_post("/respond/{id}", self._respond)
         self._server = LoopbackServer(app, handler_cancellation=True)
         self.url = await self._server.start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        for socket in list(self._sockets):
-            await socket.close()
+        await self.socket_mode.close()
         if self._server is not None:
             await self._server.stop()
 
@@ -208,28 +157,15 @@ class FakeSlackAPI:
         *,
         kind: str = "events_api",
         retry_attempt: int = 0,
-        envelope_id: str | None = None,
     ) -> Envelope:
         """Deliver a payload over Socket Mode (queued until the app is connected)."""
-        envelope = Envelope(envelope_id or uuid.uuid4().hex, body)
-        message: dict[str, Any] = {
-            "envelope_id": envelope.envelope_id,
-            "type": kind,
-            "accepts_response_payload": kind != "events_api",
-            "payload": body,
-        }
-        if kind == "events_api":
-            message["retry_attempt"] = retry_attempt
-            message["retry_reason"] = "timeout" if retry_attempt else ""
-        self.envelopes.append(envelope)
-        self._outbox.put_nowait(dataclasses.replace(envelope, body=message))
-        return envelope
-
-    # ----- reading what happened -------------------------------------------------------------
+        return self.socket_mode.send(body, kind=kind, retry_attempt=retry_attempt)
 
     def all_acked(self) -> bool:
-        """Whether the app acknowledged every envelope sent so far."""
-        return all(envelope.envelope_id in self.acks for envelope in self.envelopes)
+        """Whether the app acknowledged every Socket Mode envelope sent so far."""
+        return self.socket_mode.all_acked()
+
+    # ----- reading what happened -------------------------------------------------------------
 
     def calls_to(self, method: str) -> list[ApiCall]:
         return [call for call in self.calls if call.method == method]
@@ -257,42 +193,6 @@ class FakeSlackAPI:
         task = asyncio.get_running_loop().create_task(notify())
         self._notifications.add(task)
         task.add_done_callback(self._notifications.discard)
-
-    # ----- Socket Mode -----------------------------------------------------------------------
-
-    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
-        socket = web.WebSocketResponse(autoping=True)
-        await socket.prepare(request)
-        self._sockets.add(socket)
-        await socket.send_json(
-            {
-                "type": "hello",
-                "num_connections": len(self._sockets),
-                "debug_info": {"host": "fake-slack", "approximate_connection_time": 3600},
-                "connection_info": {"app_id": "A0BLOOM01"},
-            }
-        )
-        sender = asyncio.create_task(self._send_envelopes(socket))
-        try:
-            async for frame in socket:
-                if frame.type is not WSMsgType.TEXT:
-                    continue
-                ack = json.loads(frame.data)
-                if "envelope_id" in ack:
-                    self.acks[ack["envelope_id"]] = ack
-                    self._notify()
-        finally:
-            sender.cancel()
-            self._sockets.discard(socket)
-        return socket
-
-    async def _send_envelopes(self, socket: web.WebSocketResponse) -> None:
-        while not socket.closed:
-            envelope = await self._outbox.get()
-            if socket.closed:
-                self._outbox.put_nowait(envelope)  # the next connection gets it
-                return
-            await socket.send_json(envelope.body)
 
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.adapters.contract import VirtualClock, dialog_rig
+from tests.adapters.contract import DialogRig, VirtualClock, dialog_rig
 from tests.adapters.slack.harness import SlackHarness
 from tests.fakes.slack_api import FakeSlackAPI
 
@@ -41,3 +41,10 @@ def slack_any_mode(request: pytest.FixtureRequest) -> SlackHarness:
     fixture = "slack" if request.param == "socket-mode" else "slack_http"
     chosen: SlackHarness = request.getfixturevalue(fixture)
     return chosen
+
+
+@pytest.fixture
+async def slack_rig(redis_url: str, redis_namespace: str) -> AsyncIterator[DialogRig]:
+    """The dialog rig alone (fake TGI, real Redis), for Slack parts below the adapter."""
+    async with dialog_rig(redis_url, redis_namespace) as rig:
+        yield rig

@@ -29,7 +29,8 @@ from tests.adapters.contract import (
     Shown,
     VirtualClock,
 )
-from tests.fakes.slack_api import ApiCall, ApiError, FakeSlackAPI, SlackMessage, visible_text
+from tests.fakes.slack_api import ApiCall, ApiError, FakeSlackAPI
+from tests.fakes.slack_messages import SlackMessage, visible_text
 
 USER = "U0ALICE42"
 DM = "D0ALICEDM"

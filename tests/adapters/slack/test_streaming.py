@@ -7,7 +7,8 @@ import re
 from core.guards.base import Guard, GuardContext, GuardSession, Verdict
 from tests.adapters.contract import Place
 from tests.adapters.slack.harness import CHANNEL, SlackHarness
-from tests.fakes.slack_api import ApiError, SlackMessage
+from tests.fakes.slack_api import ApiError
+from tests.fakes.slack_messages import SlackMessage
 from tests.fakes.tgi import Script
 
 WORDS = " ".join(f"word{n}" for n in range(40)) + "."
