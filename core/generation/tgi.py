@@ -176,10 +176,12 @@ class TgiGenerator(StreamingBackend):
                 while True:
                     for data in pending:
                         event = parse_event(data, self.url)
+                        if event.finish_reason is not None:
+                            # Read the (empty) rest first: a reader stops at the last token,
+                            # and only a response read to its end gives its connection back.
+                            await self._read_to_end(silence, chunks)
                         yield Token(event.text, event.id, event.special, event.finish_reason)
                         if event.finish_reason is not None:
-                            # Read the (empty) rest, so the connection goes back to the pool.
-                            await self._read_to_end(silence, chunks)
                             return
                     pending = decoder.feed(await self._next_chunk(silence, chunks))
 

@@ -67,6 +67,7 @@ class RecordedRequest:
     path: str
     body: Any
     headers: Mapping[str, str]
+    peer: str = ""  # the client's address and port: one per connection
 
 
 @dataclass
@@ -162,8 +163,11 @@ class FakeTGI:
     async def _record(self, request: web.Request) -> Any:
         body = await request.json() if request.can_read_body else None
         async with self._arrivals:
+            peer = request.transport.get_extra_info("peername") if request.transport else None
             self.requests.append(
-                RecordedRequest(request.method, request.path, body, dict(request.headers))
+                RecordedRequest(
+                    request.method, request.path, body, dict(request.headers), str(peer or "")
+                )
             )
             self._arrivals.notify_all()
         return body

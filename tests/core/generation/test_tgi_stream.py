@@ -173,3 +173,12 @@ async def test_many_concurrent_streams_are_not_queued_behind_a_local_connection_
     release.set()
     replies = await asyncio.gather(*streams)
     assert all("".join(t.text for t in reply) == "ok" for reply in replies)
+
+
+async def test_streams_read_to_their_end_reuse_one_connection(
+    tgi: FakeTGI, generator: TgiGenerator
+) -> None:
+    for _ in range(3):
+        await collect(generator.stream("x", GenerationParams()))
+    peers = {request.peer for request in tgi.generation_requests()}
+    assert len(peers) == 1 and "" not in peers
