@@ -90,6 +90,7 @@ class GuardedGeneration:
         prompt = self._prompt.text
         params = self._params
         shown = ""
+        shown_to = -1  # the cleared length `shown` was taken from
         resumes = 0
         while True:
             text = kept
@@ -105,6 +106,9 @@ class GuardedGeneration:
                     verdict, cleared = await self._check(sessions, text, final=False)
                     if verdict is not None:
                         break
+                    if cleared == shown_to:
+                        continue  # nothing new cleared: no need to look at the text
+                    shown_to = cleared
                     visible = text[:cleared].strip()
                     if visible and visible != shown:
                         shown = visible
@@ -131,6 +135,7 @@ class GuardedGeneration:
                 if resumed is not None:
                     resumes += 1
                     kept = text[: verdict.at].rstrip()
+                    shown_to = -1
                     prompt = resumed
                     continue
             if verdict.kind is not VerdictKind.REPLACE:
@@ -193,9 +198,13 @@ class GuardedGeneration:
             self._last_guard = guard
             return verdict, cleared
         if len(sessions) > 1 and not final:
-            # Each guard hears what the others would show, to skip work on text held anyway.
+            # Each guard hears what the others would show, to skip work on text held anyway:
+            # the lowest clearance, or for the guard that alone holds it, the next lowest.
+            lowest = min(each)
+            holder = each.index(lowest)
+            others = min(each[:holder] + each[holder + 1 :])
             for index, session in enumerate(sessions):
-                session.others_cleared(min(each[:index] + each[index + 1 :]))
+                session.others_cleared(others if index == holder else lowest)
         return None, cleared
 
     def _record(self, guard: Guard, verdict: Verdict) -> None:
