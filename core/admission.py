@@ -21,6 +21,7 @@ from limits.errors import StorageError
 
 from core.errors import ConfigurationError
 from core.messages import IncomingMessage
+from core.store.outage import StoreOutage
 from core.store.redis_pool import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_POOL_TIMEOUT_SECONDS,
@@ -110,6 +111,7 @@ class Admission:
         self._per_conversation = _limit(policy.per_conversation, "per-chat rate limit")
         self._limiter = MovingWindowRateLimiter(storage)
         self._clock = clock
+        self._outage = StoreOutage(logger, subject="the rate-limit store")
 
     def allows(self, message: IncomingMessage) -> bool:
         """Whether the allowlists let this sender or conversation use the bot."""
@@ -141,5 +143,8 @@ class Admission:
                     wait = max(1, math.ceil(stats.reset_time - self._clock()))
                     return Refusal(RATE_LIMITED, retry_after=wait)
         except StorageError as exc:
-            logger.warning("rate limits not applied, their storage failed: %s", exc.storage_error)
+            # Messages are admitted; the outage is logged when it begins, not for each message.
+            self._outage.failed("apply rate limits", exc.storage_error)
+            return None
+        self._outage.succeeded()
         return None

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.admission import Admission, AdmissionPolicy, rate_limit_storage
 from core.config import DialogConfig
 from core.dialog import DialogManager
 from core.generation.base import GenerationParams
@@ -99,6 +100,26 @@ async def test_event_claims_let_messages_through_while_the_store_is_down(rig: Ri
     await rig.redis.stop()
     assert await rig.dialog.claim_event("test", "2")
     assert await rig.dialog.claim_event("test", "2")  # no record: answered rather than lost
+    await rig.dialog.hold_event("test", "2")  # logged, not raised
+    assert not await rig.dialog.is_claimed("test", "1")  # unknown now: nothing is claimed
+
+
+async def test_a_failing_rate_limit_store_admits_messages_and_is_logged_once_per_outage(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="core.admission")
+    async with RedisProcess() as redis:
+        storage = rate_limit_storage(redis.url, "outage")
+        admission = Admission(AdmissionPolicy(per_user="100/minute"), storage)
+        assert await admission.admit(message("first")) is None
+        await redis.stop()
+        for number in range(3):
+            assert await admission.admit(message(f"during {number}")) is None
+        await redis.start()
+        assert await admission.admit(message("after")) is None
+    lines = [r.getMessage() for r in caplog.records if r.name == "core.admission"]
+    assert len(lines) == 2, lines
+    assert "rate-limit store failed" in lines[0] and "answers again" in lines[1]
 
 
 async def test_commands_that_need_the_store_say_it_is_unavailable(rig: Rig) -> None:
