@@ -122,6 +122,19 @@ async def test_the_slash_command_is_acknowledged_then_answered_through_its_respo
     assert slack.api.visible(DM) == []  # only the person who typed the command sees answers
 
 
+async def test_unknown_slash_words_and_an_empty_mention_get_a_clear_answer(
+    slack: SlackHarness,
+) -> None:
+    await slack.deliver(slash_payload(slack, "frobnicate now"), kind="slash_commands")
+    await slack.say("", place=Place.THREAD)  # only the bot's mention
+    await slack.settle()
+    (unknown,) = slack.api.responses
+    assert "/frobnicate" in unknown["text"] and "/help" in unknown["text"]
+    (help_text,) = slack.shown(Place.THREAD)
+    assert "empty" in help_text.text
+    assert slack.rig.tgi.generation_requests() == []
+
+
 async def test_command_words_work_as_plain_messages_in_a_dm(slack: SlackHarness) -> None:
     await slack.say("lang fr", place=Place.PRIVATE)
     await slack.say("reset", place=Place.PRIVATE)
