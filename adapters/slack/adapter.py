@@ -147,6 +147,7 @@ class SlackAdapter(StreamingAdapter):
 
     @property
     def client(self) -> AsyncWebClient:
+        """The Web API client of the running adapter (slack_sdk, at the configured base URL)."""
         if self._client is None:
             raise RuntimeError("the Slack adapter is not running")
         return self._client
