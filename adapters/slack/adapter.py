@@ -41,10 +41,11 @@ from adapters.slack.translate import (
     to_feedback,
     to_incoming_message,
 )
-from adapters.streaming import ReplyTarget
+from adapters.streaming import ReplyTarget, language_hint
 from adapters.streaming_adapter import StreamingAdapter
 from core.errors import ConfigurationError, PlatformError
 from core.messages import IncomingMessage, PlaceKind
+from core.notices import notice
 
 logger = logging.getLogger(__name__)
 
@@ -339,9 +340,15 @@ class SlackAdapter(StreamingAdapter):
         if response_url is not None:
             return ReplyTarget(conversation, ResponseUrlSink(response_url))
         thread = conversation.thread
+        # Shown under the thread after the app's name until the first text: "is thinking…".
+        status = notice("status_thinking", language_hint(message))
         if thread is None or not self._streaming:
             sink = SlackMessageSink(
-                self.client, channel=conversation.channel, thread_ts=thread, renderer=self._renderer
+                self.client,
+                channel=conversation.channel,
+                thread_ts=thread,
+                renderer=self._renderer,
+                status=status,
             )
             # Slack shows a status only under a thread; a flat DM reply has none.
             signal = None if thread is None else sink.set_status
@@ -354,6 +361,7 @@ class SlackAdapter(StreamingAdapter):
             # Outside DMs Slack needs to know whom the stream is for.
             recipient=None if private else (message.sender.id, conversation.space or ""),
             renderer=self._renderer,
+            status=status,
             on_unavailable=self._streaming_unavailable,
         )
         return ReplyTarget(conversation, stream, waiting_signal=stream.set_status)

@@ -26,6 +26,7 @@ from adapters.pacer import RateLimited
 from adapters.slack.render import SlackRenderer, escape, feedback_blocks, message_fields
 from core.errors import PlatformError
 from core.messages import Reply
+from core.notices import FALLBACK_LANGUAGE, notice
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,6 @@ STREAMING_UNAVAILABLE = frozenset(
     }
 )
 _DEFAULT_RETRY_AFTER = 1.0
-THINKING_STATUS = "is thinking…"
 
 
 def slack_error_code(error: SlackApiError) -> str:
@@ -96,11 +96,13 @@ class SlackMessageSink:
         channel: str,
         thread_ts: str | None,
         renderer: SlackRenderer | None = None,
+        status: str = "",
     ) -> None:
         self._client = client
         self.channel = channel
         self.thread_ts = thread_ts
         self._renderer = renderer or SlackRenderer()
+        self._status = status or notice("status_thinking", FALLBACK_LANGUAGE)
 
     async def post(self, message: RenderedMessage, *, final: Reply | None) -> str:
         fields = message_fields(message, final)
@@ -130,14 +132,15 @@ class SlackMessageSink:
         return False  # Slack has no ephemeral drafts; streams are the live preview
 
     async def set_status(self) -> None:
-        """Show "is thinking…" under the thread until the first text (cleared by any reply)."""
+        """Show the status ("is thinking…") under the thread until the first text; Slack
+        clears it when the app replies there."""
         if self.thread_ts is None:
             return
         thread_ts = self.thread_ts
         await call_slack(
             "assistant.threads.setStatus",
             lambda: self._client.assistant_threads_setStatus(
-                channel_id=self.channel, thread_ts=thread_ts, status=THINKING_STATUS
+                channel_id=self.channel, thread_ts=thread_ts, status=self._status
             ),
         )
 
@@ -166,9 +169,12 @@ class SlackStreamSink(SlackMessageSink):
         thread_ts: str,
         recipient: tuple[str, str] | None,
         renderer: SlackRenderer | None = None,
+        status: str = "",
         on_unavailable: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(client, channel=channel, thread_ts=thread_ts, renderer=renderer)
+        super().__init__(
+            client, channel=channel, thread_ts=thread_ts, renderer=renderer, status=status
+        )
         self._stream_thread = thread_ts
         self._recipient = recipient
         self._on_unavailable = on_unavailable

@@ -239,6 +239,15 @@ async def test_the_users_slack_locale_is_the_language_hint(slack: SlackHarness) 
     assert turn.language == "fr"
 
 
+async def test_the_thinking_status_is_in_the_users_language(slack: SlackHarness) -> None:
+    slack.rig.tgi.enqueue(Script(reply="Bonjour."))
+    envelope = slack.post_events("salut", Place.THREAD, True)[0]
+    envelope["event"]["user"] = "U0ZOEFR"  # the fake's users.info: locale fr-FR
+    await slack.deliver(envelope)
+    await slack.settle()
+    assert slack.api.statuses[0]["status"] == "réfléchit…"
+
+
 @pytest.fixture
 def debug_log() -> Iterator[io.StringIO]:
     stream = io.StringIO()
