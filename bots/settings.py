@@ -235,6 +235,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Message text and user names reach the log (from any library, at any level) only when set.
     log_message_text: bool = False
+    # `json` for one JSON object per line (log collectors), `text` for people reading a terminal.
+    log_format: Literal["text", "json"] = "text"
+
+    # Operations endpoints of `bloombridge run`: /healthz, /readyz, /metrics; no port, no server.
+    ops_listen: str = "127.0.0.1"
+    ops_port: int | None = Field(default=None, ge=0, lt=65536)
 
     # One group per chat platform (`BLOOMBRIDGE_<PLATFORM>_<NAME>`), read by its bots module.
     telegram: TelegramSettings = Field(default_factory=lambda: TelegramSettings())
