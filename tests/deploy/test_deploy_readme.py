@@ -1,0 +1,60 @@
+"""deploy/README.md followed as a new operator would: what it names exists."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from tests.deploy.kustomize import render
+from tests.deploy.project_facts import DEPLOY, ROOT, command_exists, unknown_settings
+
+README = (DEPLOY / "README.md").read_text()
+
+
+def test_every_bloombridge_command_it_shows_exists() -> None:
+    commands = re.findall(r"\bbloombridge ((?:run \w+)|doctor|chat)\b", README)
+    assert "doctor" in commands
+    for command in commands:
+        assert command_exists(command.split()), command
+    images = re.findall(r"`docker run IMAGE ([a-z ]+)`", README)
+    assert images and all(command_exists(command.split()) for command in images)
+
+
+def test_every_variable_it_names_is_a_setting() -> None:
+    names = re.findall(r"\bBLOOMBRIDGE_[A-Z_]+\b", README)
+    assert names
+    assert unknown_settings(names) == []
+
+
+def test_every_path_it_names_exists() -> None:
+    paths = set(re.findall(r"`((?:deploy/|Dockerfile)[\w./-]*)`", README))
+    paths |= set(re.findall(r"-[fk] (deploy/[\w./-]+)", README))
+    assert len(paths) >= 5
+    for path in paths:
+        if path == "deploy/bots.env":
+            continue  # the operator's own copy, never committed
+        assert (ROOT / path).exists(), path
+
+
+def test_compose_profiles_it_uses_exist() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    profiles = {p for service in compose["services"].values() for p in service.get("profiles", [])}
+    used = set(re.findall(r"--profile (\w+)", README))
+    assert used and used <= profiles
+
+
+def test_secrets_and_objects_it_creates_are_the_ones_the_manifests_use() -> None:
+    manifests = render(DEPLOY / "k8s" / "overlays" / "bloomchat-176b")
+    referenced = set()
+    for manifest in manifests:
+        text = yaml.safe_dump(manifest)
+        referenced |= set(re.findall(r"secretRef:\n\s+name: ([\w-]+)", text))
+        referenced |= set(re.findall(r"secretKeyRef:\n\s+key: \w+\n\s+name: ([\w-]+)", text))
+    created = set(re.findall(r"create secret generic ([\w-]+)", README))
+    assert referenced and referenced == created
+    keys = re.findall(r"--from-literal=(\w+)=", README)
+    assert unknown_settings(keys) == []
+    names = {(m["kind"], m["metadata"]["name"]) for m in manifests}
+    assert ("StatefulSet", "tgi") in names
+    assert ("ConfigMap", "bloombridge-config") in names
