@@ -66,6 +66,8 @@ class RateGate:
         self._global_next = 0.0
         self._chat_next: dict[str, float] = {}
         self._space_next: dict[str, float] = {}
+        # Told of every flood wait (seconds): the bot's metrics count them.
+        self.on_pause: Callable[[float], None] | None = None
 
     def _due(self, chat: str) -> float:
         return max(self._chat_next.get(chat, 0.0), self._global_next)
@@ -107,6 +109,8 @@ class RateGate:
         """Give `chat` no slot for `seconds` (the platform's flood wait)."""
         resume_at = self.clock.now() + seconds
         self._chat_next[chat] = max(self._chat_next.get(chat, 0.0), resume_at)
+        if self.on_pause is not None:
+            self.on_pause(seconds)
 
 
 Publish = Callable[[str, Reply | None], Awaitable[None]]

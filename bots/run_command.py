@@ -19,10 +19,13 @@ from pydantic import SecretStr, ValidationError
 
 from adapters.base import Adapter, ChatHandler
 from bots.lifecycle import run_until_stopped
+from bots.log_format import apply_log_format
+from bots.operations import operations
 from bots.redaction import apply_log_settings, redact_logs
 from bots.settings import Settings, load_settings
 from bots.wiring import build_dialog
 from core.errors import ConfigurationError
+from core.metrics import Metrics
 
 # Platform name -> module defining `BOT`; imported only when used, so one platform's
 # library missing or broken never stops the others.
@@ -81,11 +84,25 @@ def platform_bot(name: str) -> PlatformBot:
 
 
 @asynccontextmanager
-async def running_adapter(bot: PlatformBot, settings: Settings) -> AsyncIterator[Adapter]:
-    """The dialog manager and a started adapter, closed in reverse order on exit."""
-    async with build_dialog(settings) as dialog:
+async def running_adapter(
+    bot: PlatformBot, settings: Settings, *, metrics: Metrics | None = None
+) -> AsyncIterator[Adapter]:
+    """The dialog manager and a started adapter, closed in reverse order on exit.
+
+    The operations endpoints (BLOOMBRIDGE_OPS_PORT) answer from before the platform
+    connects until after it disconnects, reporting not ready meanwhile.
+    """
+    metrics = metrics or Metrics()
+    async with build_dialog(settings, metrics=metrics) as dialog:
         adapter = bot.build_adapter(settings, dialog)
-        async with adapter:
+        ops = operations(
+            settings,
+            metrics=metrics,
+            adapter=adapter,
+            store=dialog.store,
+            generator=dialog.generator,
+        )
+        async with ops, adapter:
             yield adapter
 
 
@@ -122,6 +139,7 @@ def apply_options(settings: Settings, args: argparse.Namespace) -> Settings:
 def _run(args: argparse.Namespace) -> int:
     settings = apply_options(load_settings(args.config), args)
     apply_log_settings(settings)
+    apply_log_format(settings.log_format)
     bot = platform_bot(args.platform)
     redact_logs(*(s.get_secret_value() for s in bot.secrets(settings) if s is not None))
     run_until_stopped(serve(bot, settings))

@@ -142,6 +142,7 @@ class DialogManager:
     async def _answer(self, message: IncomingMessage) -> AsyncIterator[ReplyEvent]:
         started = self._clock()
         conversation = message.conversation
+        self.metrics.messages_received.labels(platform=conversation.platform).inc()
         # Without the store the reply is still written, only without the conversation's past.
         preference = await self._store_outage.attempt(
             "read the language setting", self.store.language(conversation), None

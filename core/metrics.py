@@ -10,6 +10,35 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self.messages_received = Counter(
+            "bloombridge_messages_received",
+            "Messages that reached the dialog manager, by platform.",
+            ["platform"],
+            registry=self.registry,
+        )
+        self.generated_tokens = Counter(
+            "bloombridge_generated_tokens",
+            "Tokens the model produced for replies.",
+            registry=self.registry,
+        )
+        self.platform_rate_limit_waits = Counter(
+            "bloombridge_platform_rate_limit_waits",
+            "Times a platform told the bot to wait (429, flood wait), by platform.",
+            ["platform"],
+            registry=self.registry,
+        )
+        self.tgi_errors = Counter(
+            "bloombridge_tgi_errors",
+            "Failures of one TGI replica, by replica URL and error type.",
+            ["replica", "error"],
+            registry=self.registry,
+        )
+        self.tgi_first_token_seconds = Histogram(
+            "bloombridge_tgi_first_token_seconds",
+            "Time a TGI replica took from the request to its first token.",
+            ["replica"],
+            registry=self.registry,
+        )
         self.replies = Counter(
             "bloombridge_replies",
             "Replies finished, by platform, finish reason and language.",

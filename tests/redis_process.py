@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from pathlib import Path
 from types import TracebackType
 
 _READY = b"Ready to accept connections"
@@ -11,7 +12,7 @@ _START_LIMIT_SECONDS = 20.0
 
 
 def free_port() -> int:
-    """A loopback port nothing listens on now."""
+    """A TCP port nobody listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -21,13 +22,15 @@ def free_port() -> int:
 class RedisProcess:
     """`async with RedisProcess() as redis`: `redis.url` answers until `stop()`.
 
-    Nothing is persisted, so a restarted server is empty. With `password` the server requires
-    AUTH; `url_with` gives its URL with any credentials.
+    Nothing is persisted, so a restarted server is empty, unless `append_only_dir` is given:
+    then every write is in an append-only file there (fsync always) and survives a restart.
+    With `password` the server requires AUTH; `url_with` gives its URL with any credentials.
     """
 
-    def __init__(self, *, password: str | None = None) -> None:
+    def __init__(self, *, password: str | None = None, append_only_dir: Path | None = None) -> None:
         self.port = free_port()
         self._password = password
+        self._append_only_dir = append_only_dir
         self._process: asyncio.subprocess.Process | None = None
 
     @property
@@ -49,8 +52,7 @@ class RedisProcess:
             str(self.port),
             "--save",
             "",
-            "--appendonly",
-            "no",
+            *self._persistence(),
             *(("--requirepass", self._password) if self._password is not None else ()),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -61,6 +63,18 @@ class RedisProcess:
             while _READY not in await process.stdout.readline():
                 if process.stdout.at_eof():
                     raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def _persistence(self) -> tuple[str, ...]:
+        if self._append_only_dir is None:
+            return ("--appendonly", "no")
+        return (
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--dir",
+            str(self._append_only_dir),
+        )
 
     async def stop(self) -> None:
         """Stop the server; every connection to it is closed."""

@@ -67,3 +67,12 @@ class TextGenerator(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ReportsHealth(Protocol):
+    """A backend whose server can say whether it is ready to serve (TGI's `/health`)."""
+
+    async def health(self) -> bool:
+        """True when the server (for a pool: at least one replica) answers healthy now."""
+        ...

@@ -316,6 +316,11 @@ class ReplicaPool:
 
     # --- health ----------------------------------------------------------------------------
 
+    async def health(self) -> bool:
+        """Whether at least one replica answers /health now (the bot's readiness)."""
+        results = await asyncio.gather(*(slot.replica.health() for slot in self._slots))
+        return any(results)
+
     async def probe(self) -> list[str]:
         """Check /health of every replica out of service; returns the URLs brought back."""
         down = [slot for slot in self._slots if slot.health.out_of_service]

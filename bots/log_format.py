@@ -1,0 +1,43 @@
+"""How log lines look: text for people at a terminal, one JSON object per line for collectors.
+
+Both formats pass through the redaction layer (`bots.redaction`): secrets never reach a line.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from pythonjsonlogger.json import JsonFormatter
+
+from bots.redaction import LOG_FORMAT, REDACTOR, RedactingFormatter
+
+LogFormat = Literal["text", "json"]
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    """One JSON object per record (time, level, logger, message), then redacted whole."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+
+    def format(self, record: logging.LogRecord) -> str:
+        return REDACTOR.redact(super().format(record))
+
+
+_FORMATTERS: dict[str, type[logging.Formatter]] = {
+    "text": RedactingFormatter,
+    "json": RedactingJsonFormatter,
+}
+
+
+def apply_log_format(log_format: LogFormat) -> None:
+    """Give every root handler the (redacting) formatter of `log_format`."""
+    for handler in logging.getLogger().handlers:
+        formatter = _FORMATTERS[log_format]
+        handler.setFormatter(
+            formatter() if formatter is not RedactingFormatter else formatter(LOG_FORMAT)
+        )
