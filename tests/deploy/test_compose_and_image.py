@@ -23,7 +23,7 @@ from tests.deploy.project_facts import (
 COMPOSE = DEPLOY / "compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE_SCHEMA = ROOT / "tests" / "data" / "deploy" / "compose-spec.json"
-BOTS = ("telegram", "slack", "discord")
+BOTS = ("telegram", "discord")
 
 
 @pytest.fixture(scope="module")
