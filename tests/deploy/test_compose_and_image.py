@@ -23,7 +23,7 @@ from tests.deploy.project_facts import (
 COMPOSE = DEPLOY / "compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE_SCHEMA = ROOT / "tests" / "data" / "deploy" / "compose-spec.json"
-BOTS = ("telegram", "discord")
+BOTS = ("telegram", "slack", "discord")
 
 
 @pytest.fixture(scope="module")
