@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from bots.cli import build_parser
 from bots.settings import Settings
 
@@ -25,8 +27,15 @@ SECRET_SHAPES = (
 
 
 def setting_names() -> set[str]:
-    """Every environment variable bloombridge reads."""
-    return {PREFIX + name.upper() for name in Settings.model_fields}
+    """Every environment variable bloombridge reads (platform groups: PREFIX_GROUP_NAME)."""
+    names = set()
+    for name, field in Settings.model_fields.items():
+        group = field.annotation
+        if isinstance(group, type) and issubclass(group, BaseModel):
+            names |= {f"{PREFIX}{name}_{inner}".upper() for inner in group.model_fields}
+        else:
+            names.add(PREFIX + name.upper())
+    return names
 
 
 def unknown_settings(names: Iterable[str]) -> list[str]:
