@@ -26,6 +26,8 @@ CommandCallback = Callable[[discord.Interaction[Any], str, str | None], Awaitabl
 # /start is Telegram's greeting convention; Discord users find the bot's commands by "/".
 _NOT_ON_DISCORD = frozenset({"start"})
 _OPTION_NAMES = {"lang": "language"}
+# Discord locales whose notice catalog is not found by the locale's base language.
+_NOTICE_LANGUAGES = {"zh-TW": "zh-hant"}
 COMMAND_NAMES = frozenset(
     {ASK_COMMAND} | {c.name for c in CATALOGUE if c.name not in _NOT_ON_DISCORD}
 )
@@ -48,7 +50,7 @@ class NoticeTranslator(app_commands.Translator):
         key = string.extras.get("notice")
         if key is None:
             return None
-        translated = notice(key, locale.value)
+        translated = notice(key, _NOTICE_LANGUAGES.get(locale.value, locale.value))
         return None if translated == notice(key, FALLBACK_LANGUAGE) else translated[:100]
 
 

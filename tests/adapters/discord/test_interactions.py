@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from core.notices import notice
 from tests.adapters.contract import Place, long_prose, squeezed
 from tests.adapters.discord.harness import DiscordHarness, discord_harness
 from tests.fakes.tgi import Script
@@ -40,6 +41,10 @@ async def test_commands_are_registered_with_translated_descriptions(
     assert ask["options"][0]["name"] == "question" and ask["options"][0]["required"]
     assert ask["description_localizations"]["fr"] == "Poser une question à BLOOMChat"
     assert names["lang"]["options"][0]["name"] == "language"
+    reset = names["reset"]["description_localizations"]
+    assert reset["zh-TW"] == notice("command_reset", "zh-hant")
+    assert reset["zh-CN"] == notice("command_reset", "zh")
+    assert "en-US" not in reset  # English is the default description
 
 
 async def test_ask_is_deferred_then_answered_in_the_users_locale(
