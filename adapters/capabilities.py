@@ -71,6 +71,8 @@ class Capabilities:
     supports_drafts: bool = False  # ephemeral streaming previews (Telegram's sendMessageDraft)
     space_calls_per_second: float | None = None
     rate_limits: RateLimitOwner = RateLimitOwner.PACER
+    # False where no text notifies anyone (a terminal): mentions are then shown as written.
+    notifies_mentions: bool = True
 
     def edit_interval_for(self, kind: PlaceKind) -> float:
         """Seconds between two message changes in a place of this kind."""

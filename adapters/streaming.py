@@ -2,9 +2,10 @@
 
 A platform adapter describes where one reply goes (`ReplyTarget`: a sink, the conversation,
 the waiting signal); `StreamingDelivery.deliver` does the rest, the same on every platform:
-mentions are neutralised, the text is laid out within the platform's limit, message changes
-are paced per chat, per space and per bot, flood waits pause only their chat, and the reply
-always ends with a final message, also when the reply stream fails mid-way.
+mentions are neutralised where they notify, the text is laid out within the platform's
+limit, message changes are paced per chat, per space and per bot, flood waits pause only
+their chat, and the reply always ends with a final message, also when the reply stream
+fails mid-way.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from adapters.capabilities import Capabilities
+from adapters.capabilities import Capabilities, MarkdownDialect
 from adapters.delivery import AppendedReply, AppendSink, MessageSink, ReplyMessages, ReplyView
 from adapters.markdown import MarkdownRenderer
 from adapters.mentions import neutralize_mentions
@@ -96,7 +97,12 @@ class StreamingDelivery:
         view = self.view(target)
 
         async def publish(markdown: str, final: Reply | None) -> None:
-            await view.show(neutralize_mentions(markdown), final)
+            if final is not None and self.capabilities.markdown is MarkdownDialect.PLAIN:
+                # Nothing is formatted: notices are shown as written, not italic and escaped.
+                markdown = final.plain_text
+            if self.capabilities.notifies_mentions:
+                markdown = neutralize_mentions(markdown)
+            await view.show(markdown, final)
 
         return await self.pacer.deliver(
             stream,

@@ -141,6 +141,14 @@ class Reply:
             return notice_lines
         return f"{text}\n\n{notice_lines}" if notice_lines else text
 
+    @property
+    def plain_text(self) -> str:
+        """The text a user should see where nothing is formatted: the reply, then each notice.
+
+        Every part is a paragraph of its own, shown exactly as written (nothing escaped).
+        """
+        return "\n\n".join(part for part in (self.text, *self.notices) if part)
+
 
 ReplyEvent = str | Reply
 

@@ -1,22 +1,35 @@
-"""Console I/O: read lines, stream each reply into the terminal as it grows."""
+"""Console I/O: read lines, stream each reply through the shared delivery into the terminal."""
 
 from __future__ import annotations
 
 import asyncio
+import math
+import sys
 from typing import TextIO
 
 from adapters.base import Adapter, ChatHandler
-from adapters.console.translate import (
-    CONSOLE_PLATFORM,
-    console_conversation,
-    line_to_message,
-    terminal_text,
-)
+from adapters.capabilities import Capabilities, LengthUnit, MarkdownDialect
+from adapters.console.sink import LiveReply, PipedReply
+from adapters.console.translate import CONSOLE_PLATFORM, console_conversation, line_to_message
+from adapters.markdown import PassthroughRenderer
+from adapters.streaming import ReplyTarget, StreamingDelivery
 from core.messages import ConversationRef, IncomingMessage
 from core.notices import FALLBACK_LANGUAGE, notice
 
 PROMPT = "you> "
-BOT_LABEL = "bot> "
+
+# A terminal takes a reply of any length as one message, shows no formatting, pings nobody
+# and has no rate limit: the shared delivery never splits, styles, neutralises or waits.
+CONSOLE_CAPABILITIES = Capabilities(
+    platform=CONSOLE_PLATFORM,
+    max_message_length=sys.maxsize,
+    length_unit=LengthUnit.CODEPOINTS,
+    markdown=MarkdownDialect.PLAIN,
+    private_edit_interval=0.0,
+    group_edit_interval=0.0,
+    global_calls_per_second=math.inf,
+    notifies_mentions=False,
+)
 
 
 class ConsoleAdapter(Adapter):
@@ -46,6 +59,7 @@ class ConsoleAdapter(Adapter):
         self._locale_hint = locale_hint
         self._conversation = conversation or console_conversation()
         self._running = False
+        self._delivery = StreamingDelivery(CONSOLE_CAPABILITIES, PassthroughRenderer())
 
     @property
     def connected(self) -> bool:
@@ -84,30 +98,15 @@ class ConsoleAdapter(Adapter):
                 self._write(notice("empty_message", self._locale_hint or FALLBACK_LANGUAGE) + "\n")
 
     async def _answer(self, message: IncomingMessage) -> None:
-        stream = self.handler.handle(message)
-        printed = ""
+        sink: LiveReply | PipedReply
         if self._interactive:
-            self._write(BOT_LABEL)
-        try:
-            async for shown in stream:
-                # Model text may hold terminal escapes: only printable text reaches the terminal.
-                snapshot = terminal_text(shown)
-                if self._interactive and snapshot.startswith(printed):
-                    self._write(snapshot[len(printed) :])
-                    printed = snapshot
-        finally:
-            await stream.aclose()
-        reply = stream.reply
-        # A terminal shows no Markdown: notices go on their own lines, unstyled.
-        final = terminal_text("\n\n".join(part for part in (reply.text, *reply.notices) if part))
-        if not self._interactive:
-            self._write(final + "\n")
-            return
-        if final.startswith(printed) and printed:
-            self._write(final[len(printed) :] + "\n")
+            sink = LiveReply(self._write)
+            target = ReplyTarget(self._conversation, sink, waiting_signal=sink.label)
         else:
-            # Guards changed the text after part of it was shown: print the final version whole.
-            self._write(("\n" + BOT_LABEL if printed else "") + final + "\n")
+            sink = PipedReply(self._write)
+            target = ReplyTarget(self._conversation, sink)
+        await self._delivery.deliver(message, self.handler.handle(message), target)
+        sink.end_line()
 
     def _write(self, text: str) -> None:
         self._output.write(text)

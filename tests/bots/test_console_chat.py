@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import SecretStr
 
-from adapters.console.adapter import BOT_LABEL, PROMPT, ConsoleAdapter
+from adapters.console.adapter import PROMPT, ConsoleAdapter
+from adapters.console.sink import BOT_LABEL
 from bots.console_bot import chat
 from bots.doctor import diagnose
 from bots.settings import Settings

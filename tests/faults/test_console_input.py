@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from adapters.console.adapter import BOT_LABEL, PROMPT, ConsoleAdapter
+from adapters.console.adapter import PROMPT, ConsoleAdapter
+from adapters.console.sink import BOT_LABEL
 from adapters.console.translate import terminal_text
 from core.dialog import DialogManager
 from core.generation.tgi import TgiGenerator
