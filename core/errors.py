@@ -12,6 +12,7 @@ BloombridgeError
     ├── OverloadedError      429: the replica is at capacity (retryable)
     ├── UnhealthyError       503: the replica is not ready (retryable)
     ├── ReplicaUnreachable   connection refused, reset or timed out before any token (retryable)
+    │   └── ConnectTimeout   no connection within the connect timeout (backed off, not a fault)
     ├── StreamInterrupted    the stream broke after tokens were delivered (carries the partial text)
     └── NoReplicaAvailable   every replica is backed off, out of service or failed this request
 """
@@ -85,6 +86,10 @@ class ReplicaUnreachable(GenerationError):
     """The replica could not be reached, or went silent before the first token."""
 
     retryable = True
+
+
+class ConnectTimeout(ReplicaUnreachable):
+    """The replica did not accept a connection in time: busy or unreachable, not known dead."""
 
 
 class StreamInterrupted(GenerationError):

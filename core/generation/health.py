@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential
 
-from core.errors import GenerationError, ReplicaUnreachable, StreamInterrupted, UnhealthyError
+from core.errors import (
+    ConnectTimeout,
+    GenerationError,
+    ReplicaUnreachable,
+    StreamInterrupted,
+    UnhealthyError,
+)
 
 
 class ReplicaState(enum.StrEnum):
@@ -48,6 +54,8 @@ class JitteredBackoff:
 
 def is_fault(error: BaseException) -> bool:
     """Whether `error` says the replica cannot serve (rather than being busy or refusing input)."""
+    if isinstance(error, ConnectTimeout):
+        return False  # a replica slow to accept (full backlog, loaded host) is not known dead
     return isinstance(error, UnhealthyError | ReplicaUnreachable | StreamInterrupted)
 
 

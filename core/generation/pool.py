@@ -7,7 +7,7 @@ requests, each for at most `queue_timeout` seconds).
 
 A replica that fails before the first token (429, a slow first token, 503, 424, connection
 refused) is backed off for a jittered, growing time and the same request goes to another
-replica. Only faults (refused connections, 5xx, broken streams) count towards taking it out of
+replica, or back to a busy one once its backoff ends (within `max_wait`). Only faults (refused connections, 5xx, broken streams) count towards taking it out of
 service: after `max_failures` in a row it waits for a /health probe to pass. Busy is not dead.
 A 422 is never retried: the same request would be rejected anywhere. Once a token has been
 yielded a broken stream is not retried (that would show the user a second, different answer):
@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, Self, runtime_checkable
 
 from core.errors import (
@@ -36,7 +36,7 @@ from core.errors import (
     ValidationError,
 )
 from core.generation.base import GenerationParams, ModelInfo, TextGenerator, Token
-from core.generation.health import JitteredBackoff, ReplicaHealth, ReplicaState
+from core.generation.health import JitteredBackoff, ReplicaHealth, ReplicaState, is_fault
 from core.generation.streaming import broken_stream
 from core.generation.tgi import TgiGenerator
 from core.generation.wait_line import LineFull, WaitLine
@@ -82,6 +82,17 @@ class ReplicaStatus:
     consecutive_failures: int
     retry_in: float
     last_error: str | None
+
+
+@dataclass
+class _Request:
+    """One request's way through the pool: replicas it may not ask again, what went wrong,
+    when its wait in line ends, and how long it may still wait for backoffs to end."""
+
+    queue_due: float
+    backoff_budget: float
+    tried: set[int] = field(default_factory=set)
+    failures: list[GenerationError] = field(default_factory=list)
 
 
 @dataclass
@@ -164,11 +175,13 @@ class ReplicaPool:
 
     async def stream(self, prompt: str, params: GenerationParams) -> AsyncGenerator[Token, None]:
         await self._learn_limits()
-        tried: set[int] = set()
-        failures: list[GenerationError] = []
-        queue_due = asyncio.get_running_loop().time() + self.policy.queue_timeout
+        request = _Request(
+            queue_due=asyncio.get_running_loop().time() + self.policy.queue_timeout,
+            backoff_budget=self.policy.max_wait,
+        )
+        tried, failures = request.tried, request.failures
         while True:
-            index = await self._choose(tried, failures, queue_due)
+            index = await self._choose(request)
             tried.add(index)
             slot = self._slots[index]
             slot.in_flight += 1
@@ -184,6 +197,9 @@ class ReplicaPool:
                     except GenerationError as exc:
                         self._failed(slot, exc)
                         failures.append(exc)
+                        if not is_fault(exc):
+                            # Busy, not broken: once its backoff ends it may take this request.
+                            tried.discard(index)
                         continue
                     slot.health.succeeded()
                     delivered = [first.text]
@@ -200,15 +216,13 @@ class ReplicaPool:
                 slot.in_flight -= 1
                 self._line.wake_one()
 
-    async def _choose(
-        self, tried: set[int], failures: list[GenerationError], queue_due: float
-    ) -> int:
+    async def _choose(self, request: _Request) -> int:
         """The least-loaded available replica with room, not tried yet.
 
         Waits in line while every available replica is full, and for a backoff to end while
         none is available.
         """
-        budget = self.policy.max_wait
+        tried = request.tried
         woken = False
         while True:
             open_ = [
@@ -230,13 +244,13 @@ class ReplicaPool:
             if ready:
                 if roomy:
                     self._line.wake_one()  # room is free: make sure the line moves
-                await self._wait_in_line(queue_due, front=woken)
+                await self._wait_in_line(request.queue_due, front=woken)
                 woken = True
                 continue
             wait = min((self._slots[i].health.retry_in for i in open_), default=None)
-            if wait is None or wait > budget:
-                raise self._exhausted(failures)
-            budget -= wait
+            if wait is None or wait > request.backoff_budget:
+                raise self._exhausted(request.failures)
+            request.backoff_budget -= wait
             await self._sleep(wait)
 
     async def _wait_in_line(self, due: float, *, front: bool) -> None:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from core.errors import (
+    ConnectTimeout,
     GenerationError,
     OverloadedError,
     ReplicaUnreachable,
@@ -333,7 +334,7 @@ class _OpenStream:
                 f"no answer within {generator._first_token_timeout:g}s", replica=generator.url
             ) from exc
         except httpx.TimeoutException as exc:
-            raise ReplicaUnreachable(
+            raise ConnectTimeout(
                 f"no connection within {generator._connect_timeout:g}s", replica=generator.url
             ) from exc
         except httpx.HTTPError as exc:

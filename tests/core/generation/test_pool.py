@@ -146,11 +146,23 @@ async def test_a_request_waits_for_a_backed_off_replica_within_max_wait(clock: F
         only.enqueue(Script(failure=TgiFailure.overloaded()))
         policy = PoolPolicy(max_failures=3, backoff_initial=1.0, max_wait=5.0)
         async with make_pool([only.url], clock, policy) as pool:
-            with pytest.raises(NoReplicaAvailable):
-                await reply(pool)  # the only replica failed this request
-            retry_in = pool.statuses()[0].retry_in
+            # The only replica was busy: the same request asks it again once its backoff ends.
             assert await reply(pool) == "patience"
-    assert clock.slept == [retry_in]
+    assert len(clock.slept) == 1 and 0.5 <= clock.slept[0] <= 1.0
+    assert len(only.generation_requests()) == 2
+
+
+async def test_a_replica_that_broke_is_not_asked_again_for_the_same_request(
+    clock: FakeClock,
+) -> None:
+    async with FakeTGI(default=Script(reply="later")) as only:
+        only.enqueue(Script(failure=TgiFailure.unhealthy()))
+        policy = PoolPolicy(max_failures=3, backoff_initial=1.0, max_wait=5.0)
+        async with make_pool([only.url], clock, policy) as pool:
+            with pytest.raises(NoReplicaAvailable) as caught:
+                await reply(pool)
+            assert not caught.value.busy
+    assert len(only.generation_requests()) == 1
 
 
 async def test_replica_out_of_service_after_repeated_failures_and_back_after_a_probe(
