@@ -62,6 +62,34 @@ def word_list_layer() -> Layer:
     return judge
 
 
+def classifier_layers(
+    data: Path, fp_budget: float, rows: Sequence[SafetyRow]
+) -> list[tuple[str, Layer]]:
+    """The n-gram classifier trained on the tuning part, alone and with the lists, for `rows`."""
+    from bench.safety_classifier import pick_threshold, train
+
+    lists = WordListClassifier()
+
+    def listed(row: SafetyRow) -> frozenset[str]:
+        return frozenset(lists.verdict_now(row.text, row.language).categories)
+
+    classifier = train(data)
+    threshold = pick_threshold(classifier, lambda row: bool(listed(row)), data, fp_budget)
+    print(f"n-gram classifier trained on the tuning part; threshold {threshold:.3f}\n")
+
+    texts = [row.text for row in rows]
+    scores = dict(zip(texts, classifier.scores(texts), strict=True))
+
+    def alone(row: SafetyRow) -> frozenset[str]:
+        harmful = scores[row.text] >= threshold
+        return frozenset({"classifier"}) if harmful else frozenset()
+
+    def both(row: SafetyRow) -> frozenset[str]:
+        return listed(row) | alone(row)
+
+    return [("N-gram classifier", alone), ("Word lists + classifier", both)]
+
+
 @dataclass
 class Tally:
     """Counts for one language (or all): rows seen and rows flagged, by kind."""
@@ -205,12 +233,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, required=True, help="the shared/eval/safety folder")
     parser.add_argument("--part", choices=("dev", "tuning"), default=DEV)
+    parser.add_argument(
+        "--classifier",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also train the n-gram classifier on the tuning part and compare (default: yes)",
+    )
+    parser.add_argument("--fp-budget", type=float, default=0.0, help="classifier's extra FPs")
     parser.add_argument("--replies", type=int, default=20)
     parser.add_argument("--token-delay", type=float, default=0.02)
     parser.add_argument("--guard-delay", type=float, default=0.05)
     args = parser.parse_args()
     rows = read_rows(args.data, args.part)
     quality("Word lists", word_list_layer(), rows, args.data, args.part)
+    if args.classifier:
+        for name, layer in classifier_layers(args.data, args.fp_budget, rows):
+            quality(name, layer, rows, args.data, args.part)
     asyncio.run(moderation_latency(args.replies, args.token_delay, args.guard_delay))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from core.messages import FinishReason
@@ -64,3 +66,25 @@ async def test_a_counter_speech_reply_reaches_the_user_whole() -> None:
     assert reply.text == COUNTER_SPEECH
     assert reply.finish_reason is FinishReason.STOP
     assert all(COUNTER_SPEECH.startswith(snapshot) for snapshot in snapshots)
+
+
+def written_examples() -> list[tuple[str, str, str, str]]:
+    path = Path(__file__).parents[2] / "data" / "safety" / "eval.tsv"
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            language, label, kind, text = line.split("\t", 3)
+            rows.append((language, label, kind, text))
+    return rows
+
+
+def test_written_examples_explicit_and_disguised_caught_hard_negatives_not_hate(
+    lists: WordListClassifier,
+) -> None:
+    for language, label, kind, text in written_examples():
+        found = lists.verdict_now(text, language).categories
+        if label == "harmful" and kind in ("explicit", "obfuscated"):
+            assert found, (language, text)
+        if label == "benign":
+            # A quoted obscenity is still an obscenity: only slurs have context cues.
+            assert HATE not in found, (language, text)
