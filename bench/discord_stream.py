@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.delivery import ReplyMessages
-from adapters.discord.adapter import DISCORD_CAPABILITIES, DiscordAdapter, DiscordOptions
+from adapters.discord.adapter import DiscordAdapter
+from adapters.discord.options import DISCORD_CAPABILITIES, DiscordOptions
 from adapters.discord.routing import DiscordEndpoints
 from adapters.markdown import PassthroughRenderer, RenderedMessage
 from adapters.mentions import neutralize_mentions

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from adapters.base import ChatHandler
-from adapters.discord.adapter import DiscordAdapter, DiscordOptions
+from adapters.discord.adapter import DiscordAdapter
+from adapters.discord.options import DiscordOptions
 from adapters.discord.routing import DEFAULT_API_URL, DiscordEndpoints
 from bots.run_command import PlatformBot
 from bots.settings import Settings

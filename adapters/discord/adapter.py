@@ -6,17 +6,18 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import discord
 from discord import app_commands
 
 from adapters.base import ChatHandler
-from adapters.capabilities import Capabilities, LengthUnit, MarkdownDialect, RateLimitOwner
+from adapters.capabilities import Capabilities
 from adapters.discord.client import BridgeClient, bridge_intents
 from adapters.discord.commands import COMMAND_NAMES, build_command_tree, sync_commands
 from adapters.discord.feedback import FeedbackButton
+from adapters.discord.options import DISCORD_CAPABILITIES, DiscordOptions
 from adapters.discord.routing import DiscordEndpoints, routed_context
 from adapters.discord.sink import ChannelSink, InteractionSink, call_discord, translate_error
 from adapters.discord.translate import (
@@ -31,6 +32,7 @@ from adapters.discord.translate import (
     to_feedback,
     to_incoming_message,
 )
+from adapters.discord.workload import Workload
 from adapters.feedback import decode_vote, thanks
 from adapters.intake import IntakeLimits
 from adapters.markdown import PassthroughRenderer
@@ -42,76 +44,8 @@ from core.messages import IncomingMessage, PlaceKind
 
 logger = logging.getLogger(__name__)
 
-# Discord: 2,000 characters a message (counted here in UTF-16 units, never fewer than
-# Discord counts); about five message changes per five seconds per channel; 50 requests a
-# second per bot. 429s are the pacer's to wait out (see adapters/discord/routing.py).
-DISCORD_CAPABILITIES = Capabilities(
-    platform=PLATFORM,
-    max_message_length=2000,
-    length_unit=LengthUnit.UTF16,
-    markdown=MarkdownDialect.DISCORD_MARKDOWN,
-    private_edit_interval=1.25,
-    group_edit_interval=1.25,
-    global_calls_per_second=50.0,
-    rate_limits=RateLimitOwner.PACER,
-)
 _THREAD_NAME_LENGTH = 100  # Discord's limit for thread names
 _AUTHENTICATION_FAILED = 4004  # gateway close code for a bad token
-
-
-@dataclasses.dataclass(frozen=True)
-class DiscordOptions:
-    """How the bot behaves on Discord, beyond where it connects.
-
-    `message_content` asks for the privileged intent; only then can `listen_channels`
-    (channel ids; a thread counts by its parent) be read in full and answered without a
-    mention. `thread_per_mention` answers a mention in a channel inside a new thread.
-    """
-
-    message_content: bool = False
-    listen_channels: frozenset[str] = frozenset()
-    thread_per_mention: bool = False
-    guild_ready_timeout: float = 2.0
-    ready_timeout: float = 60.0
-
-    def __post_init__(self) -> None:
-        if self.listen_channels and not self.message_content:
-            raise ConfigurationError(
-                "answering every message of a channel needs the message content intent: "
-                "enable it for the application and set BLOOMBRIDGE_DISCORD_MESSAGE_CONTENT=true"
-            )
-
-
-class _Workload:
-    """Work taken on and not yet handed over: tasks, and interactions discord.py announced."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._keys: set[int] = set()
-        self.idle = asyncio.Event()
-        self.idle.set()
-
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        self.idle.clear()
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._update()
-
-    def begin(self, key: int) -> None:
-        self._keys.add(key)
-        self.idle.clear()
-
-    def end(self, key: int) -> None:
-        self._keys.discard(key)
-        self._update()
-
-    def _update(self) -> None:
-        if not self._tasks and not self._keys:
-            self.idle.set()
 
 
 def _facts(interaction: discord.Interaction[Any]) -> InteractionFacts:
@@ -162,7 +96,7 @@ class DiscordAdapter(StreamingAdapter):
         self.options = options or DiscordOptions()
         self._client: BridgeClient | None = None
         self._connection: asyncio.Task[None] | None = None
-        self._work = _Workload()
+        self._work = Workload()
         self._interactions: dict[str, discord.Interaction[Any]] = {}
         self._in_new_thread: set[str] = set()
         self._stopped = asyncio.Event()

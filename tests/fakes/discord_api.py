@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -22,104 +21,22 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.discord_model import DiscordWorld
+from tests.fakes.discord_rest import (
+    Answer,
+    ApiCall,
+    ApiError,
+    ChannelMessage,
+    Failure,
+    Refused,
+    check_content,
+    json_response,
+    pings,
+)
 from tests.fakes.loopback import LoopbackServer
 
-MAX_CONTENT = 2000
 _WAIT_LIMIT = 10.0  # seconds a test may wait for the fake before failing
 _BUCKET_LIMIT = 5  # Discord's message buckets: 5 calls per 5 seconds per channel
 _BUCKET_WINDOW = 5.0
-_USER = re.compile(r"<@!?(\d+)>")
-_ROLE = re.compile(r"<@&(\d+)>")
-
-
-_Answer = tuple[int, Any, frozenset[str]]  # status, JSON result, whom it would ping
-
-
-@dataclass(frozen=True)
-class ApiError:
-    """An error answer: HTTP status and body (Discord's `{"message", "code"}` or a 429's)."""
-
-    status: int
-    body: Mapping[str, Any]
-
-    @classmethod
-    def rate_limited(cls, retry_after: float, *, is_global: bool = False) -> ApiError:
-        return cls(
-            429,
-            {
-                "message": "You are being rate limited.",
-                "retry_after": retry_after,
-                "global": is_global,
-            },
-        )
-
-    @classmethod
-    def missing_permissions(cls) -> ApiError:
-        return cls(403, {"message": "Missing Permissions", "code": 50013})
-
-
-@dataclass(frozen=True)
-class ApiCall:
-    """One REST request: which route, its JSON body and query, when, and how it was answered."""
-
-    route: str
-    params: Mapping[str, Any]
-    at: float
-    path: str
-    status: int = 200
-    result: Any = None
-    pings: frozenset[str] = frozenset()  # whom the content would notify ("everyone", ids)
-
-
-@dataclass
-class ChannelMessage:
-    """A message in a channel as users see it now."""
-
-    channel_id: str
-    message_id: str
-    content: str
-    author_id: str
-    components: list[dict[str, Any]]
-    reference: str | None = None
-    interaction_token: str | None = None
-    ephemeral: bool = False
-    deleted: bool = False
-    edits: int = 0
-
-
-@dataclass
-class _Failure:
-    route: str
-    error: ApiError
-    when: Callable[[Mapping[str, Any]], bool]
-
-
-def pings(
-    content: str, allowed: Mapping[str, Any] | None, replied_user: str | None
-) -> frozenset[str]:
-    """Who a message notifies: Discord parses every mention unless `allowed_mentions` limits it."""
-    if allowed is None:
-        parse = {"everyone", "users", "roles"}
-        users: set[str] = set()
-        roles: set[str] = set()
-        reply_ping = True
-    else:
-        parse = set(allowed.get("parse") or [])
-        users = {str(user) for user in allowed.get("users") or []}
-        roles = {str(role) for role in allowed.get("roles") or []}
-        reply_ping = bool(allowed.get("replied_user", False))
-    found: set[str] = set()
-    if "everyone" in parse and ("@everyone" in content or "@here" in content):
-        found.add("everyone")
-    for user in _USER.findall(content):
-        if "users" in parse or user in users:
-            found.add(user)
-    for role in _ROLE.findall(content):
-        if "roles" in parse or role in roles:
-            found.add(f"role:{role}")
-    if replied_user is not None and reply_ping:
-        found.add(replied_user)
-    return frozenset(found)
 
 
 @dataclass
@@ -133,7 +50,7 @@ class FakeDiscordAPI:
     commands: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._failures: list[_Failure] = []
+        self._failures: list[Failure] = []
         self._windows: dict[str, list[float]] = {}
         self._changed = asyncio.Condition()
         self._notifications: set[asyncio.Task[None]] = set()
@@ -167,7 +84,7 @@ class FakeDiscordAPI:
         when: Callable[[Mapping[str, Any]], bool] = lambda params: True,
     ) -> None:
         """Answer the next call of `route` matching `when` with `error`."""
-        self._failures.append(_Failure(route, error, when))
+        self._failures.append(Failure(route, error, when))
 
     def next_id(self) -> str:
         return str(next(self._ids))
@@ -277,10 +194,10 @@ class FakeDiscordAPI:
         path = request.match_info["path"].rstrip("/")
         matched = self._match(request.method, path)
         if matched is None:
-            return _json_response({"message": "404: Not Found", "code": 0}, status=404)
+            return json_response({"message": "404: Not Found", "code": 0}, status=404)
         route, parts = matched
         if not self._authorized(request, route):
-            return _json_response({"message": "401: Unauthorized", "code": 0}, status=401)
+            return json_response({"message": "401: Unauthorized", "code": 0}, status=401)
         params: dict[str, Any] = {}
         if request.can_read_body and request.content_type == "application/json":
             body = await request.json()
@@ -301,20 +218,20 @@ class FakeDiscordAPI:
                 }
             self.calls.append(ApiCall(route, params, now, path, failure.status))
             self._notify()
-            return _json_response(dict(failure.body), status=failure.status, headers=headers)
+            return json_response(dict(failure.body), status=failure.status, headers=headers)
         handler = getattr(self, f"_api_{route}")
         try:
             status, result, notified = handler(params)
-        except _Refused as refused:
+        except Refused as refused:
             self.calls.append(ApiCall(route, params, now, path, refused.error.status))
             self._notify()
-            return _json_response(dict(refused.error.body), status=refused.error.status)
+            return json_response(dict(refused.error.body), status=refused.error.status)
         self.calls.append(ApiCall(route, params, now, path, status, result, notified))
         self._notify()
         headers = self._bucket_headers(bucket, now, exhausted=False)
         if status == 204:
             return web.Response(status=204, headers=headers)
-        return _json_response(result, status=status, headers=headers)
+        return json_response(result, status=status, headers=headers)
 
     def _take_failure(self, route: str, params: Mapping[str, Any]) -> ApiError | None:
         for failure in self._failures:
@@ -355,33 +272,6 @@ class FakeDiscordAPI:
             }
         return payload
 
-    def _check_content(self, params: Mapping[str, Any], *, creating: bool) -> None:
-        content = params.get("content")
-        if content is not None and len(str(content)) > MAX_CONTENT:
-            raise _Refused(
-                ApiError(
-                    400,
-                    {
-                        "message": "Invalid Form Body",
-                        "code": 50035,
-                        "errors": {
-                            "content": {
-                                "_errors": [
-                                    {
-                                        "code": "BASE_TYPE_MAX_LENGTH",
-                                        "message": "Must be 2000 or fewer in length.",
-                                    }
-                                ]
-                            }
-                        },
-                    },
-                )
-            )
-        if creating and not str(content or "").strip() and not params.get("components"):
-            raise _Refused(
-                ApiError(400, {"message": "Cannot send an empty message", "code": 50006})
-            )
-
     def _replied_author(self, reference: str | None) -> str | None:
         if reference is None:
             return None
@@ -395,7 +285,7 @@ class FakeDiscordAPI:
         interaction_token: str | None = None,
         ephemeral: bool = False,
     ) -> tuple[ChannelMessage, frozenset[str]]:
-        self._check_content(params, creating=interaction_token is None)
+        check_content(params, creating=interaction_token is None)
         reference = (params.get("message_reference") or {}).get("message_id")
         message = ChannelMessage(
             channel_id=channel_id,
@@ -416,7 +306,7 @@ class FakeDiscordAPI:
         return message, notified
 
     def _edit(self, message: ChannelMessage, params: Mapping[str, Any]) -> frozenset[str]:
-        self._check_content(params, creating=False)
+        check_content(params, creating=False)
         if "content" in params:
             message.content = str(params["content"] or "")
         if "components" in params:
@@ -429,17 +319,17 @@ class FakeDiscordAPI:
         for message in self.messages:
             if message.message_id == message_id and not message.deleted:
                 return message
-        raise _Refused(ApiError(404, {"message": "Unknown Message", "code": 10008}))
+        raise Refused(ApiError(404, {"message": "Unknown Message", "code": 10008}))
 
     # ----- routes ----------------------------------------------------------------------------
 
-    def _api_get_me(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_get_me(self, params: Mapping[str, Any]) -> Answer:
         return 200, self.world.bot_user(), frozenset()
 
-    def _api_application_info(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_application_info(self, params: Mapping[str, Any]) -> Answer:
         return 200, self.world.application(), frozenset()
 
-    def _api_gateway_bot(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_gateway_bot(self, params: Mapping[str, Any]) -> Answer:
         return (
             200,
             {
@@ -455,37 +345,37 @@ class FakeDiscordAPI:
             frozenset(),
         )
 
-    def _api_gateway(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_gateway(self, params: Mapping[str, Any]) -> Answer:
         return 200, {"url": self.world.gateway_url}, frozenset()
 
-    def _api_get_channel(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_get_channel(self, params: Mapping[str, Any]) -> Answer:
         channel = self.world.channel(str(params["_channel"]))
         if channel is None:
-            raise _Refused(ApiError(404, {"message": "Unknown Channel", "code": 10003}))
+            raise Refused(ApiError(404, {"message": "Unknown Channel", "code": 10003}))
         return 200, channel, frozenset()
 
-    def _api_create_message(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_create_message(self, params: Mapping[str, Any]) -> Answer:
         message, notified = self._create(str(params["_channel"]), params)
         return 200, self.message_payload(message), notified
 
-    def _api_edit_message(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_edit_message(self, params: Mapping[str, Any]) -> Answer:
         message = self._find(str(params["_message"]))
         notified = self._edit(message, params)
         return 200, self.message_payload(message), notified
 
-    def _api_delete_message(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_delete_message(self, params: Mapping[str, Any]) -> Answer:
         self._find(str(params["_message"])).deleted = True
         return 204, None, frozenset()
 
-    def _api_typing(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_typing(self, params: Mapping[str, Any]) -> Answer:
         return 204, None, frozenset()
 
-    def _api_start_thread(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_start_thread(self, params: Mapping[str, Any]) -> Answer:
         parent = str(params["_channel"])
         thread = self.world.add_thread(parent, str(params["_message"]), str(params["name"]))
         return 201, thread, frozenset()
 
-    def _api_bulk_commands(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_bulk_commands(self, params: Mapping[str, Any]) -> Answer:
         self.commands = [
             {
                 **command,
@@ -498,13 +388,13 @@ class FakeDiscordAPI:
         ]
         return 200, self.commands, frozenset()
 
-    def _api_get_commands(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_get_commands(self, params: Mapping[str, Any]) -> Answer:
         return 200, self.commands, frozenset()
 
-    def _api_interaction_callback(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_interaction_callback(self, params: Mapping[str, Any]) -> Answer:
         interaction = self.world.interactions.get(str(params["_interaction"]))
         if interaction is None or interaction["token"] != params["_token"]:
-            raise _Refused(ApiError(404, {"message": "Unknown interaction", "code": 10062}))
+            raise Refused(ApiError(404, {"message": "Unknown interaction", "code": 10062}))
         kind = int(params["type"])
         data = params.get("data") or {}
         ephemeral = bool(int(data.get("flags") or 0) & 64)
@@ -537,17 +427,17 @@ class FakeDiscordAPI:
         for message in self.messages:
             if message.interaction_token == token:
                 return message
-        raise _Refused(ApiError(404, {"message": "Unknown Message", "code": 10008}))
+        raise Refused(ApiError(404, {"message": "Unknown Message", "code": 10008}))
 
-    def _api_edit_original(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_edit_original(self, params: Mapping[str, Any]) -> Answer:
         message = self._original(str(params["_token"]))
         notified = self._edit(message, params)
         return 200, self.message_payload(message), notified
 
-    def _api_get_original(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_get_original(self, params: Mapping[str, Any]) -> Answer:
         return 200, self.message_payload(self._original(str(params["_token"]))), frozenset()
 
-    def _api_followup(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_followup(self, params: Mapping[str, Any]) -> Answer:
         token = str(params["_token"])
         original = self._original(token)
         ephemeral = bool(int(params.get("flags") or 0) & 64)
@@ -555,24 +445,7 @@ class FakeDiscordAPI:
         message.interaction_token = f"{token}:followup"
         return 200, self.message_payload(message), notified
 
-    def _api_edit_followup(self, params: Mapping[str, Any]) -> _Answer:
+    def _api_edit_followup(self, params: Mapping[str, Any]) -> Answer:
         message = self._find(str(params["_message"]))
         notified = self._edit(message, params)
         return 200, self.message_payload(message), notified
-
-
-def _json_response(
-    body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
-) -> web.Response:
-    # Discord's exact content type: discord.py parses JSON only for "application/json".
-    return web.Response(
-        body=json.dumps(body).encode(),
-        status=status,
-        headers={**(headers or {}), "Content-Type": "application/json"},
-    )
-
-
-class _Refused(Exception):
-    def __init__(self, error: ApiError) -> None:
-        super().__init__(str(error.body.get("message")))
-        self.error = error

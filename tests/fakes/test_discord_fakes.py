@@ -6,9 +6,10 @@ import json
 
 import aiohttp
 
-from tests.fakes.discord_api import ApiError, FakeDiscordAPI, pings
+from tests.fakes.discord_api import FakeDiscordAPI
 from tests.fakes.discord_gateway import AUTHENTICATION_FAILED, FakeDiscordGateway
 from tests.fakes.discord_model import DiscordWorld
+from tests.fakes.discord_rest import ApiError, pings
 
 
 def test_pings_follow_allowed_mentions() -> None:

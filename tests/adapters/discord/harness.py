@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from adapters.discord.adapter import DISCORD_CAPABILITIES, DiscordAdapter, DiscordOptions
+from adapters.discord.adapter import DiscordAdapter
+from adapters.discord.options import DISCORD_CAPABILITIES, DiscordOptions
 from adapters.discord.routing import DiscordEndpoints
 from core.messages import ConversationRef
 from tests.adapters.contract import (
@@ -19,9 +20,10 @@ from tests.adapters.contract import (
     VirtualClock,
     dialog_rig,
 )
-from tests.fakes.discord_api import ApiCall, ApiError, FakeDiscordAPI
+from tests.fakes.discord_api import FakeDiscordAPI
 from tests.fakes.discord_gateway import FakeDiscordGateway
 from tests.fakes.discord_model import DiscordWorld
+from tests.fakes.discord_rest import ApiCall, ApiError
 
 _CHANGES = ("create_message", "edit_message", "edit_original", "followup", "edit_followup")
 

@@ -10,12 +10,12 @@ import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord.adapter import DiscordOptions
+from adapters.discord.options import DiscordOptions
 from adapters.mentions import WORD_JOINER
 from tests.adapters.contract import Place, squeezed
 from tests.adapters.discord.harness import DiscordHarness, discord_harness
-from tests.fakes.discord_api import ApiError
 from tests.fakes.discord_model import MESSAGE_CONTENT_INTENT
+from tests.fakes.discord_rest import ApiError
 from tests.fakes.tgi import Script
 
 _FENCE = re.compile(r"^ {0,3}```", re.MULTILINE)
