@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 import time
 from typing import Any
 
 from core.notices import notice
-from tests.bots.cli_process import cli_environment
+from tests.bots.cli_process import cli_environment, running_cli
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.tgi import FakeTGI, Script
 from tests.redis_process import RedisProcess
@@ -50,17 +49,7 @@ async def test_redis_stopping_mid_reply_still_completes_it_and_the_bot_answers_a
             telegram_token=TOKEN,
             telegram_api_url=api.url,
         )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bots.cli",
-            "run",
-            "telegram",
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        try:
+        async with running_cli("run", "telegram", env=env) as process:
             await api.wait_until(lambda: "" in api.commands, within=_START_LIMIT_SECONDS)
             api.feed(private_message(5150, 1, "Tell me a long story"))
             await api.wait_until(
@@ -89,7 +78,3 @@ async def test_redis_stopping_mid_reply_still_completes_it_and_the_bot_answers_a
                 returncode = await process.wait()
             assert returncode == 0
             assert time.monotonic() - stopping < STOP_LIMIT_SECONDS
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()

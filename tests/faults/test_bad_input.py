@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pytest
 
@@ -14,22 +13,11 @@ from core.config import DialogConfig
 from core.dialog import DialogManager
 from core.generation.base import GenerationParams
 from core.generation.tgi import TgiGenerator
-from core.messages import ConversationRef, FinishReason, IncomingMessage, Reply, Sender
+from core.messages import FinishReason, Reply
 from core.notices import notice
 from core.store.memory import MemoryStore
 from tests.fakes.tgi import FakeInfo, FakeTGI, Script
-
-CHAT = ConversationRef(platform="test", space=None, channel="input")
-
-
-def message(text: str) -> IncomingMessage:
-    return IncomingMessage(
-        id="1",
-        conversation=CHAT,
-        sender=Sender(id="bob", display_name="Bob", locale_hint="en"),
-        text=text,
-        sent_at=datetime.now(UTC),
-    )
+from tests.faults.messages import message
 
 
 @dataclass

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 import time
 
 import pytest
 
-from tests.bots.cli_process import cli_environment, run_cli
+from tests.bots.cli_process import cli_environment, run_cli, running_cli
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.tgi import FakeTGI, Script
 
@@ -57,19 +56,11 @@ async def test_message_text_reaches_debug_logs_only_when_the_operator_opts_in(
             log_level="DEBUG",
             log_message_text="true" if opted_in else "false",
         )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bots.cli",
-            "run",
-            "telegram",
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        assert process.stderr is not None
-        log = asyncio.ensure_future(process.stderr.read())
-        try:
+        async with running_cli(
+            "run", "telegram", env=env, stderr=asyncio.subprocess.PIPE
+        ) as process:
+            assert process.stderr is not None
+            log = asyncio.ensure_future(process.stderr.read())
             await api.wait_until(lambda: "" in api.commands, within=_START_LIMIT_SECONDS)
             api.feed(
                 {
@@ -87,10 +78,7 @@ async def test_message_text_reaches_debug_logs_only_when_the_operator_opts_in(
             async with asyncio.timeout(_STOP_LIMIT_SECONDS):
                 await process.wait()
             output = (await log).decode()
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+
     assert "DEBUG" in output
     assert ("zebra-private-words" in output) is opted_in
     assert ("Quintessa" in output) is opted_in

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pytest
 
@@ -14,23 +13,12 @@ from core.config import DialogConfig
 from core.dialog import DialogManager
 from core.generation.base import GenerationParams
 from core.generation.tgi import TgiGenerator
-from core.messages import ConversationRef, FinishReason, IncomingMessage, Reply, Sender
+from core.messages import FinishReason, Reply
 from core.notices import notice
 from core.store.redis import RedisStore
 from tests.fakes.tgi import FakeTGI, Script
+from tests.faults.messages import CHAT, message
 from tests.redis_process import RedisProcess
-
-CHAT = ConversationRef(platform="test", space=None, channel="outage")
-
-
-def message(text: str, number: int = 1) -> IncomingMessage:
-    return IncomingMessage(
-        id=str(number),
-        conversation=CHAT,
-        sender=Sender(id="alice", display_name="Alice", locale_hint="en"),
-        text=text,
-        sent_at=datetime.now(UTC),
-    )
 
 
 @dataclass
