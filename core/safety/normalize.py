@@ -89,7 +89,11 @@ def _split(text: str) -> list[str]:
     current: list[str] = []
     previous = ""
     for char in text:
-        opens_quote = char in _QUOTES and not (previous and _is_word_char(previous))
+        # After a letter of a spaced script a quote mark is part of a disguise ("f"u"c"k");
+        # after Han, kana or Thai (each character a token) it opens a quotation.
+        opens_quote = char in _QUOTES and not (
+            previous and _is_word_char(previous) and not _is_unspaced_script(previous)
+        )
         previous = char
         if opens_quote:
             if current:

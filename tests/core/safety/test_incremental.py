@@ -27,10 +27,16 @@ from core.safety.wordlists import WordListClassifier, bundled_word_lists
 TERMS = sorted({entry.term for word_list in bundled_word_lists() for entry in word_list.entries})
 # Pieces that exercise normalisation and tokenising: leetspeak, invisible and wide forms,
 # combining marks, ligatures, look-alike letters, unspaced scripts and the characters after
-# which tokenising restarts.
+# which tokenising restarts, and the context cues and opening quotes that excuse a slur.
 PIECES = [
     *"abcdfiklnostu",
     "word",
+    "called",
+    "im a",
+    "traité de",
+    '"',
+    "\u201c",
+    "\u00ab",
     "the",
     "sh1t",
     "f4g",
