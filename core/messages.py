@@ -105,14 +105,28 @@ class FinishReason(enum.StrEnum):
     ERROR = "error"  # the model could not be reached; the text explains
 
 
-# ASCII characters that can start Markdown syntax. Parentheses and full stops are left alone:
-# without brackets they form no link, and some renderers read `\(` ... `\)` as LaTeX.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+\-!|~$&])")
+# Characters that start Markdown syntax anywhere: emphasis, code, links, HTML and autolinks,
+# tables, strikethrough, and the LaTeX some renderers read between dollars.
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~$])")
+# Characters that start Markdown syntax at the start of a line only: lists and headings.
+_MARKDOWN_LINE_START = re.compile(r"^(\s*)([-+#]|\d+(?=[.)]))", re.MULTILINE)
 
 
 def markdown_literal(text: str) -> str:
-    """`text` escaped so that any CommonMark renderer shows it exactly as written."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """`text` escaped so that a CommonMark renderer shows it exactly as written.
+
+    Only what could start syntax is escaped (a hyphen inside a word stays as it is), so
+    renderers that show a stray backslash show as few as possible.
+    """
+    escaped = _MARKDOWN_INLINE.sub(r"\\\1", text)
+    return _MARKDOWN_LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    indent, marker = match.group(1), match.group(2)
+    if marker[0].isdigit():
+        return f"{indent}{marker}\\"  # escapes the "." or ")" after it: "1\." is no list item
+    return f"{indent}\\{marker}"
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,16 @@ async def test_an_echoed_argument_is_shown_as_text_not_as_a_link(rig: Rig) -> No
 
 
 @pytest.mark.parametrize(
-    "quoted", ["**bold** _it_ `code`", "<https://evil.example>", "# heading", "a\\b ~~x~~ |t|"]
+    "quoted",
+    [
+        "**bold** _it_ `code`",
+        "<https://evil.example>",
+        "# heading",
+        "a\\b ~~x~~ |t|",
+        "- item",
+        "1. first",
+        "$x$ and $y$",
+    ],
 )
 def test_notices_are_escaped_so_markdown_shows_them_as_written(quoted: str) -> None:
     reply = Reply("", "en", FinishReason.COMMAND, (notice("lang_unknown", "en", code=quoted),))
@@ -100,3 +109,8 @@ async def test_model_output_with_a_turn_marker_variant_ends_at_the_marker(
     snapshots = [snapshot async for snapshot in stream]
     assert stream.reply.text == "The answer is 4."
     assert all("made-up" not in snapshot and "<" not in snapshot for snapshot in snapshots)
+
+
+def test_only_what_could_start_markup_is_escaped() -> None:
+    reply = Reply("", "ca", FinishReason.ERROR, (notice("model_error", "ca"),))
+    assert "\\" not in reply.display_text  # "Torna-ho" keeps its hyphen unescaped
