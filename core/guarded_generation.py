@@ -74,6 +74,7 @@ class GuardedGeneration:
         self.outcome = Outcome()
         self.tokens_generated = 0  # model tokens streamed for this reply, resumes included
         self._last_guard: Guard | None = None  # the guard behind the latest verdict
+        self._cleared_by: list[int] = []  # how far each guard cleared the reply last time
 
     async def snapshots(self) -> AsyncIterator[str]:
         """Growing text every guard has cleared; `outcome` is complete once this ends."""
@@ -187,24 +188,23 @@ class GuardedGeneration:
         self, sessions: list[GuardSession], text: str, *, final: bool
     ) -> tuple[Verdict | None, int]:
         cleared = len(text)
-        each: list[int] = []
-        for guard, session in zip(self._guards, sessions, strict=True):
+        # What each guard cleared: this round's for those already asked, the last round's for
+        # the others. Each guard hears the least of the others' before it judges, so it can
+        # skip work on text they hold back anyway.
+        each = self._cleared_by
+        if len(each) != len(sessions):
+            each = self._cleared_by = [len(text)] * len(sessions)
+        for index, (guard, session) in enumerate(zip(self._guards, sessions, strict=True)):
+            if len(each) > 1 and not final:
+                session.others_cleared(min(each[:index] + each[index + 1 :]))
             verdict = await session.check(text, final=final)
             if verdict.kind is VerdictKind.PASS:
-                each.append(len(text) if verdict.cleared is None else verdict.cleared)
-                cleared = min(cleared, each[-1])
+                each[index] = len(text) if verdict.cleared is None else verdict.cleared
+                cleared = min(cleared, each[index])
                 continue
             self._record(guard, verdict)
             self._last_guard = guard
             return verdict, cleared
-        if len(sessions) > 1 and not final:
-            # Each guard hears what the others would show, to skip work on text held anyway:
-            # the lowest clearance, or for the guard that alone holds it, the next lowest.
-            lowest = min(each)
-            holder = each.index(lowest)
-            others = min(each[:holder] + each[holder + 1 :])
-            for index, session in enumerate(sessions):
-                session.others_cleared(others if index == holder else lowest)
         return None, cleared
 
     def _record(self, guard: Guard, verdict: Verdict) -> None:

@@ -15,8 +15,13 @@ judges the whole text.
 
 from __future__ import annotations
 
+import re
+
 from core.guards.base import Guard, GuardContext, GuardSession, Verdict
 from core.guards.repetition_reading import ProseReading
+
+# Characters of scripts written without spaces, each a word to the reading (`_WORD` there).
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
 class RepetitionGuard(Guard):
@@ -35,8 +40,10 @@ class RepetitionGuard(Guard):
         return RepetitionSession(self)
 
 
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or char == "_"
+def _ends_a_word(char: str) -> bool:
+    """Whether a word is finished once `char` is written: a separator, or a character of a
+    script without spaces, which the reading counts as a word of its own."""
+    return not (char.isalnum() or char == "_") or _UNSPACED.match(char) is not None
 
 
 class RepetitionSession(GuardSession):
@@ -70,7 +77,7 @@ class RepetitionSession(GuardSession):
         low = len(self._text) if extends else 0
         boundary = self._boundary if extends else 0
         for index in range(len(text) - 1, low - 1, -1):
-            if not _is_word_char(text[index]):
+            if _ends_a_word(text[index]):
                 boundary = index + 1
                 break
         self._text = text

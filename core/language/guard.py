@@ -36,7 +36,7 @@ REASON_TRANSLATED = "language_drift_translated"
 # it at checkpoints. The words fit once the detector agrees on this many letters (Latin and
 # other scripts several languages share), or, in a script of the target's own (Han, Arabic,
 # Devanagari...), once this many letters are in that script and the detector does not object.
-FIT_LETTERS = 12
+FIT_LETTERS = 9
 FIT_LETTERS_OWN_SCRIPT = 4
 # Opening words the detector is unsure of are judged again this many letters later.
 FIT_STEP = 8
@@ -209,10 +209,17 @@ class LanguageGuardSession(GuardSession):
                 return
 
     def _due(self, text: str, seen: int, marked: bool) -> bool:
-        """Whether the characters added since the last call make this call a checkpoint."""
+        """Whether this call is a checkpoint; one falling on text the other guards still hold
+        back is put off until they let some of it be shown."""
+        due = self._checkpoint_reached(text, seen, marked)
         held_by_others = self._others_cleared is not None and self._others_cleared <= self._verified
-        if held_by_others and not self._recheck and len(text) - self._checked_at < PARTIAL_WINDOW:
-            return False  # nothing checked now could be shown yet: the other guards hold it back
+        if due and held_by_others and len(text) - self._checked_at < PARTIAL_WINDOW:
+            self._recheck = True
+            return False
+        return due
+
+    def _checkpoint_reached(self, text: str, seen: int, marked: bool) -> bool:
+        """Whether the characters added since the last call make a checkpoint."""
         if self._recheck or marked or len(text) - self._checked_at >= CHECK_CHARS:
             return True
         if self._flow_from is not None:

@@ -119,3 +119,18 @@ async def test_list_and_code_replies_are_not_cut(tgi: FakeTGI) -> None:
     _, reply = await converse(tgi)
     assert reply.text == text
     assert reply.finish_reason is FinishReason.STOP
+
+
+async def test_chinese_is_shown_character_by_character() -> None:
+    session = RepetitionGuard().begin(None)  # type: ignore[arg-type]
+    verdict = await session.check("今天天气很好", final=False)
+    # Each character is a word of its own: none waits for punctuation.
+    assert verdict.kind is VerdictKind.PASS and verdict.cleared == len("今天天气很好")
+
+
+async def test_a_repeated_chinese_sentence_is_still_cut() -> None:
+    text = "今天天气很好，我们去公园散步。今天天气很好，我们去公园散步。"  # noqa: RUF001
+    kept, reason, shown = await stream_through(text)
+    assert kept == "今天天气很好，我们去公园散步。"  # noqa: RUF001
+    assert reason is not None
+    assert len(shown) <= len(kept) + 1
