@@ -13,6 +13,7 @@ from bots.language_setup import (
 )
 from bots.safety_setup import build_repetition_guard, build_safety_guard
 from bots.settings import Settings
+from bots.warm_up import warm_up
 from core.admission import Admission, AdmissionPolicy, rate_limit_storage
 from core.dialog import DialogManager
 from core.generation.base import TextGenerator
@@ -125,7 +126,7 @@ async def build_dialog(
         await store.ping()
         generator = await open_generator(settings, stack, on_progress=on_progress)
         await load_language_models(settings)
-        yield DialogManager(
+        dialog = DialogManager(
             generator=generator,
             store=store,
             config=settings.dialog_config(),
@@ -134,3 +135,5 @@ async def build_dialog(
             admission=build_admission(settings),
             metrics=metrics,
         )
+        await warm_up(dialog)
+        yield dialog
