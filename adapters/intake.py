@@ -13,6 +13,11 @@ by every platform's contract run):
 - When the claim itself cannot be made (the store is down), the message is answered anyway
   and the failure is logged: at least once beats never.
 
+A platform that learns the fate of an event from the answer to its delivery (a webhook
+POST, a Slack acknowledgement) uses `submit_and_wait`: it returns once the event was
+answered (or handed on), and False when it was not, so the platform is told to deliver it
+again; the event's claim is then cut short so that the redelivery is taken.
+
 Messages of one conversation are answered one at a time in arrival order. Waiting messages
 are queue entries, not running tasks: only each conversation's current message takes one
 of `max_active_replies` slots, so a busy conversation never holds capacity others need. A
@@ -26,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adapters.base import ChatHandler
 from core.errors import BloombridgeError
@@ -49,10 +54,21 @@ class IntakeLimits:
     flood_wait_seconds: int = 30  # what the flood notice asks the sender to wait
 
 
+# A refused event's claim lasts this long (the store's shortest), so the redelivery it asked
+# for is taken instead of being dropped as a repeat.
+_REFUSED_CLAIM_SECONDS = 1
+
+
 @dataclass(frozen=True)
 class _Event:
     event_id: str
     message: IncomingMessage
+    # Set when the platform waits for the event's fate: True answered, False not (deliver again).
+    outcome: asyncio.Future[bool] | None = field(default=None, compare=False)
+
+    def settle(self, answered: bool) -> None:
+        if self.outcome is not None and not self.outcome.done():
+            self.outcome.set_result(answered)
 
 
 class EventIntake:
@@ -86,6 +102,7 @@ class EventIntake:
         )
         self._flooded: set[str] = set()
         self._refusals: set[asyncio.Task[None]] = set()
+        self._awaited: set[asyncio.Future[bool]] = set()
         self.refused = 0  # messages refused because their conversation was flooding
 
     @property
@@ -95,14 +112,34 @@ class EventIntake:
 
     def submit(self, event_id: str, message: IncomingMessage) -> bool:
         """Queue a message for its conversation; False when it was refused (flood or closing)."""
+        return self._offer(_Event(event_id, message))
+
+    async def submit_and_wait(self, event_id: str, message: IncomingMessage) -> bool:
+        """Queue a message and wait for its fate; False: not answered, the platform must retry.
+
+        True once it was answered (or handed on), when it had been answered already, and when
+        it was refused because its conversation is flooding (the sender is told to wait).
+        False when answering it failed or the intake is closing.
+        """
+        outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        if not self._offer(_Event(event_id, message, outcome)):
+            return not self._queues.closed
+        self._awaited.add(outcome)
+        try:
+            return await outcome
+        finally:
+            self._awaited.discard(outcome)
+
+    def _offer(self, event: _Event) -> bool:
+        message = event.message
         key = message.conversation.key
         if self._queues.closed:
-            logger.info("shutting down; event %s is left for redelivery", event_id)
+            logger.info("shutting down; event %s is left for redelivery", event.event_id)
             return False
-        if self._queues.offer(key, _Event(event_id, message)):
+        if self._queues.offer(key, event):
             return True
         self.refused += 1
-        logger.info("conversation is flooding; refused event %s", event_id)
+        logger.info("conversation is flooding; refused event %s", event.event_id)
         if key not in self._flooded:
             self._flooded.add(key)
             task = asyncio.create_task(self._tell_to_wait(message))
@@ -117,24 +154,36 @@ class EventIntake:
             logger.warning("could not tell a flooding conversation to wait: %s", exc)
 
     async def _process(self, event: _Event) -> None:
+        try:
+            event.settle(await self._answer_once(event))
+        finally:
+            event.settle(False)  # cancelled at shutdown, or a bug: the platform must retry
+
+    async def _answer_once(self, event: _Event) -> bool:
+        """Claim and answer the event; False when it was not answered."""
         key = event.message.conversation.key
         if self._queues.waiting(key) == 0:
             self._flooded.discard(key)  # caught up: the next burst gets its own notice
         if not await self._claim(event):
             logger.info("event %s was already answered", event.event_id)
-            return
+            return True
         keeper = asyncio.create_task(self._keep_claimed(event))
         try:
             await self._answer(event.message)
         except BloombridgeError as exc:
-            # The claim stays "in progress" and expires: a redelivery will be answered.
+            # The claim stays "in progress" and expires: a redelivery will be answered. When
+            # the platform is told to deliver again now, the claim must not turn it away.
             logger.warning("could not answer event %s: %s", event.event_id, exc)
-            return
+            if event.outcome is not None:
+                await self._hold(event, _REFUSED_CLAIM_SECONDS)
+            return False
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
+        event.settle(True)  # answered: the platform need not wait for the bookkeeping
         await self._hold(event, None)
+        return True
 
     async def _claim(self, event: _Event) -> bool:
         try:
@@ -160,6 +209,9 @@ class EventIntake:
     async def close(self) -> None:
         """Take no more events; replies in progress get `drain_seconds`, then are cancelled."""
         await self._queues.close(self.limits.drain_seconds)
+        for outcome in self._awaited:
+            if not outcome.done():
+                outcome.set_result(False)  # never started: the platform delivers it again
         for task in list(self._refusals):
             task.cancel()
         if self._refusals:

@@ -59,6 +59,16 @@ class StreamingAdapter(Adapter):
             return False
         return self.intake.submit(event_id, message)
 
+    async def receive_and_wait(self, event_id: str, message: IncomingMessage) -> bool:
+        """Hand a message event to the intake and wait for its fate; False: deliver it again.
+
+        For deliveries the platform retries when they are refused (a webhook answered with an
+        error, a Slack event left unacknowledged): nothing the bot could not take is dropped.
+        """
+        if not message.addressed_to_bot:
+            return True
+        return await self.intake.submit_and_wait(event_id, message)
+
     async def receive_vote(self, vote: FeedbackVote) -> bool:
         """Record a feedback press once; True when it was stored now (not a redelivery)."""
         return await record_vote(self.handler, self.platform, vote)

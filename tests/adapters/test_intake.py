@@ -203,3 +203,32 @@ async def test_a_flooding_chat_is_refused_at_once_and_told_once() -> None:
     await intake.close()
     assert answers.finished == [f"message {n}" for n in range(1, 5)]
     assert not intake.submit("late", message("a", 99))  # closed: nothing new is taken
+
+
+async def test_a_waiting_platform_learns_each_fate_and_a_refused_event_is_taken_again() -> None:
+    clock = ManualClock()
+    store = MemoryStore(clock=clock)
+    answers = Answers()
+    intake = make_intake(StoreHandler(store), answers)
+    assert await intake.submit_and_wait("e1", message("a", 1))
+    assert await intake.submit_and_wait("e1", message("a", 1))  # a repeat: answered already
+    answers.fail_with = PlatformError("the queue is down")
+    assert not await intake.submit_and_wait("e2", message("a", 2))
+    # The refused event's claim is cut short, so the redelivery the platform makes is taken.
+    clock.advance(1)
+    answers.fail_with = None
+    assert await intake.submit_and_wait("e2", message("a", 2))
+    await intake.close()
+    assert answers.finished == ["message 1", "message 2"]
+
+
+async def test_events_still_waiting_at_shutdown_are_refused_for_redelivery() -> None:
+    answers = Answers()
+    answers.blocked["a"] = asyncio.Event()  # never released
+    intake = make_intake(StoreHandler(MemoryStore()), answers, IntakeLimits(drain_seconds=0))
+    first = asyncio.create_task(intake.submit_and_wait("e1", message("a", 1)))
+    second = asyncio.create_task(intake.submit_and_wait("e2", message("a", 2)))
+    await answers.wait_until(lambda: answers.started == ["message 1"])
+    await intake.close()
+    assert await first is False and await second is False
+    assert not await intake.submit_and_wait("e3", message("b", 3))  # closed: come again
