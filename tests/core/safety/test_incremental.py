@@ -191,13 +191,6 @@ def test_the_spaced_letter_retreat_matches_searching_the_whole_text(text: str) -
         assert _retreat_from_spaced_letters(text, end) == (match.start() if match else end)
 
 
-class WholeTextWordLists(WordListClassifier):
-    """The word lists without a watcher: every checkpoint is tokenised from the start."""
-
-    def watch(self, language: str) -> TextWatcher | None:
-        return None
-
-
 def context(language: str) -> GuardContext:
     message = IncomingMessage(
         id="1",
