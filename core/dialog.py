@@ -319,7 +319,10 @@ class DialogManager:
         The template's own tokens do not shrink with the text, so they are left out of the
         characters-per-token ratio the cut is computed with.
         """
-        overhead = await self._builder.request_overhead()
+        try:
+            overhead = await self._builder.request_overhead()
+        except GenerationError:
+            overhead = 0  # the tokenizer failed just now: count the template with the text
         measured_tokens = max(exc.limit_tokens + exc.excess_tokens - overhead, 1)
         chars_per_token = len(measured) / measured_tokens
         text_budget = exc.limit_tokens - overhead
