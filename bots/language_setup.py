@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import cache
 
 from bots.settings import Settings
@@ -10,23 +11,27 @@ from core.language.default_detector import DefaultDetector
 from core.language.detector import LanguageDetector
 from core.language.guard import LanguageGuard
 from core.language.library_detectors import (
+    Cld2Detector,
     LangdetectDetector,
     LinguaDetector,
     Py3langidDetector,
 )
 from core.language.policy import ReplyLanguagePolicy
 
+# Every detector the settings can name, and how to make it.
+DETECTORS: dict[str, Callable[[], LanguageDetector]] = {
+    "default": DefaultDetector,
+    "cld2": Cld2Detector,
+    "py3langid": Py3langidDetector,
+    "lingua": LinguaDetector,
+    "langdetect": LangdetectDetector,
+}
+
 
 @cache
 def shared_detector(name: str) -> LanguageDetector:
     """One detector per process and name: its models are large and load once."""
-    if name == "py3langid":
-        return Py3langidDetector()
-    if name == "lingua":
-        return LinguaDetector()
-    if name == "langdetect":
-        return LangdetectDetector()
-    return DefaultDetector()
+    return DETECTORS[name]()
 
 
 def build_language_policy(settings: Settings) -> ReplyLanguagePolicy:
@@ -47,5 +52,6 @@ def build_language_guard(settings: Settings) -> LanguageGuard | None:
 async def load_language_models(settings: Settings) -> None:
     """Load the detector's models in a worker thread, before the first message needs them."""
     detector = shared_detector(settings.language_detector)
-    if isinstance(detector, DefaultDetector | LinguaDetector):
-        await asyncio.to_thread(detector.load)
+    load = getattr(detector, "load", None)
+    if callable(load):
+        await asyncio.to_thread(load)

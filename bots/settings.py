@@ -221,7 +221,7 @@ class Settings(BaseSettings):
     repetition_guard: bool = True
 
     # Language (see README "Language"): which detector, and the streaming language guard.
-    language_detector: Literal["default", "py3langid", "lingua", "langdetect"] = "default"
+    language_detector: Literal["default", "cld2", "py3langid", "lingua", "langdetect"] = "default"
     language_guard: bool = True
     language_translate_drift: bool = True
 

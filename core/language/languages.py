@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 UNDETERMINED = "und"
 
@@ -13,7 +13,8 @@ class BloomLanguage:
 
     `code` is ISO 639-1 where one exists, else ISO 639-3 ("zh-hant" for traditional Chinese).
     `english` and `native` are display names; `script` is the Unicode script it is written in;
-    `langdetect`, `py3langid`, `lingua` are the codes those libraries use (None: unknown to it).
+    `langdetect`, `py3langid`, `lingua`, `cld2` are the codes those libraries use (None: unknown
+    to it).
     """
 
     code: str
@@ -23,10 +24,11 @@ class BloomLanguage:
     langdetect: str | None = None
     py3langid: str | None = None
     lingua: str | None = None
+    cld2: str | None = None
 
 
 # Checked against the BLOOM model card's list of natural languages (ROOTS corpus).
-BLOOM_LANGUAGES: tuple[BloomLanguage, ...] = (
+_TABLE: tuple[BloomLanguage, ...] = (
     BloomLanguage("ak", "Akan", "Akan", "Latin"),
     BloomLanguage("ar", "Arabic", "العربية", "Arabic", "ar", "ar", "AR"),
     BloomLanguage("as", "Assamese", "অসমীয়া", "Bengali", None, "as", None),
@@ -73,6 +75,17 @@ BLOOM_LANGUAGES: tuple[BloomLanguage, ...] = (
     BloomLanguage("wo", "Wolof", "Wolof", "Latin"),
     BloomLanguage("xh", "Xhosa", "isiXhosa", "Latin", None, "xh", "XH"),
     BloomLanguage("yo", "Yoruba", "Èdè Yorùbá", "Latin", None, "yo", "YO"),
+)
+
+# pycld2's codes: CLD2 has no model for Bambara, Fon, Kikuyu and Tumbuka, and reads Twi as Akan.
+_CLD2_SAME_CODE = frozenset(
+    {"ak", "ar", "as", "eu", "bn", "ca", "ny", "en", "fr", "gu", "hi", "ig", "id", "zu", "kn"}
+    | {"rw", "rn", "ln", "lg", "ml", "mr", "ne", "nso", "or", "pt", "pa", "st", "tn", "sn", "es"}
+    | {"sw", "ta", "te", "ts", "ur", "vi", "wo", "xh", "yo", "zh"}
+)
+_CLD2: dict[str, str] = {code: code for code in _CLD2_SAME_CODE} | {"zh-hant": "zh-Hant"}
+BLOOM_LANGUAGES: tuple[BloomLanguage, ...] = tuple(
+    replace(language, cld2=_CLD2.get(language.code)) for language in _TABLE
 )
 
 BY_CODE: dict[str, BloomLanguage] = {language.code: language for language in BLOOM_LANGUAGES}
@@ -135,6 +148,19 @@ CLOSE_GROUPS: tuple[frozenset[str], ...] = (
 )
 
 
+# Languages that take the reply language of another: Twi (Asante and Akuapem) and Fante are
+# dialects of one language, Akan, written in one orthography and understood by each other's
+# speakers; the public text labels them by source more than by dialect, and BLOOM's Akan and Twi
+# training text cannot be told apart reliably. Detection answers "ak" for both; a user may still
+# choose Twi by name with /lang.
+_REPLY_LANGUAGE: dict[str, str] = {"tw": "ak"}
+
+
+def reply_language(code: str) -> str:
+    """The code detection answers for text in `code` ("tw" → "ak"; every other code itself)."""
+    return _REPLY_LANGUAGE.get(code, code)
+
+
 def canonical_code(tag: str | None) -> str | None:
     """The BLOOM code a language tag names ("pt-BR" → "pt", "zh-TW" → "zh-hant"), else None."""
     if not tag:
@@ -166,9 +192,9 @@ def is_close(first: str, second: str) -> bool:
 
 
 def detectable_by_any() -> frozenset[str]:
-    """Codes at least one of the three detector libraries can identify."""
+    """Codes at least one of the detector libraries (langdetect, py3langid, lingua, CLD2) knows."""
     return frozenset(
         language.code
         for language in BLOOM_LANGUAGES
-        if language.langdetect or language.py3langid or language.lingua
+        if language.langdetect or language.py3langid or language.lingua or language.cld2
     )

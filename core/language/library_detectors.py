@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
 from core.language.detector import UNSURE, Detection, LanguageDetector
 from core.language.languages import BLOOM_LANGUAGES, UNDETERMINED
 from core.language.scripts import han_variant
+
+# pycld2 label → BLOOM code, for the 42 BLOOM languages CLD2 knows.
+CLD2_CODES: dict[str, str] = {
+    language.cld2: language.code for language in BLOOM_LANGUAGES if language.cld2 is not None
+}
+OTHER_LANGUAGE = "other"
 
 if TYPE_CHECKING:
     import lingua as lingua_types
@@ -37,6 +44,62 @@ def _detection(scores: dict[str, float], text: str, min_confidence: float) -> De
     best, confidence = next(iter(ordered.items()))
     language = best if confidence >= min_confidence else UNDETERMINED
     return Detection(language, confidence, ordered)
+
+
+@dataclass(frozen=True)
+class Cld2Guess:
+    """CLD2's answer: up to three languages (BLOOM codes, or "other") with their share of the
+    text (0-1), and whether CLD2 calls its answer reliable."""
+
+    languages: tuple[str, ...] = ()
+    shares: tuple[float, ...] = ()
+    reliable: bool = False
+
+
+NO_GUESS = Cld2Guess()
+
+
+def cld2_guess(text: str) -> Cld2Guess:
+    """CLD2's view of `text` (pycld2, best effort even on short texts)."""
+    import pycld2
+
+    try:
+        reliable, _, found = pycld2.detect(text, bestEffort=True)
+    except (pycld2.error, UnicodeError):
+        # Text CLD2 cannot read (unpaired surrogates, invalid UTF-8) carries no guess.
+        return NO_GUESS
+    shares: dict[str, float] = {}
+    for _, label, percent, _ in found:
+        if label == "un" or percent <= 0:
+            continue
+        code = CLD2_CODES.get(label, OTHER_LANGUAGE)
+        shares[code] = shares.get(code, 0.0) + percent / 100
+    return Cld2Guess(tuple(shares), tuple(shares.values()), bool(reliable))
+
+
+class Cld2Detector(LanguageDetector):
+    """CLD2 (pycld2: the model ships in the wheel), restricted to BLOOM languages."""
+
+    name = "cld2"
+
+    def __init__(self, *, min_confidence: float = 0.5) -> None:
+        self._min_confidence = min_confidence
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return frozenset(CLD2_CODES.values())
+
+    def detect(self, text: str) -> Detection:
+        guess = cld2_guess(text)
+        scores = {
+            code: share
+            for code, share in zip(guess.languages, guess.shares, strict=True)
+            if code != OTHER_LANGUAGE
+        }
+        if not guess.languages or guess.languages[0] == OTHER_LANGUAGE:
+            ordered = dict(sorted(scores.items(), key=lambda item: item[1], reverse=True))
+            return Detection(UNDETERMINED, guess.shares[0] if guess.shares else 0.0, ordered)
+        return _detection(scores, text, self._min_confidence)
 
 
 class _Lazy:
@@ -115,6 +178,20 @@ def _py3langid_model() -> LanguageIdentifier:
 
             _PY3LANGID.append(LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True))
         return _PY3LANGID[0]
+
+
+_PY3LANGID_BLOOM: dict[str, str] = {}
+
+
+def py3langid_distribution(text: str) -> dict[str, float]:
+    """py3langid's probabilities over BLOOM codes, with every other label summed as "other"."""
+    if not _PY3LANGID_BLOOM:
+        _PY3LANGID_BLOOM.update(_bloom_codes("py3langid"))
+    found: dict[str, float] = {}
+    for label, value in _py3langid_model().rank(text):
+        code = _PY3LANGID_BLOOM.get(str(label), OTHER_LANGUAGE)
+        found[code] = found.get(code, 0.0) + float(value)
+    return found
 
 
 class Py3langidDetector(LanguageDetector):
@@ -214,3 +291,28 @@ class LinguaDetector(LanguageDetector):
             if value.value > 0.0
         }
         return _detection(scores, text, self._min_confidence)
+
+
+_SHARED_LINGUA: list[LinguaDetector] = []
+_SHARED_LINGUA_LOCK = threading.Lock()
+
+
+def shared_lingua() -> LinguaDetector:
+    """One lingua detector (high accuracy, every BLOOM language it knows) per process."""
+    with _SHARED_LINGUA_LOCK:
+        if not _SHARED_LINGUA:
+            _SHARED_LINGUA.append(LinguaDetector(min_confidence=0.0))
+        return _SHARED_LINGUA[0]
+
+
+def lingua_distribution(text: str) -> dict[str, float]:
+    """lingua's probabilities over the BLOOM languages it knows."""
+    return dict(shared_lingua().detect(text).scores)
+
+
+# The BLOOM codes (and "other": a language outside BLOOM) each library can name.
+LIBRARY_LANGUAGES: dict[str, frozenset[str]] = {
+    "cld2": frozenset(CLD2_CODES.values()) | {OTHER_LANGUAGE},
+    "py3langid": frozenset(_bloom_codes("py3langid").values()) | {OTHER_LANGUAGE},
+    "lingua": frozenset(_bloom_codes("lingua").values()),
+}

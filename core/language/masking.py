@@ -118,3 +118,12 @@ def mask(text: str) -> str:
 def prose(text: str) -> str:
     """The masked text with runs of blanks squeezed: what a detector should read."""
     return " ".join(mask(text).split())
+
+
+_SPANS_BUT_QUOTES = tuple(pattern for pattern in SPAN_PATTERNS if pattern is not QUOTED)
+
+
+def prose_with_quotes(text: str) -> str:
+    """`prose`, but with quoted text kept: for a message that is mostly a quotation."""
+    masked = blank_all(WORD_PATTERNS, _blank_code_lines(blank_all(_SPANS_BUT_QUOTES, text)))
+    return " ".join(masked.split())

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 from core.language.detector import LanguageDetector
 from core.language.languages import BY_CODE, UNDETERMINED, canonical_code
-from core.language.masking import prose
+from core.language.masking import prose, prose_with_quotes
 from core.language.requests import find_request
+from core.language.scripts import SINGLE_LANGUAGE_SCRIPTS, script_counts
 from core.messages import IncomingMessage, Turn
 
 # A message must have this many letters of prose (code, URLs, names, numbers and emoji do not
@@ -48,14 +49,25 @@ class ReplyLanguagePolicy:
         return hinted if hinted is not None else UNDETERMINED
 
     async def detect_message(self, text: str) -> str:
-        """The language of a user's message, or "und" when it is too short or unclear."""
-        readable = prose(text)
-        letters = sum(1 for char in readable if char.isalpha())
-        han = sum(1 for char in readable if "\u4e00" <= char <= "\u9fff")
-        if han < MIN_HAN_TO_SWITCH and letters < MIN_LETTERS_TO_SWITCH:
-            return UNDETERMINED
-        found = await self._detector.adetect(readable)
-        return found.language
+        """The language of a user's message, or "und" when it is too short or unclear.
+
+        The prose is read first (code, links, names, numbers and quotations blanked); when that
+        leaves too little, the quotations are read too. A script only one BLOOM language uses
+        (Gujarati, Telugu...) answers at once, however short the text.
+        """
+        for readable in (prose(text), prose_with_quotes(text)):
+            counts = script_counts(readable)
+            if not counts:
+                continue
+            script, _ = counts.most_common(1)[0]
+            if script in SINGLE_LANGUAGE_SCRIPTS:
+                return SINGLE_LANGUAGE_SCRIPTS[script]
+            if counts.get("Han", 0) >= MIN_HAN_TO_SWITCH or (
+                script != "Han" and sum(counts.values()) >= MIN_LETTERS_TO_SWITCH
+            ):
+                found = await self._detector.adetect(readable)
+                return found.language
+        return UNDETERMINED
 
     def is_supported(self, code: str) -> bool:
         """Every BLOOM language code (and common aliases: zh-TW, pt-BR, eng...)."""

@@ -179,3 +179,90 @@ async def test_the_locale_hint_is_the_last_resort(tgi: FakeTGI, dialog: DialogMa
     tgi.enqueue(Script(reply="Hola."))
     _, reply = await ask(dialog, "👋", locale="es-MX")
     assert reply.language == "es"
+
+
+ENGLISH_DRIFT = (
+    " The city is also famous for its museums and its food. It attracts many visitors every year."
+)
+# (language, question, start of the reply in that language, continuation after the resume).
+DRIFTS = [
+    (
+        "es",
+        "Háblame de la historia de Madrid, por favor.",
+        "Madrid es la capital de España y su ciudad más grande. "
+        "Tiene muchos museos famosos y parques muy bonitos.",
+        " La ciudad también es conocida por su comida y su vida nocturna.",
+    ),
+    (
+        "pt",
+        "Fale-me sobre a história de Lisboa, por favor.",
+        "Lisboa é a capital de Portugal e fica junto ao rio Tejo. "
+        "A cidade tem bairros antigos e muitos miradouros.",
+        " A cidade também é famosa pelos seus elétricos amarelos.",
+    ),
+    (
+        "sw",
+        "Niambie kuhusu historia ya mji wa Mombasa tafadhali.",
+        "Mombasa ni mji mkubwa ulio kwenye pwani ya Kenya. "
+        "Mji huu una bandari kubwa na historia ndefu ya biashara.",
+        " Watu wengi hutembelea mji huu kila mwaka.",
+    ),
+    (
+        "yo",
+        "Sọ fún mi nípa ìtàn ìlú Ìbàdàn.",
+        "Ìbàdàn jẹ́ ọ̀kan lára àwọn ìlú tó tóbi jùlọ ní orílẹ̀-èdè Nàìjíríà. "
+        "Ọ̀pọ̀lọpọ̀ ènìyàn ló ń gbé ní ìlú náà.",
+        " Àwọn ọjà ńlá wà ní ìlú náà pẹ̀lú.",
+    ),
+    (
+        "zu",
+        "Ngitshele ngomlando wedolobha laseThekwini.",
+        "ITheku yidolobha elikhulu elisogwini lwaseNingizimu Afrika. "
+        "Leli dolobha linolwandle oluhle kanye namatheku amaningi.",
+        " Abantu abaningi bavakashela leli dolobha unyaka nonyaka.",
+    ),
+    (
+        "hi",
+        "कृपया मुझे दिल्ली के इतिहास के बारे में बताइए।",
+        "दिल्ली भारत की राजधानी है और यह एक बहुत पुराना शहर है। यहाँ कई ऐतिहासिक इमारतें और बाज़ार हैं।",
+        " हर साल बहुत से लोग इस शहर को देखने आते हैं।",
+    ),
+    (
+        "ar",
+        "حدثني عن تاريخ مدينة القاهرة من فضلك.",
+        "القاهرة هي عاصمة مصر وأكبر مدنها. تقع المدينة على ضفاف نهر النيل ولها تاريخ طويل.",
+        " يزور المدينة ملايين السياح كل عام.",
+    ),
+    (
+        "id",
+        "Tolong ceritakan tentang sejarah kota Yogyakarta.",
+        "Yogyakarta adalah kota yang terkenal dengan budaya dan pendidikannya. "
+        "Kota ini memiliki banyak candi dan pasar tradisional.",
+        " Banyak wisatawan datang ke kota ini setiap tahun.",
+    ),
+    (
+        "vi",
+        "Hãy kể cho tôi về lịch sử của thành phố Huế.",
+        "Huế là cố đô của Việt Nam và nằm bên bờ sông Hương. "
+        "Thành phố có nhiều lăng tẩm và cung điện cổ.",
+        " Mỗi năm có rất nhiều du khách đến thăm thành phố này.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("language", "question", "start", "resumed"), DRIFTS)
+async def test_a_reply_drifting_into_english_is_cut_before_any_english_shows(
+    tgi: FakeTGI,
+    dialog: DialogManager,
+    language: str,
+    question: str,
+    start: str,
+    resumed: str,
+) -> None:
+    tgi.enqueue(Script(reply=start + ENGLISH_DRIFT), Script(reply=resumed))
+    snapshots, reply = await ask(dialog, question)
+    for snapshot in snapshots:
+        assert "famous" not in snapshot and "museums" not in snapshot
+    assert reply.language == language
+    assert reply.text == start + resumed
+    assert reply.finish_reason is FinishReason.STOP

@@ -1,0 +1,436 @@
+"""Train the character n-gram model and fit the detector combination on openly licensed text.
+
+Run (the sources are listed in core/data/language/SOURCES.md, with how to obtain each):
+    .venv/bin/python -m bench.language_model_train --data ../shared/eval/langid \\
+        --udhr DIR_WITH_UDHR_XML --kirundi KIRUNDI_DATASET_METADATA_CSV
+
+Writes core/data/language/char_ngrams.npz and combiner.json, and prints the accuracy/coverage
+curve of the fitted combination on the tuning part, from which its thresholds are chosen.
+Only the tuning part of the shared data is read (see bench/language_data.py); dev is left for
+bench/language_eval.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import pickle
+import re
+import xml.etree.ElementTree as ElementTree
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from bench.language_data import load_part
+from core.language.char_ngrams import OTHER, WEIGHTS_FILE, CharNgramModel, ngram_buckets
+from core.language.combination import (
+    COMBINER_FILE,
+    STAGE_FEATURES,
+    TRUSTED_FEATURE,
+    Combiner,
+    Opinions,
+    StageWeights,
+    features,
+    probabilities,
+)
+from core.language.languages import BY_CODE, reply_language
+from core.language.library_detectors import (
+    LIBRARY_LANGUAGES,
+    Cld2Guess,
+    cld2_guess,
+    lingua_distribution,
+    py3langid_distribution,
+)
+
+PACKAGE_DATA = Path(__file__).resolve().parent.parent / "core" / "data" / "language"
+BITS = 16
+SMOOTHING = 0.5
+FOLDS = 4
+SHARED_SCRIPTS = ("Latin", "Arabic", "Devanagari", "Bengali")
+# A wrong language costs this many "not sure" answers when thresholds are chosen.
+WRONG_COST = 3.0
+# Stage 1 may answer alone while the combination loses at most this share of its score.
+STAGE_EXIT_SLACK = 0.001
+
+# UDHR translations in languages outside BLOOM that teach the "other" class. Close relatives of
+# BLOOM languages (Dyula and Maninka of Bambara, Nyankore of Kinyarwanda, Swati and Ndebele of
+# Zulu, Lozi of Sesotho, Galician of Portuguese, Nigerian Pidgin of English) are left out: they
+# would teach the model to refuse BLOOM text.
+OTHER_UDHR = [
+    "deu_1996",
+    "nld",
+    "ita",
+    "afr",
+    "hau_NG",
+    "som",
+    "tgl",
+    "tur",
+    "pol",
+    "swe",
+    "mly_latn",
+    "jav",
+    "ceb",
+    "ewe",
+    "bem",
+    "lua",
+    "kmb",
+    "umb",
+    "ven",
+    "sag",
+    "mos",
+    "gaa",
+    "tiv",
+    "plt",
+    "smo",
+    "mri",
+    "quz",
+    "epo",
+    "lat",
+    "ces",
+    "hun",
+    "fin",
+    "est",
+    "dan",
+    "cym",
+    "gle",
+    "ron_2006",
+    "hat_kreyol",
+    "tuk_latn",
+    "uzn_latn",
+    "azj_latn",
+    "pes_1",
+    "pbu",
+    "ckb",
+    "uig_arab",
+    "san",
+]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training text with its class (a reply-language code or "other")."""
+
+    label: str
+    text: str
+    kind: str
+
+
+def shared_script(code: str) -> str | None:
+    entry = BY_CODE.get(code)
+    return entry.script if entry and entry.script in SHARED_SCRIPTS else None
+
+
+def udhr_sentences(path: Path) -> list[str]:
+    """The sentences of one UDHR in Unicode XML file (`<para>` elements split at full stops)."""
+    root = ElementTree.parse(path).getroot()
+    found: list[str] = []
+    for element in root.iter():
+        if element.tag.endswith("para") and element.text:
+            parts = re.split(r"(?<=[.!?\u0964\u06d4])\s+", " ".join(element.text.split()))
+            found.extend(part for part in parts if len(part) > 10)
+    return found
+
+
+def kirundi_lines(path: Path) -> list[str]:
+    """The Kirundi transcriptions of the Kirundi Open Speech & Text Dataset's metadata.csv."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = csv.DictReader(handle)
+        return [
+            row["Kirundi_Transcription"].strip()
+            for row in rows
+            if len(row.get("Kirundi_Transcription", "").strip()) > 10
+        ]
+
+
+def gather(data: Path, udhr: Path | None, kirundi: Path | None) -> list[Example]:
+    """Tuning lines of the shared-script languages, extra Kirundi text and "other" text."""
+    examples = [
+        Example(reply_language(item.language), item.text, item.kind)
+        for item in load_part(data, "tuning")
+        if shared_script(item.language)
+    ]
+    if kirundi is not None:
+        seen = {example.text for example in examples}
+        examples += [
+            Example("rn", line, "sentence")
+            for line in dict.fromkeys(kirundi_lines(kirundi))
+            if line not in seen
+        ]
+    if udhr is not None:
+        for key in OTHER_UDHR:
+            path = udhr / f"udhr_{key}.xml"
+            if path.exists():
+                examples += [Example(OTHER, line, "sentence") for line in udhr_sentences(path)]
+    return examples
+
+
+def fold_of(text: str) -> int:
+    return hashlib.md5(text.encode("utf-8")).digest()[0] % FOLDS
+
+
+def train_naive_bayes(
+    examples: Sequence[Example],
+    languages: tuple[str, ...],
+    buckets: Sequence[npt.NDArray[np.int64]],
+) -> CharNgramModel:
+    """Log P(bucket | language) with add-`SMOOTHING` counts."""
+    index = {code: position for position, code in enumerate(languages)}
+    counts = np.zeros((1 << BITS, len(languages)), dtype=np.float64)
+    for example, found in zip(examples, buckets, strict=True):
+        np.add.at(counts[:, index[example.label]], found, 1.0)
+    totals = counts.sum(axis=0) + SMOOTHING * counts.shape[0]
+    weights = np.log((counts + SMOOTHING) / totals)
+    return CharNgramModel(languages, weights, BITS)
+
+
+def out_of_fold_models(
+    examples: Sequence[Example], languages: tuple[str, ...]
+) -> tuple[CharNgramModel, list[CharNgramModel], list[int]]:
+    """The final model on everything, and one model per fold trained without that fold."""
+    buckets = [ngram_buckets(example.text, BITS) for example in examples]
+    folds = [fold_of(example.text) for example in examples]
+    final = train_naive_bayes(examples, languages, buckets)
+    per_fold = []
+    for fold in range(FOLDS):
+        keep = [position for position, held in enumerate(folds) if held != fold]
+        per_fold.append(
+            train_naive_bayes([examples[i] for i in keep], languages, [buckets[i] for i in keep])
+        )
+    return final, per_fold, folds
+
+
+def fit_stage(
+    matrices: Sequence[npt.NDArray[np.float64]],
+    candidates: Sequence[Sequence[str]],
+    labels: Sequence[str],
+    weights: npt.NDArray[np.float64],
+    names: tuple[str, ...],
+    steps: int = 600,
+) -> StageWeights:
+    """Conditional logit over each example's candidates, fitted by Adam on weighted log loss."""
+    codes = sorted({code for group in candidates for code in group})
+    code_index = {code: position for position, code in enumerate(codes)}
+    width = max(len(group) for group in candidates)
+    count = len(matrices)
+    features_ = np.zeros((count, width, len(names)))
+    bias_index = np.zeros((count, width), dtype=np.int64)
+    mask = np.zeros((count, width), dtype=bool)
+    target = np.zeros((count, width))
+    for row, (matrix, group, label) in enumerate(zip(matrices, candidates, labels, strict=True)):
+        features_[row, : len(group)] = matrix
+        bias_index[row, : len(group)] = [code_index[code] for code in group]
+        mask[row, : len(group)] = True
+        target[row, group.index(label)] = 1.0
+    trusted = features_[:, :, names.index(TRUSTED_FEATURE)]
+    size = len(names)
+    params = np.zeros(size + 2 * len(codes))
+    first = np.zeros_like(params)
+    second = np.zeros_like(params)
+    norm = weights / weights.sum()
+    for step in range(1, steps + 1):
+        w = params[:size]
+        b = params[size : size + len(codes)]
+        t = params[size + len(codes) :]
+        scores = features_ @ w + b[bias_index] + trusted * t[bias_index]
+        scores = np.where(mask, scores, -1e9)
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores) * mask
+        prob = exp / exp.sum(axis=1, keepdims=True)
+        delta = (prob - target) * norm[:, None] * mask
+        grad_w = np.einsum("nk,nkf->f", delta, features_)
+        grad_b = np.bincount(bias_index.ravel(), delta.ravel(), minlength=len(codes))
+        grad_t = np.bincount(bias_index.ravel(), (delta * trusted).ravel(), minlength=len(codes))
+        grad = np.concatenate([grad_w, grad_b, grad_t]) + 1e-4 * params
+        first = 0.9 * first + 0.1 * grad
+        second = 0.999 * second + 0.001 * grad**2
+        params -= 0.05 * (first / (1 - 0.9**step)) / (np.sqrt(second / (1 - 0.999**step)) + 1e-8)
+    bias = {code: float(params[size + position]) for code, position in code_index.items()}
+    trust = {
+        code: float(params[size + len(codes) + position]) for code, position in code_index.items()
+    }
+    return StageWeights(names, params[:size].copy(), bias, trust)
+
+
+def curve(
+    best: Sequence[str], confidence: npt.NDArray[np.float64], labels: Sequence[str]
+) -> list[tuple[float, float, float]]:
+    """(threshold, right share, wrong share) for thresholds from 0.3 to 0.99."""
+    points = []
+    right = np.array([answer == label for answer, label in zip(best, labels, strict=True)])
+    named = np.array([answer != OTHER for answer in best])
+    for threshold in np.arange(0.30, 0.995, 0.01):
+        answered = (confidence >= threshold) & named
+        points.append(
+            (
+                float(threshold),
+                float((answered & right).mean()),
+                float((answered & ~right).mean()),
+            )
+        )
+    return points
+
+
+def main(argv: Iterable[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, required=True, help="shared/eval/langid folder")
+    parser.add_argument("--udhr", type=Path, help="folder of UDHR in Unicode udhr_*.xml files")
+    parser.add_argument("--kirundi", type=Path, help="Kirundi Open Speech & Text metadata.csv")
+    parser.add_argument(
+        "--cache", type=Path, help="pickle of the libraries' answers, kept between runs"
+    )
+    args = parser.parse_args(None if argv is None else list(argv))
+
+    examples = gather(args.data, args.udhr, args.kirundi)
+    print("training texts per class:", dict(sorted(Counter(e.label for e in examples).items())))
+    languages = tuple(sorted({example.label for example in examples}))
+    final, per_fold, folds = out_of_fold_models(examples, languages)
+    final.save(str(PACKAGE_DATA / WEIGHTS_FILE))
+
+    by_script: dict[str, list[str]] = defaultdict(list)
+    for code in languages:
+        script = shared_script(code)
+        if script:
+            by_script[script].append(code)
+    candidates = {script: (*codes, OTHER) for script, codes in sorted(by_script.items())}
+    rows: list[tuple[Example, tuple[str, ...], Opinions]] = []
+    cache: dict[str, tuple[Cld2Guess, dict[str, float], dict[str, float]]] = {}
+    if args.cache and args.cache.exists():
+        cache = pickle.loads(args.cache.read_bytes())
+    for example, fold in zip(examples, folds, strict=True):
+        script = (
+            shared_script(example.label)
+            if example.label != OTHER
+            else _script_of_text(example.text)
+        )
+        if script not in candidates:
+            continue
+        if example.text not in cache:
+            cache[example.text] = (
+                cld2_guess(example.text),
+                py3langid_distribution(example.text),
+                lingua_distribution(example.text),
+            )
+        guess, py3langid, lingua = cache[example.text]
+        opinions = Opinions(guess, per_fold[fold].scores(example.text), py3langid, lingua)
+        rows.append((example, candidates[script], opinions))
+    if args.cache:
+        args.cache.write_bytes(pickle.dumps(cache))
+    per_label = Counter(example.label for example, _, _ in rows)
+    weights = np.array([per_label[example.label] ** -0.5 for example, _, _ in rows])
+    labels = [example.label for example, _, _ in rows]
+    groups = [group for _, group, _ in rows]
+    stages: list[StageWeights] = []
+    answers: list[tuple[list[str], npt.NDArray[np.float64]]] = []
+    for names in STAGE_FEATURES:
+        matrices = [
+            features(opinions, group, names, LIBRARY_LANGUAGES, languages)
+            for _, group, opinions in rows
+        ]
+        stage = fit_stage(matrices, groups, labels, weights, names)
+        stages.append(stage)
+        answers.append(best_answers(stage, matrices, groups))
+        fitted = dict(zip(names, np.round(stage.weights, 3).tolist(), strict=True))
+        print(f"stage {len(stages)} weights:", fitted)
+
+    def cost(best: Sequence[str], confidence: npt.NDArray[np.float64], threshold: float) -> float:
+        right = np.array([a == b for a, b in zip(best, labels, strict=True)])
+        named = np.array([a != OTHER for a in best]) & (confidence >= threshold)
+        other = np.array([label == OTHER for label in labels])
+        # Right: a named language that is correct, or "und" for text in another language.
+        gained = (named & right) | (~named & other)
+        lost = named & ~right
+        return float((weights * (gained - WRONG_COST * lost)).sum() / weights.sum())
+
+    thresholds = np.arange(0.30, 0.995, 0.01)
+    last_best, last_confidence = answers[-1]
+    scored = [cost(last_best, last_confidence, threshold) for threshold in thresholds]
+    min_confidence = float(thresholds[int(np.argmax(scored))])
+    full = max(scored)
+    # Earliest stages first: each answers alone from the lowest probability that keeps the
+    # pipeline within STAGE_EXIT_SLACK of always running every stage.
+    exits: list[float] = []
+    for _ in range(len(stages) - 1):
+        chosen = 1.0
+        for exit_at in np.arange(0.50, 1.0, 0.01):
+            best, confidence = cascade(answers, [*exits, float(exit_at)])
+            if cost(best, confidence, min_confidence) >= full - STAGE_EXIT_SLACK:
+                chosen = float(exit_at)
+                break
+        exits.append(round(chosen, 2))
+    best, confidence = cascade(answers, exits)
+    print(f"min_confidence {min_confidence:.2f}; stage exits {exits}")
+    kinds = np.array([example.kind for example, _, _ in rows])
+    bloom = np.array([label != OTHER for label in labels])
+    for kind in ("sentence", "short"):
+        chosen_rows = (kinds == kind) & bloom
+        print(
+            f"accuracy/coverage on tuning {kind}s in BLOOM languages (threshold: right% wrong% und%)"
+        )
+        for threshold, right, wrong in curve(
+            [b for b, keep in zip(best, chosen_rows, strict=True) if keep],
+            confidence[chosen_rows],
+            [label for label, keep in zip(labels, chosen_rows, strict=True) if keep],
+        )[::5]:
+            print(
+                f"  {threshold:.2f}: {right * 100:6.2f} {wrong * 100:5.2f} {(1 - right - wrong) * 100:6.2f}"
+            )
+    others = ~bloom
+    named_other = np.array([b != OTHER for b in best]) & (confidence >= min_confidence) & others
+    print(
+        f"UDHR text in languages outside BLOOM named as a BLOOM language: {named_other.sum() / others.sum() * 100:.1f}%"
+    )
+    combiner = Combiner(tuple(stages), tuple(exits), min_confidence, candidates)
+    (PACKAGE_DATA / COMBINER_FILE).write_text(
+        json.dumps(combiner.to_json(), indent=1) + "\n", encoding="utf-8"
+    )
+    print(f"wrote {PACKAGE_DATA / WEIGHTS_FILE} and {PACKAGE_DATA / COMBINER_FILE}")
+
+
+def best_answers(
+    stage: StageWeights,
+    matrices: Sequence[npt.NDArray[np.float64]],
+    groups: Sequence[Sequence[str]],
+) -> tuple[list[str], npt.NDArray[np.float64]]:
+    """Each text's best candidate under `stage` and its probability."""
+    best, confidence = [], []
+    for matrix, group in zip(matrices, groups, strict=True):
+        prob = probabilities(matrix, stage, group)
+        top = int(prob.argmax())
+        best.append(group[top])
+        confidence.append(float(prob[top]))
+    return best, np.array(confidence)
+
+
+def cascade(
+    answers: Sequence[tuple[list[str], npt.NDArray[np.float64]]], exits: Sequence[float]
+) -> tuple[list[str], npt.NDArray[np.float64]]:
+    """The answers when stage `i` answers alone at probability `exits[i]` or more."""
+    best = list(answers[-1][0])
+    confidence = answers[-1][1].copy()
+    settled = np.zeros(len(best), dtype=bool)
+    for (stage_best, stage_confidence), exit_at in zip(answers, exits, strict=False):
+        take = ~settled & (stage_confidence >= exit_at)
+        for row in np.flatnonzero(take):
+            best[row] = stage_best[row]
+        confidence[take] = stage_confidence[take]
+        settled |= take
+    return best, confidence
+
+
+def _script_of_text(text: str) -> str | None:
+    from core.language.scripts import dominant_script
+
+    script, _ = dominant_script(text)
+    return script
+
+
+if __name__ == "__main__":
+    main()

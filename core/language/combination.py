@@ -1,0 +1,243 @@
+"""Calibrated combination of CLD2, the character n-gram model, py3langid and lingua.
+
+For a text in a script several BLOOM languages share, every candidate language of that script
+(plus "other", a language outside BLOOM) gets a feature vector from each model's opinion; a
+conditional logit (weights fitted on the tuning data by `bench/language_model_train.py`) turns
+them into one probability per candidate. Stage 1 uses only the fast models (CLD2 and the n-gram
+model); when its best probability is below `stage_exit`, stage 2 adds py3langid and lingua.
+The probabilities of both stages are on one scale: each stage is fitted to minimise log loss on
+the same tuning texts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from core.language.char_ngrams import OTHER, CharNgramModel, NgramScores
+from core.language.library_detectors import Cld2Guess
+
+COMBINER_FILE = "combiner.json"
+# The features each stage adds: CLD2 alone (about 10 us), then the n-gram model, then py3langid
+# and lingua (hundreds of us).
+STAGE_FEATURES: tuple[tuple[str, ...], ...] = (
+    ("cld2_top", "cld2_top_reliable", "cld2_share", "cld2_unknown"),
+    ("cld2_top", "cld2_top_reliable", "cld2_share", "cld2_unknown", "ngram_mean", "ngram_total"),
+    (
+        "cld2_top",
+        "cld2_top_reliable",
+        "cld2_share",
+        "cld2_unknown",
+        "ngram_mean",
+        "ngram_total",
+        "py3langid",
+        "py3langid_unknown",
+        "lingua",
+        "lingua_unknown",
+    ),
+)
+# log(probability) below this carries no more information (py3langid, lingua).
+_FLOOR = math.exp(-15.0)
+
+
+@dataclass(frozen=True)
+class Opinions:
+    """What each model said about one text, as far as the stages asked."""
+
+    cld2: Cld2Guess
+    ngrams: NgramScores | None = None
+    py3langid: Mapping[str, float] | None = None
+    lingua: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class StageWeights:
+    """Weights of one stage: one per feature, a bias per candidate, and per candidate an extra
+    weight on CLD2 naming it reliably (`trust`: CLD2 is surer of some languages than others)."""
+
+    features: tuple[str, ...]
+    weights: npt.NDArray[np.float64]
+    bias: Mapping[str, float]
+    trust: Mapping[str, float]
+
+
+TRUSTED_FEATURE = "cld2_top_reliable"
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What `features` needs about one candidate list, worked out once per list."""
+
+    positions: npt.NDArray[np.intp]
+    unknown: Mapping[str, npt.NDArray[np.float64]]
+
+
+_LAYOUTS: dict[tuple[tuple[str, ...], tuple[str, ...]], _Layout] = {}
+
+
+def _layout(
+    languages: tuple[str, ...], candidates: tuple[str, ...], known: Mapping[str, frozenset[str]]
+) -> _Layout:
+    key = (languages, candidates)
+    found = _LAYOUTS.get(key)
+    if found is None:
+        index = {code: position for position, code in enumerate(languages)}
+        found = _Layout(
+            np.array([index[code] for code in candidates], dtype=np.intp),
+            {
+                library: np.array([float(code not in codes) for code in candidates])
+                for library, codes in known.items()
+            },
+        )
+        _LAYOUTS[key] = found
+    return found
+
+
+def features(
+    opinions: Opinions,
+    candidates: Sequence[str],
+    names: Sequence[str],
+    known: Mapping[str, frozenset[str]],
+    languages: tuple[str, ...],
+) -> npt.NDArray[np.float64]:
+    """The (candidates by features) matrix for one text; `languages` are the n-gram model's."""
+    grams = opinions.ngrams
+    candidates = tuple(candidates)
+    layout = _layout(languages, candidates, known)
+    column = {name: position for position, name in enumerate(names)}
+    matrix = np.zeros((len(candidates), len(names)))
+    if grams is not None and grams.ngrams:
+        mean = grams.mean[layout.positions]
+        total = grams.total[layout.positions]
+        matrix[:, column["ngram_mean"]] = mean - mean.max()
+        matrix[:, column["ngram_total"]] = np.maximum(total - total.max(), -50.0) / 10.0
+    guess = opinions.cld2
+    for rank, (code, value) in enumerate(zip(guess.languages, guess.shares, strict=True)):
+        if code in candidates:
+            row = candidates.index(code)
+            matrix[row, column["cld2_share"]] = value
+            if rank == 0:
+                matrix[row, column["cld2_top"]] = 1.0
+                matrix[row, column["cld2_top_reliable"]] = float(guess.reliable)
+    for library in ("cld2", "py3langid", "lingua"):
+        if f"{library}_unknown" in column:
+            matrix[:, column[f"{library}_unknown"]] = layout.unknown[library]
+        found: Mapping[str, float] | None = getattr(opinions, library, None)
+        if library != "cld2" and found is not None:
+            values = np.array([found.get(code, 0.0) for code in candidates])
+            matrix[:, column[library]] = np.log(np.maximum(values, _FLOOR)) / 5.0
+    return matrix
+
+
+_VECTORS: dict[
+    tuple[int, tuple[str, ...]], tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
+] = {}
+
+
+def _vectors(
+    stage: StageWeights, candidates: tuple[str, ...]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    key = (id(stage), candidates)
+    found = _VECTORS.get(key)
+    if found is None:
+        found = (
+            np.array([stage.bias.get(code, 0.0) for code in candidates]),
+            np.array([stage.trust.get(code, 0.0) for code in candidates]),
+        )
+        _VECTORS[key] = found
+    return found
+
+
+def probabilities(
+    matrix: npt.NDArray[np.float64], stage: StageWeights, candidates: Sequence[str]
+) -> npt.NDArray[np.float64]:
+    """Softmax of the stage's scores over `candidates`."""
+    bias, trust = _vectors(stage, tuple(candidates))
+    trusted = matrix[:, stage.features.index(TRUSTED_FEATURE)]
+    scores = matrix @ stage.weights + bias + trusted * trust
+    scores -= scores.max()
+    exp = np.exp(scores)
+    result: npt.NDArray[np.float64] = exp / exp.sum()
+    return result
+
+
+@dataclass(frozen=True)
+class Combiner:
+    """The stages' weights, where each stage may answer alone, and the naming threshold.
+
+    Stage `i` answers alone when its best probability reaches `exits[i]` (the last stage always
+    answers); the answer names a language when its probability reaches `min_confidence`.
+    """
+
+    stages: tuple[StageWeights, ...]
+    exits: tuple[float, ...]
+    min_confidence: float
+    candidates: Mapping[str, tuple[str, ...]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stages": [_stage_json(stage) for stage in self.stages],
+            "exits": list(self.exits),
+            "min_confidence": self.min_confidence,
+            "candidates": {script: list(codes) for script, codes in self.candidates.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Combiner:
+        return cls(
+            tuple(_stage_from_json(stage) for stage in data["stages"]),
+            tuple(float(value) for value in data["exits"]),
+            float(data["min_confidence"]),
+            {script: tuple(codes) for script, codes in data["candidates"].items()},
+        )
+
+
+def _stage_json(stage: StageWeights) -> dict[str, Any]:
+    return {
+        "features": list(stage.features),
+        "weights": [round(float(value), 6) for value in stage.weights],
+        "bias": {code: round(value, 6) for code, value in stage.bias.items()},
+        "trust": {code: round(value, 6) for code, value in stage.trust.items()},
+    }
+
+
+def _stage_from_json(data: Mapping[str, Any]) -> StageWeights:
+    return StageWeights(
+        tuple(data["features"]),
+        np.array(data["weights"], dtype=np.float64),
+        {str(code): float(value) for code, value in data["bias"].items()},
+        {str(code): float(value) for code, value in data["trust"].items()},
+    )
+
+
+_LOCK = threading.Lock()
+_SHIPPED: list[Combiner] = []
+
+
+def shipped_combiner() -> Combiner:
+    """The combination weights in the package data, read once per process."""
+    with _LOCK:
+        if not _SHIPPED:
+            folder = resources.files("core").joinpath("data", "language")
+            text = folder.joinpath(COMBINER_FILE).read_text(encoding="utf-8")
+            _SHIPPED.append(Combiner.from_json(json.loads(text)))
+        return _SHIPPED[0]
+
+
+def candidate_sets(
+    model: CharNgramModel, script_of: Callable[[str], str]
+) -> dict[str, tuple[str, ...]]:
+    """The n-gram model's languages grouped by script, each with "other"."""
+    found: dict[str, list[str]] = {}
+    for code in model.languages:
+        if code != OTHER:
+            found.setdefault(script_of(code), []).append(code)
+    return {script: (*codes, OTHER) for script, codes in found.items()}
