@@ -114,7 +114,7 @@ def features(
     layout = _layout(languages, candidates, known)
     column = {name: position for position, name in enumerate(names)}
     matrix = np.zeros((len(candidates), len(names)))
-    if grams is not None and grams.ngrams:
+    if grams is not None and grams.ngrams and "ngram_mean" in column:
         mean = grams.mean[layout.positions]
         total = grams.total[layout.positions]
         matrix[:, column["ngram_mean"]] = mean - mean.max()
@@ -131,7 +131,7 @@ def features(
         if f"{library}_unknown" in column:
             matrix[:, column[f"{library}_unknown"]] = layout.unknown[library]
         found: Mapping[str, float] | None = getattr(opinions, library, None)
-        if library != "cld2" and found is not None:
+        if library in column and found is not None:
             values = np.array([found.get(code, 0.0) for code in candidates])
             matrix[:, column[library]] = np.log(np.maximum(values, _FLOOR)) / 5.0
     return matrix

@@ -27,6 +27,8 @@ from core.language.scripts import SINGLE_LANGUAGE_SCRIPTS, han_variant, script_c
 MIN_LETTERS = 4
 # Han characters carry more information each: two are enough to name Chinese.
 MIN_HAN = 2
+# Text made of fewer different letters than this ("w1 w2 w3", "aaa aaa") is not language.
+MIN_DISTINCT_LETTERS = 3
 
 
 class DefaultDetector(LanguageDetector):
@@ -107,6 +109,8 @@ class DefaultDetector(LanguageDetector):
         if candidates is None:
             # Cyrillic, Greek, Hangul, Kana, Thai...: no BLOOM language is written in them.
             return Detection(UNDETERMINED, share, script=script)
+        if len({char for char in text.lower() if char.isalpha()}) < MIN_DISTINCT_LETTERS:
+            return Detection(UNDETERMINED, 0.0, script=script)
         return self.combine(text, script, candidates)
 
     def combine(self, text: str, script: str, candidates: Sequence[str]) -> Detection:

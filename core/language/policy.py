@@ -17,6 +17,13 @@ from core.messages import IncomingMessage, Turn
 MIN_LETTERS_TO_SWITCH = 12
 # Scripts without spaces pack a word into one or two characters.
 MIN_HAN_TO_SWITCH = 4
+# The detector's probability a message of fewer than `FEW_WORDS` words needs to change the
+# conversation's language: higher than its naming threshold, because two or three words are often
+# two languages at once ("second question" is English and French). On the tuning part of the
+# public data, short texts named at 0.9 or more are wrong 0.9 % of the time, against 1.4 % at the
+# naming threshold (0.8).
+SWITCH_CONFIDENCE = 0.9
+FEW_WORDS = 4
 
 
 class ReplyLanguagePolicy:
@@ -66,6 +73,9 @@ class ReplyLanguagePolicy:
                 script != "Han" and sum(counts.values()) >= MIN_LETTERS_TO_SWITCH
             ):
                 found = await self._detector.adetect(readable)
+                few_words = len(readable.split()) < FEW_WORDS
+                if few_words and found.confidence < SWITCH_CONFIDENCE:
+                    return UNDETERMINED
                 return found.language
         return UNDETERMINED
 

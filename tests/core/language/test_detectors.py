@@ -128,3 +128,8 @@ async def test_long_texts_are_detected_off_the_event_loop(detector: DefaultDetec
     long_text = "Le chat dort sur le canapé pendant que la pluie tombe dehors. " * 20
     found = await detector.adetect(long_text)
     assert found.language == "fr"
+
+
+def test_text_of_one_or_two_different_letters_is_not_language(detector: DefaultDetector) -> None:
+    assert detector.detect("w0 w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11").language == UNDETERMINED
+    assert detector.detect("aaa bbb aaa bbb aaa").language == UNDETERMINED

@@ -41,3 +41,8 @@ def test_prose_with_quotes_keeps_quotations_and_still_blanks_code() -> None:
     kept = prose_with_quotes(text)
     assert "see you at noon" in kept
     assert "make test" not in kept and "example" not in kept
+
+
+async def test_two_words_of_two_languages_at_once_do_not_switch(detector: DefaultDetector) -> None:
+    # "second question" is English and French alike: not enough to change the language.
+    assert await ReplyLanguagePolicy(detector).detect_message("second question") == UNDETERMINED
