@@ -50,10 +50,6 @@ from core.language.library_detectors import (
 
 PACKAGE_DATA = Path(__file__).resolve().parent.parent / "core" / "data" / "language"
 BITS = 16
-EXTRA_LINES = 800
-# Every class weighs the same in the combination's fit once it has this many texts; classes with
-# fewer weigh less rather than have their few texts count many times over.
-FULL_WEIGHT_TEXTS = 300
 SMOOTHING = 0.5
 FOLDS = 4
 SHARED_SCRIPTS = ("Latin", "Arabic", "Devanagari", "Bengali")
@@ -161,11 +157,11 @@ def gather(data: Path, udhr: Path | None, kirundi: Path | None) -> list[Example]
     ]
     if kirundi is not None:
         seen = {example.text for example in examples}
-        extra = [line for line in dict.fromkeys(kirundi_lines(kirundi)) if line not in seen]
-        # As many lines as a well-served language has: more would make Kirundi the model's
-        # answer for any Kinyarwanda it is unsure of.
-        extra.sort(key=lambda line: hashlib.md5(line.encode("utf-8")).digest())
-        examples += [Example("rn", line, "sentence") for line in extra[:EXTRA_LINES]]
+        examples += [
+            Example("rn", line, "sentence")
+            for line in dict.fromkeys(kirundi_lines(kirundi))
+            if line not in seen
+        ]
     if udhr is not None:
         for key in OTHER_UDHR:
             path = udhr / f"udhr_{key}.xml"
@@ -328,9 +324,8 @@ def main(argv: Iterable[str] | None = None) -> None:
     if args.cache:
         args.cache.write_bytes(pickle.dumps(cache))
     per_label = Counter(example.label for example, _, _ in rows)
-    weights = np.array(
-        [1.0 / max(per_label[example.label], FULL_WEIGHT_TEXTS) for example, _, _ in rows]
-    )
+    # Each text weighs 1/sqrt(texts of its class): big classes count more, but not in proportion.
+    weights = np.array([per_label[example.label] ** -0.5 for example, _, _ in rows])
     labels = [example.label for example, _, _ in rows]
     groups = [group for _, group, _ in rows]
     stages: list[StageWeights] = []
