@@ -39,6 +39,9 @@ class StreamingAdapter(Adapter):
         limits: IntakeLimits | None = None,
     ) -> None:
         super().__init__(handler)
+        # True when each message is only handed on here (the ingress role): a platform that
+        # waits for its delivery's answer (a webhook) then hears whether it was queued.
+        self.deliveries_wait_for_answer = False
         self.capabilities = capabilities
         self.delivery = StreamingDelivery(capabilities, renderer, clock=clock)
         self.intake = EventIntake(

@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from pydantic import SecretStr
 
 from adapters.base import Adapter, ChatHandler
-from adapters.telegram.adapter import TelegramAdapter, WebhookConfig
+from adapters.telegram.adapter import TelegramAdapter
+from adapters.telegram.webhook import WebhookConfig
 from bots.run_command import PlatformBot, running_adapter
 from bots.settings import Settings
 from core.errors import ConfigurationError

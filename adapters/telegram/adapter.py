@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from adapters.telegram.translate import (
     to_feedback,
     to_incoming_message,
 )
+from adapters.telegram.webhook import ConfirmingWebhook, WebhookConfig
 from core.commands import command_menus
 from core.errors import ConfigurationError, PlatformError
 from core.messages import IncomingMessage
@@ -52,29 +54,13 @@ TELEGRAM_CAPABILITIES = Capabilities(
 )
 
 ALLOWED_UPDATES = ("message", "callback_query")
-# An update is a few kilobytes (a message is at most 4096 characters); PTB's webhook server
-# would otherwise buffer up to tornado's default of 100 MB per request before any check.
-MAX_WEBHOOK_BODY_BYTES = 1 << 20
+# The webhook request an update is being processed for, when Telegram waits for its fate.
+_posted_update: ContextVar[_UpdateFate | None] = ContextVar("posted_update", default=None)
 
 
-@dataclass(frozen=True)
-class WebhookConfig:
-    """Webhook mode: Telegram posts updates to `url`, which reaches `listen:port/path` here.
-
-    Requests without the `secret_token` in X-Telegram-Bot-Api-Secret-Token are refused (403).
-    A body over `max_body_bytes` is refused before it is read (the connection is closed), so
-    unauthenticated posts cannot fill memory. The listener belongs behind a TLS proxy.
-    """
-
-    url: str
-    secret_token: str
-    listen: str = "127.0.0.1"
-    port: int = 8443
-    path: str = "telegram"
-    max_body_bytes: int = MAX_WEBHOOK_BODY_BYTES
-
-    def __repr__(self) -> str:
-        return f"WebhookConfig(url={self.url!r}, listen={self.listen!r}, port={self.port})"
+@dataclass
+class _UpdateFate:
+    taken: bool = True
 
 
 class TelegramAdapter(StreamingAdapter):
@@ -121,6 +107,7 @@ class TelegramAdapter(StreamingAdapter):
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._identity: BotIdentity | None = None
         self._stopped = asyncio.Event()
+        self._confirming: ConfirmingWebhook | None = None
 
     @property
     def identity(self) -> BotIdentity:
@@ -180,6 +167,9 @@ class TelegramAdapter(StreamingAdapter):
                 timeout=int(self._poll_timeout), allowed_updates=list(ALLOWED_UPDATES)
             )
             return
+        if self.deliveries_wait_for_answer:
+            await self._start_confirming_webhook(app, self._webhook)
+            return
         # PTB builds its tornado HTTPServer inside start_webhook; tornado's documented
         # Configurable.configure hands it the body cap, for this server only.
         HTTPServer.configure(None, max_body_size=self._webhook.max_body_bytes)
@@ -194,6 +184,33 @@ class TelegramAdapter(StreamingAdapter):
             )
         finally:
             HTTPServer.configure(None)
+
+    async def _start_confirming_webhook(
+        self, app: Application[Any, Any, Any, Any, Any, Any], config: WebhookConfig
+    ) -> None:
+        """Serve the webhook ourselves: each POST is answered with its update's fate."""
+
+        async def take(data: dict[str, Any]) -> bool:
+            try:
+                update = Update.de_json(data, app.bot)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError("not a Telegram update") from exc
+            fate = _UpdateFate()
+            token = _posted_update.set(fate)
+            try:
+                await app.process_update(update)
+            finally:
+                _posted_update.reset(token)
+            return fate.taken
+
+        webhook = ConfirmingWebhook(config, take)
+        await webhook.start()
+        self._confirming = webhook
+        await app.bot.set_webhook(
+            url=config.url,
+            allowed_updates=list(ALLOWED_UPDATES),
+            secret_token=config.secret_token,
+        )
 
     async def _register_commands(self) -> None:
         """setMyCommands with the shared catalogue, in English and every translated language.
@@ -221,7 +238,11 @@ class TelegramAdapter(StreamingAdapter):
     def connected(self) -> bool:
         """True while updates are being fetched (long polling) or received (webhook)."""
         app = self._app
-        return app is not None and app.running and app.updater is not None and app.updater.running
+        if app is None or not app.running:
+            return False
+        if self._confirming is not None:
+            return self._confirming.running
+        return app.updater is not None and app.updater.running
 
     async def stop(self) -> None:
         """Stop fetching updates, let replies in progress finish (bounded), close connections."""
@@ -230,6 +251,9 @@ class TelegramAdapter(StreamingAdapter):
         if app is None:
             return
         try:
+            confirming, self._confirming = self._confirming, None
+            if confirming is not None:
+                await confirming.stop()
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:
@@ -261,8 +285,13 @@ class TelegramAdapter(StreamingAdapter):
             await self._on_feedback(vote)
             return
         message = to_incoming_message(payload, self.identity)
-        if message is not None:
+        if message is None:
+            return
+        fate = _posted_update.get()
+        if fate is None:
             self.receive(str(update.update_id), message)
+        else:
+            fate.taken = await self.receive_and_wait(str(update.update_id), message)
 
     def reply_target(self, message: IncomingMessage) -> ReplyTarget:
         conversation = message.conversation

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from adapters.telegram.adapter import MAX_WEBHOOK_BODY_BYTES, WebhookConfig
+from adapters.telegram.webhook import MAX_WEBHOOK_BODY_BYTES, WebhookConfig
 from tests.adapters.contract import Place, VirtualClock, dialog_rig
 from tests.adapters.telegram.harness import TelegramHarness
 from tests.fakes.telegram_api import FakeTelegramAPI

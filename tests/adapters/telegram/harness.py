@@ -7,7 +7,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.telegram.adapter import TELEGRAM_CAPABILITIES, TelegramAdapter, WebhookConfig
+from adapters.telegram.adapter import TELEGRAM_CAPABILITIES, TelegramAdapter
+from adapters.telegram.webhook import WebhookConfig
 from core.messages import ConversationRef
 from tests.adapters.contract import (
     Change,

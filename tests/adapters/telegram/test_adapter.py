@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.telegram.adapter import WebhookConfig
+from adapters.telegram.webhook import WebhookConfig
 from core.notices import notice
 from tests.adapters.contract import Place, VirtualClock, dialog_rig
 from tests.adapters.telegram.harness import FORUM_CHAT_ID, PRIVATE_CHAT_ID, TelegramHarness
