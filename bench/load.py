@@ -8,7 +8,7 @@ admission, a replica pool of one), once with the in-process store and once with 
 TGI runs in a child process (`bench.fake_tgi_process`) and reports TGI's default
 `max_concurrent_requests` (128), so beyond that requests wait in the pool's line. CPU per token
 is this process's CPU time over the tokens streamed; the bare client (one `TgiGenerator`, no
-dialog) is measured in the same run as the baseline. Memory per reply in flight is the traced
+dialog) is measured in the same run, at each model delay, as the baseline. Memory per reply in flight is the traced
 allocation peak while replies stream, divided by their number (a separate, slower pass).
 """
 
@@ -180,14 +180,17 @@ async def main(
         f"{reply_tokens}-token replies through the full pipeline (default settings and guards), "
         "fake TGI in a child process on loopback, one reply per conversation"
     )
-    with fake_tgi_process(reply_tokens) as url:
-        bare_us = await _bare_client(url, 100)
-    print(f"\nbare TGI client, 100 streams at once: {bare_us:.1f} µs CPU per token")
     memory: dict[tuple[str, bool], float] = {}
     for delay in delays:
         with fake_tgi_process(
             reply_tokens, replies={LONG_KEY: long_reply}, token_delay=delay
         ) as url:
+            # The baseline at the same model delay: spaced tokens each cost a network read.
+            bare_us = await _bare_client(url, 100)
+            print(
+                f"\nbare TGI client, 100 streams at once, model delay {delay * 1000:.0f} ms: "
+                f"{bare_us:.1f} µs CPU per token"
+            )
             for store in stores:
                 namespace = f"bench-load-{uuid.uuid4().hex[:8]}"
                 settings = _settings(url, store, redis_url, namespace)
@@ -217,7 +220,7 @@ async def main(
             length = 2 * reply_tokens if long else reply_tokens
             print(f"  {store:>7} store, {length}-token reply: {kib:.0f} KiB")
     print("\ntimes in ms; µs/tok is this process's CPU per streamed token; /bare is its ratio")
-    print("to the bare client's, measured in the same run at zero model delay")
+    print("to the bare client's, measured in the same run at the same model delay")
 
 
 def _numbers(text: str) -> list[float]:
