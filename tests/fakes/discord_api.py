@@ -10,7 +10,6 @@ or another error. The fake keeps channel messages as users see them, and works o
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import re
 import time
@@ -33,14 +32,14 @@ from tests.fakes.discord_rest import (
     pings,
 )
 from tests.fakes.loopback import LoopbackServer
+from tests.fakes.observed import ObservedFake
 
-_WAIT_LIMIT = 10.0  # seconds a test may wait for the fake before failing
 _BUCKET_LIMIT = 5  # Discord's message buckets: 5 calls per 5 seconds per channel
 _BUCKET_WINDOW = 5.0
 
 
 @dataclass
-class FakeDiscordAPI:
+class FakeDiscordAPI(ObservedFake):
     """The fake REST server: `async with FakeDiscordAPI(world) as api`, then use `api.api_url`."""
 
     world: DiscordWorld = field(default_factory=DiscordWorld)
@@ -50,10 +49,9 @@ class FakeDiscordAPI:
     commands: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        super().__init__()
         self._failures: list[Failure] = []
         self._windows: dict[str, list[float]] = {}
-        self._changed = asyncio.Condition()
-        self._notifications: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1_700_000_000_000_000_001)
         self._server: LoopbackServer | None = None
         self.url = ""
@@ -104,20 +102,6 @@ class FakeDiscordAPI:
 
     def message(self, message_id: str) -> ChannelMessage:
         return next(m for m in self.messages if m.message_id == message_id)
-
-    async def wait_until(self, condition: Callable[[], bool], within: float = _WAIT_LIMIT) -> None:
-        """Wait until `condition()` holds; it is checked after every call the fake answers."""
-        async with asyncio.timeout(within), self._changed:
-            await self._changed.wait_for(condition)
-
-    def _notify(self) -> None:
-        async def notify() -> None:
-            async with self._changed:
-                self._changed.notify_all()
-
-        task = asyncio.get_running_loop().create_task(notify())
-        self._notifications.add(task)
-        task.add_done_callback(self._notifications.discard)
 
     # ----- the server ------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ Socket Mode: `apps.connections.open` hands out a `ws://` URL on the same server,
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import itertools
 import json
@@ -28,11 +27,11 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.loopback import LoopbackServer
+from tests.fakes.observed import ObservedFake
 from tests.fakes.slack_messages import SlackMessage
 from tests.fakes.slack_socket import Envelope, FakeSocketMode
 
 MAX_MARKDOWN = 12_000  # characters of markdown_text per call, and of markdown blocks per message
-_WAIT_LIMIT = 10.0  # seconds a test may wait for the fake before failing
 _JSON_FIELDS = frozenset({"blocks", "chunks", "attachments", "metadata", "loading_messages"})
 
 
@@ -85,7 +84,7 @@ class _Failure:
 
 
 @dataclass
-class FakeSlackAPI:
+class FakeSlackAPI(ObservedFake):
     """The fake server: `async with FakeSlackAPI() as api`, then use `api.base_url`."""
 
     bot_token: str = "xoxb-000-test-bot-token-never-logged"
@@ -101,10 +100,9 @@ class FakeSlackAPI:
     statuses: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        super().__init__()
         self._failures: list[_Failure] = []
         self._expire_after: dict[str, int] = {}
-        self._changed = asyncio.Condition()
-        self._notifications: set[asyncio.Task[None]] = set()
         self._ts = itertools.count(1)
         self.socket_mode = FakeSocketMode(on_ack=self._notify)
         self._server: LoopbackServer | None = None
@@ -179,20 +177,6 @@ class FakeSlackAPI:
             if message.channel == channel and message.ts == ts:
                 return message
         return None
-
-    async def wait_until(self, condition: Callable[[], bool], within: float = _WAIT_LIMIT) -> None:
-        """Wait until `condition()` holds; it is checked after everything the fake does."""
-        async with asyncio.timeout(within), self._changed:
-            await self._changed.wait_for(condition)
-
-    def _notify(self) -> None:
-        async def notify() -> None:
-            async with self._changed:
-                self._changed.notify_all()
-
-        task = asyncio.get_running_loop().create_task(notify())
-        self._notifications.add(task)
-        task.add_done_callback(self._notifications.discard)
 
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())

@@ -23,9 +23,9 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.loopback import LoopbackServer
+from tests.fakes.observed import ObservedFake
 
 MAX_TEXT_UNITS = 4096
-_WAIT_LIMIT = 10.0  # seconds a test may wait for the fake before failing
 # Form fields PTB sends as plain strings; every other field holds JSON.
 _STRING_FIELDS = frozenset(
     {"text", "callback_query_id", "url", "secret_token", "action", "parse_mode", "language_code"}
@@ -120,7 +120,7 @@ class _Failure:
 
 
 @dataclass
-class FakeTelegramAPI:
+class FakeTelegramAPI(ObservedFake):
     """The fake server: `async with FakeTelegramAPI() as api`, then point PTB at `api.url`."""
 
     token: str = "123456:TEST-token-never-logged"
@@ -139,11 +139,10 @@ class FakeTelegramAPI:
     webhook: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        super().__init__()
         self._pending: deque[dict[str, Any]] = deque()
         self._fetched: list[int] = []  # handed to the bot, not yet confirmed
         self._failures: list[_Failure] = []
-        self._changed = asyncio.Condition()
-        self._notifications: set[asyncio.Task[None]] = set()
         self._message_ids = itertools.count(5001)
         self._update_ids = itertools.count(900_001)
         self._server: LoopbackServer | None = None
@@ -205,20 +204,6 @@ class FakeTelegramAPI:
             for m in self.messages
             if m.chat_id == chat_id and m.thread_id == thread_id and not m.deleted
         ]
-
-    async def wait_until(self, condition: Callable[[], bool], within: float = _WAIT_LIMIT) -> None:
-        """Wait until `condition()` holds; it is checked after every call the fake answers."""
-        async with asyncio.timeout(within), self._changed:
-            await self._changed.wait_for(condition)
-
-    def _notify(self) -> None:
-        async def notify() -> None:
-            async with self._changed:
-                self._changed.notify_all()
-
-        task = asyncio.get_running_loop().create_task(notify())
-        self._notifications.add(task)
-        task.add_done_callback(self._notifications.discard)
 
     # ----- the server ------------------------------------------------------------------------
 
