@@ -28,7 +28,6 @@ further messages are refused at once, and the sender is told (once per burst) to
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -178,12 +177,22 @@ class EventIntake:
                 await self._hold(event, _REFUSED_CLAIM_SECONDS)
             return False
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            await self._stop_keeper(event, keeper)
         event.settle(True)  # answered: the platform need not wait for the bookkeeping
         await self._hold(event, None)
         return True
+
+    @staticmethod
+    async def _stop_keeper(event: _Event, keeper: asyncio.Task[None]) -> None:
+        """Stop renewing the claim; a failed renewal is logged, never this reply's outcome.
+
+        Awaiting the keeper directly would raise its error in place of a cancellation of
+        the reply (at shutdown), and the conversation would go on to its next message.
+        """
+        keeper.cancel()
+        await asyncio.wait([keeper])
+        if not keeper.cancelled() and (failure := keeper.exception()) is not None:
+            logger.error("renewing the claim of event %s failed", event.event_id, exc_info=failure)
 
     async def _claim(self, event: _Event) -> bool:
         try:

@@ -63,6 +63,11 @@ class Answers:
             await self.changed.wait_for(condition)
 
 
+async def never(seconds: float) -> None:
+    """A sleep that does not end: claims are renewed only where a test moves time itself."""
+    await asyncio.Event().wait()
+
+
 def make_intake(
     handler: StoreHandler,
     answers: Answers,
@@ -75,7 +80,7 @@ def make_intake(
         answer=answers.answer,
         refuse=answers.refuse,
         limits=limits or IntakeLimits(drain_seconds=5),
-        sleep=sleep or asyncio.Event().wait,  # type: ignore[arg-type]
+        sleep=sleep or never,
     )
 
 
@@ -232,3 +237,23 @@ async def test_events_still_waiting_at_shutdown_are_refused_for_redelivery() -> 
     await intake.close()
     assert await first is False and await second is False
     assert not await intake.submit_and_wait("e3", message("b", 3))  # closed: come again
+
+
+async def test_a_failed_claim_renewal_does_not_keep_a_conversation_going_at_shutdown() -> None:
+    answers = Answers()
+    answers.blocked["a"] = asyncio.Event()  # never released
+    renewal_failed = asyncio.Event()
+
+    async def broken_sleep(seconds: float) -> None:
+        renewal_failed.set()
+        raise RuntimeError("no clock")
+
+    limits = IntakeLimits(drain_seconds=0)
+    intake = make_intake(StoreHandler(MemoryStore()), answers, limits, sleep=broken_sleep)
+    intake.submit("e1", message("a", 1))
+    intake.submit("e2", message("a", 2))
+    await answers.wait_until(lambda: answers.started == ["message 1"])
+    await renewal_failed.wait()
+    async with asyncio.timeout(5):
+        await intake.close()  # the reply is cancelled; the next message is not started
+    assert answers.started == ["message 1"]
