@@ -10,7 +10,7 @@ from typing import Literal
 
 from pythonjsonlogger.json import JsonFormatter
 
-from bots.redaction import LOG_FORMAT, REDACTOR, RedactingFormatter
+from bots.redaction import REDACTOR, RedactingFormatter
 
 LogFormat = Literal["text", "json"]
 
@@ -37,7 +37,4 @@ _FORMATTERS: dict[str, type[logging.Formatter]] = {
 def apply_log_format(log_format: LogFormat) -> None:
     """Give every root handler the (redacting) formatter of `log_format`."""
     for handler in logging.getLogger().handlers:
-        formatter = _FORMATTERS[log_format]
-        handler.setFormatter(
-            formatter() if formatter is not RedactingFormatter else formatter(LOG_FORMAT)
-        )
+        handler.setFormatter(_FORMATTERS[log_format]())

@@ -205,6 +205,7 @@ class DialogManager:
                 first = False
             yield snapshot
         outcome = generation.outcome
+        self.metrics.generated_tokens.inc(generation.tokens_generated)
         if outcome.error is not None:
             yield self._finish(message, self._failed(outcome.error, language))
             return

@@ -27,18 +27,6 @@ class Metrics:
             ["platform"],
             registry=self.registry,
         )
-        self.tgi_errors = Counter(
-            "bloombridge_tgi_errors",
-            "Failures of one TGI replica, by replica URL and error type.",
-            ["replica", "error"],
-            registry=self.registry,
-        )
-        self.tgi_first_token_seconds = Histogram(
-            "bloombridge_tgi_first_token_seconds",
-            "Time a TGI replica took from the request to its first token.",
-            ["replica"],
-            registry=self.registry,
-        )
         self.replies = Counter(
             "bloombridge_replies",
             "Replies finished, by platform, finish reason and language.",

@@ -133,6 +133,7 @@ async def test_health_readiness_and_metrics_of_a_running_bot(redis: RedisProcess
             assert metric(before, "bloombridge_messages_received_total", received) == 0
             assert metric(after, "bloombridge_messages_received_total", received) == 1
             assert metric(after, "bloombridge_first_visible_seconds_count") == 1
+            assert metric(after, "bloombridge_generated_tokens_total") > 0
 
             tgi.healthy = False  # every replica down
             body = await bot.eventually("/readyz", lambda status, _: status == 503)
