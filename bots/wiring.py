@@ -19,6 +19,7 @@ from core.dialog import DialogManager
 from core.generation.base import TextGenerator
 from core.generation.local import LocalGenerator
 from core.generation.local_loading import ProgressCallback
+from core.generation.observer import ReplicaObserver
 from core.generation.pool import PoolPolicy, ReplicaPool
 from core.generation.tgi import TgiGenerator
 from core.guards.base import Guard
@@ -40,8 +41,8 @@ def build_store(settings: Settings) -> Store:
     )
 
 
-def build_pool(settings: Settings) -> ReplicaPool:
-    """The TGI replicas named by BLOOMBRIDGE_TGI_URLS as one pool."""
+def build_pool(settings: Settings, observer: ReplicaObserver | None = None) -> ReplicaPool:
+    """The TGI replicas named by BLOOMBRIDGE_TGI_URLS as one pool; `observer` hears each one."""
     factory = functools.partial(
         TgiGenerator,
         connect_timeout=settings.tgi_connect_timeout_seconds,
@@ -54,19 +55,26 @@ def build_pool(settings: Settings) -> ReplicaPool:
         queue_limit=settings.tgi_queue_limit,
         queue_timeout=settings.tgi_queue_timeout_seconds,
     )
-    return ReplicaPool.from_urls(settings.tgi_urls, replica_factory=factory, policy=policy)
+    return ReplicaPool.from_urls(
+        settings.tgi_urls, replica_factory=factory, policy=policy, observer=observer
+    )
 
 
 async def open_generator(
-    settings: Settings, stack: AsyncExitStack, *, on_progress: ProgressCallback | None = None
+    settings: Settings,
+    stack: AsyncExitStack,
+    *,
+    on_progress: ProgressCallback | None = None,
+    observer: ReplicaObserver | None = None,
 ) -> TextGenerator:
     """The model backend, opened on `stack` so it is closed with everything else.
 
-    The TGI pool when replicas are configured, else the in-process model (`on_progress` hears
-    of its download and load; a model that cannot be loaded raises ModelLoadError).
+    The TGI pool when replicas are configured (`observer` hears of each replica's streams),
+    else the in-process model (`on_progress` hears of its download and load; a model that
+    cannot be loaded raises ModelLoadError).
     """
     if settings.tgi_urls:
-        return await stack.enter_async_context(build_pool(settings))
+        return await stack.enter_async_context(build_pool(settings, observer))
     local = LocalGenerator(settings.local_model, on_progress=on_progress)
     return await stack.enter_async_context(local)
 
@@ -119,12 +127,15 @@ async def build_dialog(
     on_progress: ProgressCallback | None = None,
 ) -> AsyncIterator[DialogManager]:
     """A ready dialog manager; its generator and store are closed on exit."""
+    metrics = metrics or Metrics()
     async with AsyncExitStack() as stack:
         # The store is checked first: a wrong Redis URL or password ends the start at once,
         # before a model is loaded, with one line saying what is wrong.
         store = await stack.enter_async_context(build_store(settings))
         await store.ping()
-        generator = await open_generator(settings, stack, on_progress=on_progress)
+        generator = await open_generator(
+            settings, stack, on_progress=on_progress, observer=metrics.replicas
+        )
         await load_language_models(settings)
         dialog = DialogManager(
             generator=generator,

@@ -4,6 +4,48 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+# Seconds; a 176B model queues requests when busy, so the buckets reach its 60 s first-token limit.
+FIRST_TOKEN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
+# A 512-token reply at about 45 ms a token takes some 23 s.
+STREAM_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
+
+
+class ReplicaMetrics:
+    """A `core.generation.observer.ReplicaObserver` recording each TGI replica's latency and errors."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.errors = Counter(
+            "bloombridge_tgi_errors",
+            "Failed generation requests to one TGI replica, by replica URL and error kind.",
+            ["replica", "error"],
+            registry=registry,
+        )
+        self.first_token_seconds = Histogram(
+            "bloombridge_tgi_first_token_seconds",
+            "Time from sending a request to a TGI replica to its first token.",
+            ["replica"],
+            buckets=FIRST_TOKEN_BUCKETS,
+            registry=registry,
+        )
+        self.stream_seconds = Histogram(
+            "bloombridge_tgi_stream_seconds",
+            "Time from sending a request to a TGI replica to the end of its stream; "
+            "`end` is finished (the model stopped) or stopped (the reader left early).",
+            ["replica", "end"],
+            buckets=STREAM_BUCKETS,
+            registry=registry,
+        )
+
+    def first_token(self, replica: str, seconds: float) -> None:
+        self.first_token_seconds.labels(replica=replica).observe(seconds)
+
+    def stream_ended(self, replica: str, seconds: float, *, finished: bool) -> None:
+        end = "finished" if finished else "stopped"
+        self.stream_seconds.labels(replica=replica, end=end).observe(seconds)
+
+    def failed(self, replica: str, kind: str) -> None:
+        self.errors.labels(replica=replica, error=kind).inc()
+
 
 class Metrics:
     """Counters and histograms one dialog manager records; pass a shared registry to export them."""
@@ -57,6 +99,7 @@ class Metrics:
             ["action"],
             registry=self.registry,
         )
+        self.replicas = ReplicaMetrics(self.registry)
         self.first_visible_seconds = Histogram(
             "bloombridge_first_visible_seconds",
             "Time from a message's arrival to the first text a user may see.",

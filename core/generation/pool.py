@@ -15,6 +15,9 @@ it raises `StreamInterrupted` with the text delivered so far.
 
 When no replica can take a request, the pool raises `NoReplicaAvailable` (chained to the last
 replica's error), with `busy` saying whether replicas are at capacity or out of service.
+
+A `ReplicaObserver` hears, per replica, the time to each stream's first token, each stream's
+total time, and every failed generation request by kind (the bots turn these into metrics).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from core.errors import (
 )
 from core.generation.base import GenerationParams, ModelInfo, TextGenerator, Token
 from core.generation.health import JitteredBackoff, ReplicaHealth, ReplicaState, is_fault
+from core.generation.observer import NoObserver, ReplicaObserver, error_kind
 from core.generation.streaming import broken_stream
 from core.generation.tgi import TgiGenerator
 from core.generation.wait_line import LineFull, WaitLine
@@ -111,7 +115,8 @@ class _Slot:
 class ReplicaPool:
     """Several replicas behind the `TextGenerator` protocol; an async context manager.
 
-    `clock`, `sleep` and `rng` are injectable so tests can drive backoff without waiting.
+    `clock`, `sleep` and `rng` are injectable so tests can drive backoff without waiting;
+    `clock` also times the streams `observer` hears of.
     """
 
     def __init__(
@@ -122,6 +127,7 @@ class ReplicaPool:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        observer: ReplicaObserver | None = None,
     ) -> None:
         if not replicas:
             raise ConfigurationError("a replica pool needs at least one replica URL")
@@ -131,7 +137,9 @@ class ReplicaPool:
             _Slot(replica, ReplicaHealth(self.policy.max_failures, backoff, clock))
             for replica in replicas
         ]
+        self._clock = clock
         self._sleep = sleep
+        self._observer: ReplicaObserver = observer or NoObserver()
         self._picks = 0
         self._probe_task: asyncio.Task[None] | None = None
         self._line = WaitLine(self.policy.queue_limit)
@@ -145,9 +153,10 @@ class ReplicaPool:
         *,
         replica_factory: Callable[[str], Replica] = TgiGenerator,
         policy: PoolPolicy | None = None,
+        observer: ReplicaObserver | None = None,
     ) -> ReplicaPool:
         """A pool of TGI replicas; pass `functools.partial(TgiGenerator, ...)` to set timeouts."""
-        return cls([replica_factory(url) for url in urls], policy=policy)
+        return cls([replica_factory(url) for url in urls], policy=policy, observer=observer)
 
     async def __aenter__(self) -> Self:
         for slot in self._slots:
@@ -184,7 +193,9 @@ class ReplicaPool:
             index = await self._choose(request)
             tried.add(index)
             slot = self._slots[index]
+            url = slot.replica.url
             slot.in_flight += 1
+            sent = self._clock()
             try:
                 async with aclosing(slot.replica.stream(prompt, params)) as tokens:
                     try:
@@ -192,7 +203,8 @@ class ReplicaPool:
                     except StopAsyncIteration:
                         slot.health.succeeded()
                         return
-                    except ValidationError:
+                    except ValidationError as exc:
+                        self._observer.failed(url, error_kind(exc))
                         raise
                     except GenerationError as exc:
                         self._failed(slot, exc)
@@ -202,15 +214,28 @@ class ReplicaPool:
                             tried.discard(index)
                         continue
                     slot.health.succeeded()
+                    self._observer.first_token(url, self._clock() - sent)
                     delivered = [first.text]
-                    yield first
+                    last = first
+                    broke = False
                     try:
+                        yield first
                         async for token in tokens:
                             delivered.append(token.text)
+                            last = token
                             yield token
                     except GenerationError as exc:
-                        self._failed(slot, exc)
-                        raise broken_stream(exc, "".join(delivered), slot.replica.url) from exc
+                        broke = True
+                        error = broken_stream(exc, "".join(delivered), url)
+                        self._failed(slot, exc, reported=error)
+                        raise error from exc
+                    finally:
+                        # Also when the reader stops early (a guard cut, a user who left).
+                        if not broke:
+                            finished = last.finish_reason is not None
+                            self._observer.stream_ended(
+                                url, self._clock() - sent, finished=finished
+                            )
                     return
             finally:
                 slot.in_flight -= 1
@@ -275,7 +300,11 @@ class ReplicaPool:
             error.__cause__ = failures[-1]
         return error
 
-    def _failed(self, slot: _Slot, error: GenerationError) -> None:
+    def _failed(
+        self, slot: _Slot, error: GenerationError, *, reported: GenerationError | None = None
+    ) -> None:
+        """Count `error` against the replica; the observer hears `reported` when given."""
+        self._observer.failed(slot.replica.url, error_kind(reported or error))
         slot.health.failed(error)
         if slot.health.out_of_service:
             logger.warning(

@@ -134,6 +134,10 @@ async def test_health_readiness_and_metrics_of_a_running_bot(redis: RedisProcess
             assert metric(after, "bloombridge_messages_received_total", received) == 1
             assert metric(after, "bloombridge_first_visible_seconds_count") == 1
             assert metric(after, "bloombridge_generated_tokens_total") > 0
+            replica = f'replica="{tgi.url}"'
+            assert metric(after, "bloombridge_tgi_first_token_seconds_count", replica) == 1
+            stream_end = f'end="finished",{replica}'  # labels print in name order
+            assert metric(after, "bloombridge_tgi_stream_seconds_count", stream_end) == 1
 
             tgi.healthy = False  # every replica down
             body = await bot.eventually("/readyz", lambda status, _: status == 503)
