@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from adapters.base import ChatHandler
 from core.errors import BloombridgeError
+from core.log_context import message_ids
 from core.messages import IncomingMessage
 from core.ordering import ConversationQueues
 
@@ -154,7 +155,8 @@ class EventIntake:
 
     async def _process(self, event: _Event) -> None:
         try:
-            event.settle(await self._answer_once(event))
+            with message_ids(event.message, event_id=event.event_id):
+                event.settle(await self._answer_once(event))
         finally:
             event.settle(False)  # cancelled at shutdown, or a bug: the platform must retry
 

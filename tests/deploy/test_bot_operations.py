@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sys
 import time
@@ -153,5 +154,12 @@ async def test_health_readiness_and_metrics_of_a_running_bot(redis: RedisProcess
             stderr = await stop_bot(bot)
     assert bot.process.returncode == 0, stderr
     assert TOKEN not in stderr
-    json_lines = [line for line in stderr.splitlines() if line.startswith("{")]
-    assert json_lines and all('"level"' in line for line in json_lines)
+    records = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    assert records and all("level" in record for record in records)
+    # Lines written while the message was handled (the replies sent, the model asked) carry
+    # its ids, never its text.
+    handling = [record for record in records if record.get("message_id") == "7"]
+    assert handling
+    assert {record["conversation"] for record in handling} == {"telegram:-:777:-"}
+    assert all(record["platform"] == "telegram" for record in handling)
+    assert not any("Hello there" in json.dumps(record) for record in records)
