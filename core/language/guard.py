@@ -40,6 +40,10 @@ FIT_LETTERS = 9
 FIT_LETTERS_OWN_SCRIPT = 4
 # Opening words the detector is unsure of are judged again this many letters later.
 FIT_STEP = 8
+# Once the user has text to read, a later sentence's opening is judged on this many letters:
+# on fewer, the detector is often unsure (judged again later) and costs two to three times as
+# much per call, as it needs all its stages; on this many it is nearly always sure at once.
+LATER_FIT_LETTERS = 24
 # An unfinished sentence is judged once it has this many letters, so a long sentence does not
 # hold the display back to its end, and a switch inside it stops generation early.
 PARTIAL_LETTERS = 40
@@ -59,6 +63,8 @@ _SENTENCE_MARK = re.compile(r"[.!?;…।॥؟۔።。！？；\n]")  # noqa: RU
 # Clause ends: checkpoints for detection.
 _CLAUSE_END = re.compile(r"[,:،؛、，：]")  # noqa: RUF001
 _WORD_BREAK = re.compile(r"\s")
+# Marks that end a sentence only once a blank follows them.
+_SPACED = frozenset(".!?;…।॥؟۔።")  # noqa: RUF001
 
 
 def firm_instruction(language: str) -> str:
@@ -171,6 +177,7 @@ class LanguageGuardSession(GuardSession):
         self._script_cap = False  # flow stopped at a letter of another script
         self._judged_to = 0  # end of the last span given to the detector
         self._letters_wanted = 0  # letters still to come before the waiting sentence is judged
+        self._mark_pending = False  # the last call ended on a mark: this one is a checkpoint
 
     def others_cleared(self, end: int) -> None:
         self._others_cleared = end
@@ -194,13 +201,20 @@ class LanguageGuardSession(GuardSession):
                 self._flow_end = mark.end()
             if self._target_script is not None:
                 self._stop_flow_at_other_script(text, seen)
-        if final or self._due(text, seen, mark is not None):
+        marked = self._mark_pending or mark is not None
+        # A full stop as the last character ends nothing yet ("3." may become "3.14"): the
+        # next call, which sees what follows it, is the checkpoint.
+        self._mark_pending = mark is not None and mark.end() == len(text) and mark[0] in _SPACED
+        if final or self._due(text, seen, marked and not self._mark_pending):
             return await self._checkpoint(text, final=final)
         return Verdict.allow(cleared=self._release(text))
 
     def _stop_flow_at_other_script(self, text: str, seen: int) -> None:
         """A letter of another script may start another language: show nothing from it on."""
-        for index in range(seen, len(text) if self._flow_end is None else self._flow_end):
+        end = len(text) if self._flow_end is None else self._flow_end
+        if self._target_script == "Latin" and (text.isascii() or text[seen:end].isascii()):
+            return  # no letter of another script (`isascii` of a whole str is a flag look-up)
+        for index in range(seen, end):
             script = script_of(text[index])
             if script is not None and script != self._target_script:
                 self._flow_end = index
@@ -265,6 +279,10 @@ class LanguageGuardSession(GuardSession):
             self._verified = segment.end
         else:
             self._flow_from = self._flow_end = None
+            # The next sentence has not started: wait for the letters its opening needs.
+            self._fit_sentence = -1
+            self._next_fit = self._opening_letters()
+            self._letters_wanted = self._letters_to_wait(0)
         if final:
             return Verdict.allow()
         self._cleared = self._visible_end(text)
@@ -277,7 +295,7 @@ class LanguageGuardSession(GuardSession):
             self._flow_from = self._flow_end = None
         if self._fit_sentence != start:
             self._fit_sentence = start
-            self._next_fit = self._fit_letters
+            self._next_fit = self._opening_letters()
             self._script_cap = False
         if self._flow_end is not None and not self._script_cap:
             if self._flow_end < len(text) and text[self._flow_end].isalnum():
@@ -317,6 +335,12 @@ class LanguageGuardSession(GuardSession):
             if cut > start:
                 self._verified = cut
         return None
+
+    def _opening_letters(self) -> int:
+        """Letters on which a sentence's opening is first judged: few while nothing was shown."""
+        if self._verified == 0:
+            return self._fit_letters  # the user is waiting for the reply's first words
+        return max(self._fit_letters, LATER_FIT_LETTERS)
 
     def _letters_to_wait(self, letters: int) -> int:
         """Letters the waiting sentence needs before its next judgement (masking only removes)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 # Invisible characters used to split words without changing how they look.
@@ -162,7 +163,7 @@ def _flush_letters(run: list[str], merged: list[tuple[str, ...]]) -> None:
         merged.extend((letter,) for letter in run)
 
 
-def _merge(tokens: list[str], letters: list[str], merged: list[tuple[str, ...]]) -> list[str]:
+def _merge(tokens: Iterable[str], letters: list[str], merged: list[tuple[str, ...]]) -> list[str]:
     """Add `tokens` to `merged`, gathering single letters; returns the run still open."""
     for token in tokens:
         if _is_spaced_letter(token):
@@ -179,8 +180,29 @@ def _raw_tokens(text: str, fold_accents: bool) -> list[str]:
     return [token for token in tokens if token]
 
 
+# A streamed text is settled a word at a time, and words recur: parts up to this long are
+# tokenised once per process.
+_CACHED_PART = 48
+
+
+@lru_cache(maxsize=16384)
+def _cached_raw_tokens(part: str, fold_accents: bool) -> tuple[str, ...]:
+    return tuple(_raw_tokens(part, fold_accents))
+
+
+def _part_tokens(part: str, fold_accents: bool) -> Sequence[str]:
+    if len(part) <= _CACHED_PART:
+        return _cached_raw_tokens(part, fold_accents)
+    return _raw_tokens(part, fold_accents)
+
+
+@lru_cache(maxsize=16384)
+def _spelled_forms(forms: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(s for form in forms for s in _spellings(form)))
+
+
 def _spelled(merged: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
-    return [tuple(dict.fromkeys(s for form in forms for s in _spellings(form))) for forms in merged]
+    return [_spelled_forms(forms) for forms in merged]
 
 
 # Where tokenising may stop and resume: after a character of `_RESTART_AFTER`, or after a
@@ -201,6 +223,16 @@ def restart_point(text: str, start: int, end: int) -> int:
     return points[-1] if points else start
 
 
+@lru_cache(maxsize=16384)
+def _settled_part(
+    part: str, fold_accents: bool
+) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """What `TokenStream.settle` makes of `part` with no letters open: tokens and open letters."""
+    merged: list[tuple[str, ...]] = []
+    letters = _merge(_cached_raw_tokens(part, fold_accents), [], merged)
+    return tuple(_spelled(merged)), tuple(letters)
+
+
 class TokenStream:
     """`word_tokens` of a growing text, tokenised part by part so each part is read once.
 
@@ -217,10 +249,14 @@ class TokenStream:
         """Whether single letters at the end of the settled parts may still spell a word."""
         return bool(self._letters)
 
-    def settle(self, part: str) -> list[tuple[str, ...]]:
+    def settle(self, part: str) -> Sequence[tuple[str, ...]]:
         """The tokens `part` completes; no later text can change them."""
+        if not self._letters and len(part) <= _CACHED_PART:
+            tokens, letters = _settled_part(part, self._fold_accents)
+            self._letters = list(letters)
+            return tokens
         merged: list[tuple[str, ...]] = []
-        self._letters = _merge(_raw_tokens(part, self._fold_accents), self._letters, merged)
+        self._letters = _merge(_part_tokens(part, self._fold_accents), self._letters, merged)
         return _spelled(merged)
 
     def rest(self, tail: str) -> list[tuple[str, ...]]:

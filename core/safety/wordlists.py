@@ -82,8 +82,13 @@ def _squeeze(token: str) -> str:
 _Token = tuple[tuple[str, str], ...]
 
 
+@lru_cache(maxsize=16384)
+def _prepared_token(token: tuple[str, ...]) -> _Token:
+    return tuple((spelling, _squeeze(spelling)) for spelling in token)
+
+
 def _prepared(tokens: Iterable[tuple[str, ...]]) -> list[_Token]:
-    return [tuple((spelling, _squeeze(spelling)) for spelling in token) for token in tokens]
+    return [_prepared_token(token) for token in tokens]
 
 
 def _pattern(tokens: Sequence[str]) -> re.Pattern[str]:
@@ -141,8 +146,13 @@ class _CompiledList:
 
     def matches(self, tokens: Sequence[_Token], first_new: int) -> Iterator[WordMatch]:
         """Entries found in windows of `tokens` that hold at least one token from `first_new` on."""
+        first_words = self._first_words
         for start in range(max(0, first_new - self.longest + 1), len(tokens)):
-            if not any(squeezed in self._first_words for _, squeezed in tokens[start]):
+            token = tokens[start]
+            # Most tokens have one spelling, and most start no entry.
+            if token[0][1] not in first_words and (
+                len(token) == 1 or not any(squeezed in first_words for _, squeezed in token)
+            ):
                 continue
             shortest = max(1, first_new - start + 1)
             for length in range(shortest, min(self.longest, len(tokens) - start) + 1):
@@ -201,6 +211,11 @@ class _WordListWatcher(TextWatcher):
         self._longest_beginning = max(
             (len(key) for keys in self._beginnings.values() for key in keys), default=0
         )
+        # The last words of those beginnings: text whose last word is none of them cannot go
+        # on to a listed phrase, which settles most words with one look-up.
+        self._enders = {
+            fold: frozenset(key[-1] for key in keys) for fold, keys in self._beginnings.items()
+        }
         self._reset()
 
     def _reset(self) -> None:
@@ -223,7 +238,8 @@ class _WordListWatcher(TextWatcher):
         found = dict(self._found)
         rest = text[self._read :]
         for fold, stream in self._streams.items():
-            self._match(fold, [*self._context[fold], *_prepared(stream.rest(rest))], found)
+            context = self._context[fold]
+            self._match(fold, [*context, *_prepared(stream.rest(rest))], found, len(context))
         return SafetyVerdict(self._name, found)
 
     def release(self, text: str) -> tuple[SafetyVerdict, int]:
@@ -252,11 +268,17 @@ class _WordListWatcher(TextWatcher):
         for fold, stream in self._streams.items():
             was_open = stream.open_run
             new = _prepared(stream.settle(part))
-            tokens = [*self._context[fold], *new]
-            self._match(fold, tokens, self._found)
-            keep = max(0, len(tokens) - self._context_size)
-            self._context[fold] = tokens[keep:]
-            self._starts[fold] = [*self._starts[fold], *([start] * len(new))][keep:]
+            if new:
+                # The context list is extended in place and trimmed from the front: no copy of
+                # it per word.
+                context, starts = self._context[fold], self._starts[fold]
+                first_new = len(context)
+                context += new
+                self._match(fold, context, self._found, first_new)
+                starts += [start] * len(new)
+                excess = len(context) - self._context_size
+                if excess > 0:
+                    del context[:excess], starts[:excess]
             if not stream.open_run:
                 self._open_run[fold] = None
             elif not was_open or new:
@@ -271,6 +293,9 @@ class _WordListWatcher(TextWatcher):
             if run is not None:
                 end = min(end, run)
             context, starts = self._context[fold], self._starts[fold]
+            enders = self._enders[fold]
+            if not context or not any(squeezed in enders for _, squeezed in context[-1]):
+                continue
             for size in range(min(len(context), self._longest_beginning), 0, -1):
                 if self._may_continue(fold, context[-size:]):
                     end = min(end, starts[-size])
@@ -287,8 +312,9 @@ class _WordListWatcher(TextWatcher):
             for spelling in itertools.product(*tokens)
         )
 
-    def _match(self, fold: bool, tokens: list[_Token], found: dict[str, float]) -> None:
-        first_new = len(self._context[fold])
+    def _match(
+        self, fold: bool, tokens: list[_Token], found: dict[str, float], first_new: int
+    ) -> None:
         for compiled in self._lists:
             if compiled.fold_accents == fold:
                 for match in compiled.matches(tokens, first_new):

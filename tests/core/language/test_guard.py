@@ -11,7 +11,7 @@ from core.generation.base import GenerationParams
 from core.generation.tgi import TgiGenerator
 from core.guards.base import GuardContext, GuardSession, Verdict, VerdictKind
 from core.language.default_detector import DefaultDetector
-from core.language.guard import REASON_DRIFT, REASON_TRANSLATED, LanguageGuard
+from core.language.guard import LATER_FIT_LETTERS, REASON_DRIFT, REASON_TRANSLATED, LanguageGuard
 from core.messages import ConversationRef, IncomingMessage, Sender
 from tests.fakes.tgi import FakeTGI, Script
 
@@ -108,10 +108,26 @@ async def test_first_words_that_fit_the_target_are_shown_as_they_come(
     detector: DefaultDetector, generator: TgiGenerator
 ) -> None:
     session = LanguageGuard(detector).begin(context(generator, "fr"))
-    text = "Bonjour à tous. Aujourd'hui nous allons"
+    text = "Bonjour à tous. Aujourd'hui nous allons visiter le"
     shown = [await session.check(text[:end], final=False) for end in range(1, len(text) + 1)]
     assert shown[-1].cleared == len(text)  # the sentence flows while it is checked
     assert all(v.cleared is not None and v.cleared <= 1 for v in shown[:3])
+
+
+async def test_the_first_sentence_flows_on_fewer_letters_than_later_ones(
+    detector: DefaultDetector, generator: TgiGenerator
+) -> None:
+    # While nothing is shown, a few words decide; once the user has text to read, a later
+    # sentence waits for an opening the detector is sure of (cheaper, and fewer retries).
+    first = LanguageGuard(detector).begin(context(generator, "fr"))
+    opening = "Aujourd'hui nous allons"
+    verdicts = [await first.check(opening[:end], final=False) for end in range(1, 24)]
+    assert verdicts[-1].cleared == len(opening)
+    later = LanguageGuard(detector).begin(context(generator, "fr"))
+    text = "Bonjour à tous. " + opening
+    verdicts = [await later.check(text[:end], final=False) for end in range(1, len(text) + 1)]
+    assert all(v.cleared is not None and v.cleared <= len("Bonjour à tous.") for v in verdicts)
+    assert sum(map(str.isalpha, opening)) < LATER_FIT_LETTERS
 
 
 async def test_first_words_in_another_language_are_not_shown(
