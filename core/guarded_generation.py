@@ -75,10 +75,15 @@ class GuardedGeneration:
         self.tokens_generated = 0  # model tokens streamed for this reply, resumes included
         self._last_guard: Guard | None = None  # the guard behind the latest verdict
         self._cleared_by: list[int] = []  # how far each guard cleared the reply last time
+        self._listening: list[bool] = []  # whether each session hears the others' clearance
 
     async def snapshots(self) -> AsyncIterator[str]:
         """Growing text every guard has cleared; `outcome` is complete once this ends."""
         sessions = [guard.begin(self._context) for guard in self._guards]
+        # Only sessions that use what the others cleared hear it (a call per token each).
+        self._listening = [
+            type(session).others_cleared is not GuardSession.others_cleared for session in sessions
+        ]
         try:
             async for snapshot in self._run(sessions):
                 yield snapshot
@@ -195,7 +200,7 @@ class GuardedGeneration:
         if len(each) != len(sessions):
             each = self._cleared_by = [len(text)] * len(sessions)
         for index, (guard, session) in enumerate(zip(self._guards, sessions, strict=True)):
-            if len(each) > 1 and not final:
+            if self._listening[index] and len(each) > 1 and not final:
                 session.others_cleared(min(each[:index] + each[index + 1 :]))
             verdict = await session.check(text, final=final)
             if verdict.kind is VerdictKind.PASS:

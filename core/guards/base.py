@@ -28,7 +28,7 @@ class VerdictKind(enum.Enum):
     REPLACE = "replace"  # stop generation, show `replacement` instead of the reply
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """A guard's decision; build one with the class methods."""
 
@@ -42,7 +42,14 @@ class Verdict:
     @classmethod
     def allow(cls, cleared: int | None = None) -> Verdict:
         """Continue; `cleared` is how many leading characters may be shown (None: all)."""
-        return cls(VerdictKind.PASS, cleared=cleared)
+        # Every guard answers this after every token: verdicts are immutable, so the common
+        # ones are made once and shared.
+        verdict = _ALLOWED.get(cleared)
+        if verdict is None:
+            verdict = cls(VerdictKind.PASS, cleared=cleared)
+            if len(_ALLOWED) < _ALLOWED_KEPT:
+                _ALLOWED[cleared] = verdict
+        return verdict
 
     @classmethod
     def cut(cls, at: int, reason: str) -> Verdict:
@@ -58,6 +65,11 @@ class Verdict:
     def replace(cls, replacement: str, reason: str) -> Verdict:
         """Stop generation and show `replacement` instead (e.g. a refusal)."""
         return cls(VerdictKind.REPLACE, replacement=replacement, reason=reason)
+
+
+# PASS verdicts made once, by cleared length (a reply's lengths up to some thousands).
+_ALLOWED: dict[int | None, Verdict] = {}
+_ALLOWED_KEPT = 8192
 
 
 @dataclass(frozen=True)
