@@ -23,7 +23,7 @@ from core.generation.observer import ReplicaObserver
 from core.generation.pool import PoolPolicy, ReplicaPool
 from core.generation.tgi import TgiGenerator
 from core.guards.base import Guard
-from core.metrics import Metrics
+from core.metrics import Metrics, ReplicaMetrics
 from core.store.base import Store
 from core.store.memory import MemoryStore
 from core.store.redis import RedisStore
@@ -65,16 +65,19 @@ async def open_generator(
     stack: AsyncExitStack,
     *,
     on_progress: ProgressCallback | None = None,
-    observer: ReplicaObserver | None = None,
+    replica_metrics: ReplicaMetrics | None = None,
 ) -> TextGenerator:
     """The model backend, opened on `stack` so it is closed with everything else.
 
-    The TGI pool when replicas are configured (`observer` hears of each replica's streams),
-    else the in-process model (`on_progress` hears of its download and load; a model that
-    cannot be loaded raises ModelLoadError).
+    The TGI pool when replicas are configured (`replica_metrics` records each replica's
+    streams, errors, state and load), else the in-process model (`on_progress` hears of its
+    download and load; a model that cannot be loaded raises ModelLoadError).
     """
     if settings.tgi_urls:
-        return await stack.enter_async_context(build_pool(settings, observer))
+        pool = await stack.enter_async_context(build_pool(settings, replica_metrics))
+        if replica_metrics is not None:
+            replica_metrics.watch(pool.statuses, lambda: pool.waiting)
+        return pool
     local = LocalGenerator(settings.local_model, on_progress=on_progress)
     return await stack.enter_async_context(local)
 
@@ -134,7 +137,7 @@ async def build_dialog(
         store = await stack.enter_async_context(build_store(settings))
         await store.ping()
         generator = await open_generator(
-            settings, stack, on_progress=on_progress, observer=metrics.replicas
+            settings, stack, on_progress=on_progress, replica_metrics=metrics.replicas
         )
         await load_language_models(settings)
         dialog = DialogManager(

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from core.generation.health import ReplicaState
 
 # Seconds; a 176B model queues requests when busy, so the buckets reach its 60 s first-token limit.
 FIRST_TOKEN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
@@ -10,10 +17,59 @@ FIRST_TOKEN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60
 STREAM_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 
 
+class ReplicaView(Protocol):
+    """What the status gauges read of one replica (a `core.generation.pool.ReplicaStatus`)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def in_flight(self) -> int: ...
+
+
+class _ReplicaStatusCollector(Collector):
+    """Each replica's state and requests in flight, read from the pool at every scrape."""
+
+    def __init__(self, statuses: Callable[[], Iterable[ReplicaView]], waiting: Callable[[], int]):
+        self._statuses = statuses
+        self._waiting = waiting
+
+    def collect(self) -> Iterator[Metric]:
+        in_flight = GaugeMetricFamily(
+            "bloombridge_tgi_replica_in_flight",
+            "Requests this process has in flight at one TGI replica.",
+            labels=["replica"],
+        )
+        state = GaugeMetricFamily(
+            "bloombridge_tgi_replica_state",
+            "1 for the state a TGI replica is in (as this process sees it), 0 for the others.",
+            labels=["replica", "state"],
+        )
+        for status in self._statuses():
+            in_flight.add_metric([status.url], status.in_flight)
+            for name in ReplicaState:
+                state.add_metric([status.url, name.value], float(status.state == name))
+        yield in_flight
+        yield state
+        yield GaugeMetricFamily(
+            "bloombridge_tgi_waiting",
+            "Requests waiting in line because every available TGI replica is full.",
+            value=self._waiting(),
+        )
+
+
 class ReplicaMetrics:
-    """A `core.generation.observer.ReplicaObserver` recording each TGI replica's latency and errors."""
+    """A `core.generation.observer.ReplicaObserver` recording each TGI replica's latency and errors.
+
+    `watch` adds gauges of each replica's state and load, read from the pool when scraped.
+    """
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+        self._status: _ReplicaStatusCollector | None = None
         self.errors = Counter(
             "bloombridge_tgi_errors",
             "Failed generation requests to one TGI replica, by replica URL and error kind.",
@@ -45,6 +101,16 @@ class ReplicaMetrics:
 
     def failed(self, replica: str, kind: str) -> None:
         self.errors.labels(replica=replica, error=kind).inc()
+
+    def watch(
+        self, statuses: Callable[[], Iterable[ReplicaView]], waiting: Callable[[], int]
+    ) -> None:
+        """Serve the state and load of the replicas `statuses` reports (a newer pool replaces
+        an older one)."""
+        if self._status is not None:
+            self._registry.unregister(self._status)
+        self._status = _ReplicaStatusCollector(statuses, waiting)
+        self._registry.register(self._status)
 
 
 class Metrics:

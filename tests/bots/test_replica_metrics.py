@@ -163,3 +163,29 @@ async def test_broken_streams_rejected_requests_and_early_stops_are_told_apart(
     assert value(found, ended, replica=tgi.url, end="finished") == 0
     # The broken stream had its first token; the rejected request never did.
     assert value(found, "bloombridge_tgi_first_token_seconds_count", replica=tgi.url) == 2
+
+
+async def test_each_replicas_state_and_load_are_read_when_scraped(
+    scrape: tuple[Metrics, aiohttp.ClientSession, str],
+) -> None:
+    metrics, http, url = scrape
+    refused = dead_url()
+    released = asyncio.Event()
+    async with FakeTGI() as tgi, pool_of([refused, tgi.url], metrics) as pool:
+        metrics.replicas.watch(pool.statuses, lambda: pool.waiting)
+        tgi.enqueue(Script(reply="held", hang=released))
+        async with aclosing(pool.stream(PROMPT, GenerationParams())) as tokens:
+            reading = asyncio.create_task(anext(tokens))
+            await tgi.wait_for_requests(1)
+            during = await read_metrics(http, url)
+            released.set()
+            await reading
+        after = await read_metrics(http, url)
+    in_flight = "bloombridge_tgi_replica_in_flight"
+    assert value(during, in_flight, replica=tgi.url) == 1
+    assert value(after, in_flight, replica=tgi.url) == 0
+    state = "bloombridge_tgi_replica_state"
+    assert value(after, state, replica=tgi.url, state="healthy") == 1
+    assert value(after, state, replica=refused, state="backed_off") == 1
+    assert value(after, state, replica=refused, state="healthy") == 0
+    assert value(after, "bloombridge_tgi_waiting") == 0

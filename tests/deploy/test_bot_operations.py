@@ -139,6 +139,8 @@ async def test_health_readiness_and_metrics_of_a_running_bot(redis: RedisProcess
             assert metric(after, "bloombridge_tgi_first_token_seconds_count", replica) == 1
             stream_end = f'end="finished",{replica}'  # labels print in name order
             assert metric(after, "bloombridge_tgi_stream_seconds_count", stream_end) == 1
+            healthy = f'{replica},state="healthy"'
+            assert metric(after, "bloombridge_tgi_replica_state", healthy) == 1
 
             tgi.healthy = False  # every replica down
             body = await bot.eventually("/readyz", lambda status, _: status == 503)
