@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.generation.base import GenerationParams
+from core.generation.read_ahead import DEFAULT_LIMIT as DEFAULT_READ_AHEAD
 
 
 @dataclass(frozen=True)
@@ -17,3 +18,5 @@ class DialogConfig:
     max_message_chars: int = 16_000  # longer messages are refused before any tokenizing
     dedup_ttl_seconds: int = 24 * 3600  # how long a platform event id is remembered
     max_resumes: int = 2  # guard-requested restarts of one reply before it is cut
+    # Tokens read ahead while the guards judge; they are judged together (1: token by token).
+    read_ahead_tokens: int = DEFAULT_READ_AHEAD

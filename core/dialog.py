@@ -197,6 +197,7 @@ class DialogManager:
             params=self.config.generation,
             max_resumes=self.config.max_resumes,
             metrics=self.metrics,
+            read_ahead=self.config.read_ahead_tokens,
         )
         first = True
         async for snapshot in generation.snapshots():

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from core.errors import GenerationError, PromptTooLongError, StreamInterrupted
 from core.generation.base import GenerationParams, TextGenerator
+from core.generation.read_ahead import DEFAULT_LIMIT as DEFAULT_READ_AHEAD
+from core.generation.read_ahead import ReadAhead
 from core.guards.base import Guard, GuardContext, GuardSession, Verdict, VerdictKind
 from core.messages import FinishReason
 from core.metrics import Metrics
@@ -61,6 +63,7 @@ class GuardedGeneration:
         params: GenerationParams,
         max_resumes: int,
         metrics: Metrics,
+        read_ahead: int = DEFAULT_READ_AHEAD,
     ) -> None:
         self._generator = generator
         self._builder = builder
@@ -71,6 +74,7 @@ class GuardedGeneration:
         self._params = params
         self._max_resumes = max_resumes
         self._metrics = metrics
+        self._read_ahead = read_ahead
         self.outcome = Outcome()
         self.tokens_generated = 0  # model tokens streamed for this reply, resumes included
         self._last_guard: Guard | None = None  # the guard behind the latest verdict
@@ -104,21 +108,24 @@ class GuardedGeneration:
             finish = FinishReason.STOP
             stream = self._generator.stream(prompt, params)
             try:
-                async for token in stream:
-                    self.tokens_generated += 1
-                    text += token.text
-                    if token.finish_reason == "length":
-                        finish = FinishReason.LENGTH
-                    verdict, cleared = await self._check(sessions, text, final=False)
-                    if verdict is not None:
-                        break
-                    if cleared == shown_to:
-                        continue  # nothing new cleared: no need to look at the text
-                    shown_to = cleared
-                    visible = text[:cleared].strip()
-                    if visible and visible != shown:
-                        shown = visible
-                        yield visible
+                # Tokens that arrived while the guards judged the last ones are judged as one
+                # step: the guards' work follows the text, not the number of tokens.
+                async with ReadAhead(stream, limit=self._read_ahead) as batches:
+                    async for batch in batches:
+                        self.tokens_generated += len(batch)
+                        text += batch[0].text if len(batch) == 1 else "".join(t.text for t in batch)
+                        if batch[-1].finish_reason == "length":
+                            finish = FinishReason.LENGTH
+                        verdict, cleared = await self._check(sessions, text, final=False)
+                        if verdict is not None:
+                            break
+                        if cleared == shown_to:
+                            continue  # nothing new cleared: no need to look at the text
+                        shown_to = cleared
+                        visible = text[:cleared].strip()
+                        if visible and visible != shown:
+                            shown = visible
+                            yield visible
             except StreamInterrupted as exc:
                 logger.warning("reply stream interrupted: %s", exc)
                 finish = FinishReason.INTERRUPTED
@@ -129,8 +136,6 @@ class GuardedGeneration:
                 # A restarted stream failed after earlier text was shown: keep what was cleared.
                 logger.warning("resumed reply stream failed: %s", exc)
                 finish = FinishReason.INTERRUPTED
-            finally:
-                await stream.aclose()
             if verdict is None:
                 verdict, _ = await self._check(sessions, text, final=True)
             if verdict is None:

@@ -52,7 +52,8 @@ class Rig:
 
 @pytest.fixture
 async def rig(redis_url: str, redis_namespace: str) -> AsyncIterator[Rig]:
-    config = DialogConfig(generation=GenerationParams(max_new_tokens=64))
+    # Token by token, so tests can watch the reply grow (the fake sends without delay).
+    config = DialogConfig(generation=GenerationParams(max_new_tokens=64), read_ahead_tokens=1)
     async with (
         FakeTGI(info=FakeInfo(max_input_tokens=200, max_total_tokens=300)) as tgi,
         TgiGenerator(tgi.url, first_token_timeout=5.0) as generator,

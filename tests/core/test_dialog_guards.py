@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
 
+from core.config import DialogConfig
 from core.dialog import DialogManager
+from core.generation.base import GenerationParams, ModelInfo, Token
+from core.generation.read_ahead import DEFAULT_LIMIT as DEFAULT_READ_AHEAD
 from core.generation.tgi import TgiGenerator
 from core.guards.base import Guard, GuardContext, GuardSession, Verdict
 from core.messages import ConversationRef, FinishReason, IncomingMessage, Reply, Sender
@@ -16,6 +19,7 @@ from core.store.memory import MemoryStore
 from tests.fakes.tgi import FakeTGI, Script
 
 CHAT = ConversationRef(platform="test", space=None, channel="c1")
+TOKEN_BY_TOKEN = DialogConfig(read_ahead_tokens=1)
 
 
 def message(text: str) -> IncomingMessage:
@@ -82,7 +86,10 @@ async def run(
     tgi: FakeTGI, guard: Guard, text: str = "hello"
 ) -> tuple[list[str], Reply, DialogManager]:
     async with TgiGenerator(tgi.url) as generator:
-        dialog = DialogManager(generator=generator, store=MemoryStore(), guards=[guard])
+        # Token by token: each test follows what the guard sees after every token.
+        dialog = DialogManager(
+            generator=generator, store=MemoryStore(), guards=[guard], config=TOKEN_BY_TOKEN
+        )
         stream = dialog.handle(message(text))
         snapshots = [snapshot async for snapshot in stream]
         return snapshots, stream.reply, dialog
@@ -148,3 +155,75 @@ async def test_screen_refuses_without_calling_the_model(tgi: FakeTGI) -> None:
     assert reply.text == "refused in fr"
     assert reply.finish_reason is FinishReason.REPLACED
     assert tgi.generation_requests() == []
+
+
+class InstantModel:
+    """A model whose tokens are all there at once (a fast model, a busy process): no pauses."""
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.pieces = pieces
+        self.sent = 0
+
+    async def stream(self, prompt: str, params: GenerationParams) -> AsyncGenerator[Token, None]:
+        for index, piece in enumerate(self.pieces):
+            self.sent += 1
+            last = index == len(self.pieces) - 1
+            yield Token(piece, finish_reason="eos_token" if last else None)
+
+    async def info(self) -> ModelInfo:
+        return ModelInfo("instant", max_input_tokens=1000, max_total_tokens=2000)
+
+    async def tokenize(self, text: str) -> Sequence[int] | None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+class CountingGuard(WordGuard):
+    """A `WordGuard` that counts the checks its sessions make."""
+
+    def __init__(self, word: str, action: str) -> None:
+        super().__init__(word, action)
+        self.checks: list[str] = []
+
+    def begin(self, context: GuardContext) -> GuardSession:
+        inner = super().begin(context)
+        checks = self.checks
+
+        class Counting(GuardSession):
+            async def check(self, text: str, *, final: bool) -> Verdict:
+                checks.append(text)
+                return await inner.check(text, final=final)
+
+        return Counting()
+
+
+async def test_tokens_that_arrive_together_are_judged_together_and_only_cleared_text_shows() -> (
+    None
+):
+    text = "One sentence here. " * 20 + "Last words"
+    pieces = [text[i : i + 3] for i in range(0, len(text), 3)]
+    model = InstantModel(pieces)
+    guard = CountingGuard("never", "cut")
+    dialog = DialogManager(generator=model, store=MemoryStore(), guards=[guard])
+    stream = dialog.handle(message("hello"))
+    snapshots = [snapshot async for snapshot in stream]
+    assert stream.reply.text == text.strip()
+    # Judged once per batch of read-ahead tokens, not once per token.
+    assert len(guard.checks) <= len(pieces) // DEFAULT_READ_AHEAD + 2
+    # Every snapshot is text the guard cleared: it ends at a full stop.
+    assert snapshots and all(snapshot.endswith(".") for snapshot in snapshots)
+
+
+async def test_a_cut_stops_a_fast_model_within_the_read_ahead() -> None:
+    text = "Good start. Then BAD words follow." + " More text here." * 100
+    pieces = [text[i : i + 3] for i in range(0, len(text), 3)]
+    model = InstantModel(pieces)
+    dialog = DialogManager(generator=model, store=MemoryStore(), guards=[WordGuard("BAD", "cut")])
+    stream = dialog.handle(message("hello"))
+    snapshots = [snapshot async for snapshot in stream]
+    assert stream.reply.text == "Good start."
+    assert not any("BAD" in s or "Then" in s for s in snapshots)
+    # The model was asked for at most two read-ahead batches beyond the one with "BAD".
+    assert model.sent <= 3 * DEFAULT_READ_AHEAD

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.config import DialogConfig
 from core.dialog import DialogManager
 from core.generation.tgi import TgiGenerator
 from core.guards.repetition import RepetitionGuard
@@ -51,6 +52,8 @@ async def dialog(tgi: FakeTGI, detector: DefaultDetector) -> AsyncIterator[Dialo
             store=MemoryStore(),
             language_policy=ReplyLanguagePolicy(detector),
             guards=guards,
+            # Token by token, as a model at its usual pace sends them (the fake has no delay).
+            config=DialogConfig(read_ahead_tokens=1),
         )
 
 
