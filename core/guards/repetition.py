@@ -8,6 +8,9 @@ the start of a repeat, so the user does not see half a repeated sentence before 
 Legitimate repetition is left alone: list items, code (fenced or indented), table rows, short
 sentences ("Yes. Yes.") and a repeated word ("very very very") never count.
 
+Repeats are looked for among the last `window_words` words (sentences, runs of words): what
+the guard keeps per reply is bounded, however long the reply grows, and held as hashes.
+
 While the reply streams, the guard judges it up to its last word boundary (a word still being
 written is not judged yet), reading only the text added since the last call; the final check
 judges the whole text.
@@ -17,11 +20,20 @@ from __future__ import annotations
 
 import re
 
+from core.errors import ConfigurationError
 from core.guards.base import Guard, GuardContext, GuardSession, Verdict
 from core.guards.repetition_reading import ProseReading
 
-# Characters of scripts written without spaces, each a word to the reading (`_WORD` there).
-_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# How many of the latest words a repeat is looked for in: memory per reply stays bounded, and a
+# model that loops repeats what it wrote shortly before.
+DEFAULT_WINDOW_WORDS = 256
+
+# The text up to its last character that ends a word: a separator (`\W` is exactly "neither
+# `str.isalnum()` nor `_`"), or a character of a script written without spaces, which the reading
+# counts as a word of its own (`_WORD` there).
+_TO_LAST_WORD_END = re.compile(
+    r"(?s:.*)(?:\W|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af])"
+)
 
 
 class RepetitionGuard(Guard):
@@ -30,20 +42,24 @@ class RepetitionGuard(Guard):
     name = "repetition"
 
     def __init__(
-        self, *, min_sentence_words: int = 4, ngram_words: int = 10, min_distinct_words: int = 4
+        self,
+        *,
+        min_sentence_words: int = 4,
+        ngram_words: int = 10,
+        min_distinct_words: int = 4,
+        window_words: int = DEFAULT_WINDOW_WORDS,
     ) -> None:
+        if window_words < max(ngram_words, 3):
+            raise ConfigurationError(
+                f"window_words ({window_words}) must cover a run of ngram_words ({ngram_words})"
+            )
         self.min_sentence_words = min_sentence_words
         self.ngram_words = ngram_words
         self.min_distinct_words = min_distinct_words
+        self.window_words = window_words
 
     def begin(self, context: GuardContext) -> GuardSession:
         return RepetitionSession(self)
-
-
-def _ends_a_word(char: str) -> bool:
-    """Whether a word is finished once `char` is written: a separator, or a character of a
-    script without spaces, which the reading counts as a word of its own."""
-    return not (char.isalnum() or char == "_") or _UNSPACED.match(char) is not None
 
 
 class RepetitionSession(GuardSession):
@@ -54,6 +70,7 @@ class RepetitionSession(GuardSession):
             min_sentence_words=guard.min_sentence_words,
             ngram_words=guard.ngram_words,
             min_distinct_words=guard.min_distinct_words,
+            window_words=guard.window_words,
         )
         self._text = ""
         self._boundary = 0  # end of the last non-word character of self._text
@@ -76,10 +93,9 @@ class RepetitionSession(GuardSession):
         extends = text.startswith(self._text)
         low = len(self._text) if extends else 0
         boundary = self._boundary if extends else 0
-        for index in range(len(text) - 1, low - 1, -1):
-            if _ends_a_word(text[index]):
-                boundary = index + 1
-                break
+        last = _TO_LAST_WORD_END.match(text, low)
+        if last is not None:
+            boundary = last.end()
         self._text = text
         self._boundary = boundary
         return boundary

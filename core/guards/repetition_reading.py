@@ -12,9 +12,12 @@ grow, so it is judged afresh on every call instead of being recorded.
 from __future__ import annotations
 
 import re
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.guards.base import Verdict
+from core.guards.hash_window import HashBag, HashPositions, RecentEntries
 
 # Lines that are not prose (each pattern is matched at the start of a line).
 _FENCE = re.compile(r"\s*(```|~~~)")
@@ -30,41 +33,34 @@ _EVENT = re.compile(f"(?P<end>{_SENTENCE_END})|{_WORD}")
 # What `str.splitlines` splits on.
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _VISIBLE = re.compile(r"\S")
-_ROOT = 0
+_ROOT = 0  # the prefix hash of a sentence with no words yet
 
 
-class _SentenceTrie:
-    """The word sequences of earlier sentences, to tell whether an open sentence starts like one."""
+def _extended(prefix: int, word: int) -> int:
+    """The hash of a word sequence one word longer than the one `prefix` hashes."""
+    return hash((prefix, word))
+
+
+class _SentenceIndex:
+    """Earlier sentences as hashes: their whole word sequences, and every prefix of them (a trie
+    of hashes), to tell whether an open sentence starts like one."""
 
     def __init__(self) -> None:
-        self._children: dict[tuple[int, str], int] = {}
-        self._uses: dict[int, int] = {}
-        self._next = _ROOT + 1
+        self.keys = HashBag()
+        self._prefixes = HashBag()  # one entry per sentence that starts so
 
-    def step(self, node: int, word: str) -> int | None:
-        return self._children.get((node, word))
+    def has_prefix(self, prefix: int) -> bool:
+        return prefix in self._prefixes
 
-    def add(self, key: tuple[str, ...]) -> None:
-        node = _ROOT
-        for word in key:
-            child = self._children.get((node, word))
-            if child is None:
-                child = self._next
-                self._next += 1
-                self._children[node, word] = child
-                self._uses[child] = 0
-            self._uses[child] += 1
-            node = child
+    def add(self, key: int, prefixes: Sequence[int]) -> None:
+        self.keys.add(key)
+        for prefix in prefixes:
+            self._prefixes.add(prefix)
 
-    def remove(self, key: tuple[str, ...]) -> None:
-        node = _ROOT
-        for word in key:
-            child = self._children[node, word]
-            self._uses[child] -= 1
-            if self._uses[child] == 0:
-                del self._children[node, word]
-                del self._uses[child]
-            node = child
+    def remove(self, key: int, prefixes: Sequence[int]) -> None:
+        self.keys.remove(key)
+        for prefix in prefixes:
+            self._prefixes.remove(prefix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +69,9 @@ class _LineStart:
 
     span_open: bool
     sentence_start: int
-    sentence_words: tuple[str, ...]
+    sentence_key: int
+    sentence_length: int
+    sentence_prefixes: array[int]
     sentence_node: int | None
     repeated_sentence: int | None
     repeated_phrase: int | None
@@ -85,7 +83,7 @@ class _Pending:
 
     start: int
     end: int
-    word: str | None  # the casefolded word, or None for a sentence end
+    word: int | None  # the casefolded word's hash, or None for a sentence end
 
 
 def _trimmed(text: str, at: int) -> int:
@@ -99,11 +97,17 @@ class ProseReading:
     """The repetition analysis of one reply, advanced by `read` and judged by `verdict`."""
 
     def __init__(
-        self, *, min_sentence_words: int, ngram_words: int, min_distinct_words: int
+        self,
+        *,
+        min_sentence_words: int,
+        ngram_words: int,
+        min_distinct_words: int,
+        window_words: int,
     ) -> None:
         self._min_sentence_words = min_sentence_words
         self._ngram_words = ngram_words
         self._min_distinct_words = min_distinct_words
+        self._window = window_words
         self._reset()
 
     def _reset(self) -> None:
@@ -111,19 +115,28 @@ class ProseReading:
         self._end = 0  # the reading covers self._text[:self._end]
         self._break_from = 0  # where to look for the next line break
         self._in_fence = False
-        self._sentences: set[tuple[str, ...]] = set()
-        self._trie = _SentenceTrie()
-        self._grams: set[tuple[str, ...]] = set()
+        # Earlier sentences and `ngram_words` runs, as hashes, of the last `window` words.
+        self._sentences = _SentenceIndex()
+        self._recent_sentences = RecentEntries(self._window, self._forget_sentence)
+        self._grams = HashBag()
+        self._recent_grams = RecentEntries(self._window, self._forget_gram)
         self._repeated_sentence: int | None = None  # start of the first repeated sentence
         self._repeated_phrase: int | None = None  # start of the first repeated long phrase
         # The span (consecutive prose lines) being read, and its open sentence.
         self._span_open = False
         self._sentence_start = 0
-        self._sentence_words: list[str] = []
-        self._sentence_node: int | None = _ROOT  # where the open sentence leads in the trie
-        self._run_words: list[str] = []  # the span's last `ngram_words` words
+        self._sentence_key = _ROOT  # hash of the open sentence's words
+        self._sentence_length = 0
+        self._sentence_prefixes: array[int] = array("q")  # its first `window` prefix hashes
+        self._sentence_node: int | None = _ROOT  # its key while an earlier sentence starts so
+        self._run_words: list[int] = []  # hashes of the span's last `ngram_words` words
         self._run_starts: list[int] = []
-        self._echoes: set[tuple[str, ...]] = set()  # the span's 3+ word runs, but the last's
+        # The span's last words (hashes; self._span_base is the first one's number in the
+        # span), each 3-word run's last end, and the one before it of the run ending last.
+        self._span_words: array[int] = array("q")
+        self._span_base = 0
+        self._run_ends = HashPositions()
+        self._echo_before: int | None = None
         self._pending: _Pending | None = None
         self._start_line(0)
 
@@ -168,11 +181,14 @@ class ProseReading:
         self._line_prefix: bool | None = None  # decided: starts as a fence, list item or code
         self._line_excluded = False
         self._scan = start  # where to look for the next word or sentence end
-        self._log: list[tuple[bool, tuple[str, ...]]] = []  # (is sentence, key) added so far
+        self._recent_sentences.settle()
+        self._recent_grams.settle()
         self._line_mark = _LineStart(
             self._span_open,
             self._sentence_start,
-            tuple(self._sentence_words),
+            self._sentence_key,
+            self._sentence_length,
+            array("q", self._sentence_prefixes),
             self._sentence_node,
             self._repeated_sentence,
             self._repeated_phrase,
@@ -223,17 +239,16 @@ class ProseReading:
         """Take back what the line added as prose, then end the span where the line starts."""
         self._line_excluded = True
         self._pending = None
-        for is_sentence, key in reversed(self._log):
-            if is_sentence:
-                self._sentences.discard(key)
-                self._trie.remove(key)
-            else:
-                self._grams.discard(key)
-        self._log = []
+        for entry in self._recent_sentences.take_back_line():
+            self._forget_sentence(entry)
+        for entry in self._recent_grams.take_back_line():
+            self._forget_gram(entry)
         mark = self._line_mark
         self._span_open = mark.span_open
         self._sentence_start = mark.sentence_start
-        self._sentence_words = list(mark.sentence_words)
+        self._sentence_key = mark.sentence_key
+        self._sentence_length = mark.sentence_length
+        self._sentence_prefixes = array("q", mark.sentence_prefixes)
         self._sentence_node = mark.sentence_node
         self._repeated_sentence = mark.repeated_sentence
         self._repeated_phrase = mark.repeated_phrase
@@ -245,11 +260,19 @@ class ProseReading:
     def _open_span(self) -> None:
         self._span_open = True
         self._sentence_start = self._line_start
-        self._sentence_words = []
-        self._sentence_node = _ROOT
+        self._open_sentence()
         self._run_words = []
         self._run_starts = []
-        self._echoes = set()
+        self._span_words = array("q")
+        self._span_base = 0
+        self._run_ends = HashPositions()
+        self._echo_before = None
+
+    def _open_sentence(self) -> None:
+        self._sentence_key = _ROOT
+        self._sentence_length = 0
+        self._sentence_prefixes = array("q")
+        self._sentence_node = _ROOT
 
     def _read_events(self, text: str, stop: int, *, settled: bool) -> None:
         """Record the words and sentence ends up to `stop`; the last may stay pending."""
@@ -258,14 +281,16 @@ class ProseReading:
             start, end = match.span()
             word = None if match.group("end") is not None else match.group()
             if not settled and self._may_change(text, stop, end, word):
-                self._pending = _Pending(start, end, None if word is None else word.casefold())
+                self._pending = _Pending(
+                    start, end, None if word is None else hash(word.casefold())
+                )
                 self._scan = start
                 return
             if word is None:
                 self._close_sentence()
                 self._sentence_start = end
             else:
-                self._add_word(word.casefold(), start)
+                self._add_word(hash(word.casefold()), start)
         self._scan = stop
 
     @staticmethod
@@ -277,41 +302,71 @@ class ProseReading:
         return word is not None and end + 1 == stop and text[end] == "'" and "'" not in word
 
     def _close_sentence(self) -> None:
-        key = tuple(self._sentence_words)
-        if len(key) >= self._min_sentence_words:
-            if key in self._sentences:
+        key = self._sentence_key
+        if self._sentence_length >= self._min_sentence_words:
+            if key in self._sentences.keys:
                 if self._repeated_sentence is None:
                     self._repeated_sentence = self._sentence_start
             else:
-                self._sentences.add(key)
-                self._trie.add(key)
-                self._log.append((True, key))
-        self._sentence_words = []
-        self._sentence_node = _ROOT
+                prefixes = self._sentence_prefixes
+                self._sentences.add(key, prefixes)
+                self._recent_sentences.add([key, *prefixes], max(len(prefixes), 1))
+        self._open_sentence()
 
-    def _add_word(self, word: str, start: int) -> None:
+    def _forget_sentence(self, entry: array[int]) -> None:
+        """Forget a sentence (its key, then its prefixes) the reading no longer remembers."""
+        if entry[0] in self._sentences.keys:
+            self._sentences.remove(entry[0], entry[1:])
+
+    def _forget_gram(self, entry: array[int]) -> None:
+        self._grams.remove(entry[0])
+
+    def _add_word(self, word: int, start: int) -> None:
+        key = self._sentence_key = _extended(self._sentence_key, word)
+        self._sentence_length += 1
+        if len(self._sentence_prefixes) < self._window:
+            self._sentence_prefixes.append(key)
         if self._sentence_node is not None:
-            self._sentence_node = self._trie.step(self._sentence_node, word)
-        self._sentence_words.append(word)
+            self._sentence_node = key if self._sentences.has_prefix(key) else None
+        self._add_to_span(word)
         words = self._run_words
         n = self._ngram_words
-        # The echo index holds the runs ending before the span's last word.
-        for length in range(3, min(n, len(words)) + 1):
-            self._echoes.add(tuple(words[-length:]))
         words.append(word)
         self._run_starts.append(start)
         if len(words) > n:
             del words[0]
             del self._run_starts[0]
-        if len(words) == n:
-            gram = tuple(words)
-            if len(set(gram)) >= self._min_distinct_words:
-                if gram in self._grams:
-                    if self._repeated_phrase is None:
-                        self._repeated_phrase = self._run_starts[0]
-                else:
-                    self._grams.add(gram)
-                    self._log.append((False, gram))
+        if len(words) == n and len(set(words)) >= self._min_distinct_words:
+            gram = hash(tuple(words))
+            if gram in self._grams:
+                if self._repeated_phrase is None:
+                    self._repeated_phrase = self._run_starts[0]
+            else:
+                self._grams.add(gram)
+                self._recent_grams.add((gram,), 1)
+
+    def _add_to_span(self, word: int) -> None:
+        """Note the word, and where the 3-word run it ends occurred last, in the span's window."""
+        words = self._span_words
+        words.append(word)
+        self._echo_before = None
+        if len(words) >= 3:
+            run = hash((words[-3], words[-2], word))
+            self._echo_before = self._run_ends.put(run, self._span_base + len(words) - 1)
+        if len(words) >= 2 * self._window:
+            self._forget_span_start(len(words) - self._window)
+
+    def _forget_span_start(self, count: int) -> None:
+        """Forget the span's first `count` words, and the 3-word runs starting with them."""
+        words = self._span_words
+        ends = self._run_ends
+        base = self._span_base
+        for index in range(count):
+            ends.remove_if(
+                hash((words[index], words[index + 1], words[index + 2])), base + index + 2
+            )
+        del words[:count]
+        self._span_base = base + count
 
     # --- judging ---------------------------------------------------------------------------
 
@@ -321,22 +376,24 @@ class ProseReading:
         repeated_sentence = self._repeated_sentence
         repeated_phrase = self._repeated_phrase
         pending = self._pending
-        words = self._sentence_words
+        key = self._sentence_key
+        length = self._sentence_length
         node = self._sentence_node
         sentence_open = True
         if pending is not None and pending.word is not None:
-            words = [*words, pending.word]
+            key = _extended(key, pending.word)
+            length += 1
             if node is not None:
-                node = self._trie.step(node, pending.word)
+                node = key if self._sentences.has_prefix(key) else None
             if repeated_phrase is None:
                 repeated_phrase = self._phrase_ending_in(pending)
         elif pending is not None:
             sentence_open = False
-            if repeated_sentence is None and self._seen_sentence(words):
+            if repeated_sentence is None and self._seen_sentence(key, length):
                 repeated_sentence = self._sentence_start
         # The final check counts the unfinished last sentence too.
         final_sentence = final and sentence_open and self._span_open
-        if final_sentence and repeated_sentence is None and self._seen_sentence(words):
+        if final_sentence and repeated_sentence is None and self._seen_sentence(key, length):
             repeated_sentence = self._sentence_start
         if repeated_sentence is not None:
             return Verdict.cut(_trimmed(text, repeated_sentence), reason="repeated_sentence")
@@ -346,7 +403,7 @@ class ProseReading:
             return Verdict.allow(None)
         cleared = self._end
         if self._span_open:
-            if sentence_open and words and node is not None:
+            if sentence_open and length and node is not None:
                 # The open sentence starts like an earlier one: it may be its repeat.
                 cleared = self._sentence_start
             echo = self._echo_start(pending)
@@ -354,8 +411,8 @@ class ProseReading:
                 cleared = min(cleared, echo)
         return Verdict.allow(cleared)
 
-    def _seen_sentence(self, words: list[str]) -> bool:
-        return len(words) >= self._min_sentence_words and tuple(words) in self._sentences
+    def _seen_sentence(self, key: int, length: int) -> bool:
+        return length >= self._min_sentence_words and key in self._sentences.keys
 
     def _phrase_ending_in(self, pending: _Pending) -> int | None:
         n = self._ngram_words
@@ -363,29 +420,34 @@ class ProseReading:
         if pending.word is None or len(self._run_words) < earlier:
             return None
         gram = (*self._run_words[len(self._run_words) - earlier :], pending.word)
-        if len(set(gram)) < self._min_distinct_words or gram not in self._grams:
+        if len(set(gram)) < self._min_distinct_words or hash(gram) not in self._grams:
             return None
         return self._run_starts[len(self._run_starts) - earlier] if earlier else pending.start
 
     def _echo_start(self, pending: _Pending | None) -> int | None:
-        """Start of the longest tail (3+ words) of the span that also occurs earlier in it."""
-        words = self._run_words
+        """Start of the longest tail (3+ words, at most `ngram_words`) of the span that also
+        occurs earlier in it, at the latest earlier place its last three words occur."""
+        span = self._span_words
+        tail = self._run_words
         starts = self._run_starts
-        last_is_pending = False
         if pending is not None and pending.word is not None:
-            last_is_pending = True
-            words = [*words, pending.word]
+            if len(span) < 2:
+                return None
+            tail = [*tail, pending.word]
             starts = [*starts, pending.start]
+            # The runs ending at the last recorded word are earlier than a pending one.
+            earlier = self._run_ends.get(hash((span[-2], span[-1], pending.word)))
+        else:
+            earlier = self._echo_before
+        if earlier is None or len(tail) < 3:
+            return None
         longest = 0
-        for length in range(3, min(self._ngram_words, len(words)) + 1):
-            tail = tuple(words[-length:])
-            seen = tail in self._echoes or (
-                # The runs ending at the last recorded word are earlier than a pending one.
-                last_is_pending and len(words) > length and tail == tuple(words[-length - 1 : -1])
-            )
-            if not seen:
+        base = self._span_base
+        for length in range(1, min(self._ngram_words, len(tail)) + 1):
+            index = earlier - length + 1 - base
+            if index < 0 or span[index] != tail[-length]:
                 break
             longest = length
-        if longest < 3 or len(set(words[-longest:])) < 2:
+        if longest < 3 or len(set(tail[-longest:])) < 2:
             return None
         return starts[-longest]

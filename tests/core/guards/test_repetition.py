@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import random
+import tracemalloc
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -134,3 +136,38 @@ async def test_a_repeated_chinese_sentence_is_still_cut() -> None:
     assert kept == "今天天气很好，我们去公园散步。"  # noqa: RUF001
     assert reason is not None
     assert len(shown) <= len(kept) + 1
+
+
+def loop_free(words: int, seed: int) -> str:
+    """Sentences of eight words drawn from a large vocabulary: no sentence or phrase repeats."""
+    rng = random.Random(seed)
+    sentences = []
+    for _ in range(words // 8):
+        sentence = " ".join(f"w{rng.randrange(100_000)}" for _ in range(8))
+        sentences.append(sentence.capitalize() + ".")
+    return " ".join(sentences)
+
+
+async def test_a_repeat_within_the_window_is_cut_and_one_beyond_it_is_not() -> None:
+    repeated = "The river bends around the old mill every spring."
+    guard = RepetitionGuard(window_words=64)
+    near = f"{repeated} {loop_free(40, seed=1)} {repeated}"
+    far = f"{repeated} {loop_free(120, seed=2)} {repeated}"
+    assert (await stream_through(near, guard))[1] == "repeated_sentence"
+    assert (await stream_through(far, guard))[1] is None
+
+
+async def test_memory_a_session_keeps_does_not_grow_with_the_reply() -> None:
+    async def kept_bytes(text: str) -> int:
+        session = RepetitionGuard().begin(None)  # type: ignore[arg-type]
+        tracemalloc.start()
+        try:
+            verdict = await session.check(text, final=False)
+            kept = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        assert verdict.kind is VerdictKind.PASS
+        return kept
+
+    short, long = loop_free(400, seed=3), loop_free(4000, seed=4)
+    assert await kept_bytes(long) < 1.25 * await kept_bytes(short)

@@ -56,6 +56,10 @@ PIECES = [
     "_",
 ]
 EAGER = RepetitionGuard(min_sentence_words=2, ngram_words=4, min_distinct_words=2)
+# Remembers only its last 8 words: what it forgets must be forgotten alike, however it is fed.
+FORGETFUL = RepetitionGuard(
+    min_sentence_words=2, ngram_words=4, min_distinct_words=2, window_words=8
+)
 
 
 @st.composite
@@ -106,6 +110,7 @@ async def test_streamed_verdicts_match_judging_each_text_in_one_go(
 ) -> None:
     await assert_streaming_matches_one_go(RepetitionGuard(), text, sizes)
     await assert_streaming_matches_one_go(EAGER, text, sizes)
+    await assert_streaming_matches_one_go(FORGETFUL, text, sizes)
 
 
 @settings(max_examples=150, derandomize=True, deadline=None)
@@ -114,7 +119,7 @@ async def test_a_text_that_does_not_extend_the_last_one_is_judged_afresh(
     first: str, second: str, keep: int
 ) -> None:
     # After a resume the guard sees kept text and new tokens; after a cut, a shorter text.
-    for guard in (RepetitionGuard(), EAGER):
+    for guard in (RepetitionGuard(), EAGER, FORGETFUL):
         streamed = session(guard)
         for end in range(1, len(first) + 1):
             await streamed.check(first[:end], final=False)
