@@ -10,7 +10,9 @@ of each text puts it in tuning or dev) and prints, per language, for the word li
 - `harmful`: all harmful rows flagged at all;
 - false positives among benign rows: flagged `hate`, flagged `obscenity` (counted apart: a
   workplace blocks obscenity, a gaming server may not), and flagged at all;
-then the share of each harm category caught. Part 2 sends the same replies through the real
+then the share of each harm category caught, and the false positives by source of the benign
+rows (MLMA `normal` tweets were sampled by slur keywords; RTP-LX and XSTest rows were not).
+Part 2 sends the same replies through the real
 dialog manager against a fake TGI (BLOOMChat, paced at `token_delay` per token) with no
 moderation, with the word lists, and with the word lists plus a guard model (a second fake TGI
 answering like Llama Guard 3 after `guard_delay`), and prints the time until text is first
@@ -104,6 +106,10 @@ class Tally:
     benign_obscenity: int = 0
     benign_any: int = 0
     by_category: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    # Benign rows by dataset: [rows, flagged hate, flagged obscenity].
+    benign_by_source: dict[str, list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0, 0])
+    )
 
     def add(self, row: SafetyRow, found: frozenset[str]) -> None:
         flagged = bool(found)
@@ -121,6 +127,10 @@ class Tally:
             self.benign_hate += HATE in found
             self.benign_obscenity += OBSCENITY in found
             self.benign_any += flagged
+            counts = self.benign_by_source[row.dataset]
+            counts[0] += 1
+            counts[1] += HATE in found
+            counts[2] += OBSCENITY in found
 
 
 def _rate(count: int, total: int) -> str:
@@ -157,6 +167,14 @@ def quality(name: str, layer: Layer, rows: Sequence[SafetyRow], data: Path, part
             total, caught = tallies[language].by_category.get(category, [0, 0])
             cells.append(f"{_rate(caught, total)} ({total})" if total else "-")
         print(f"{language:<9}" + "".join(f"{cell:>14}" for cell in cells))
+    print("false positives by source of the benign rows:")
+    print(f"{'language':<9}{'source':<10}{'benign':>8}{'FP hate':>9}{'FP obsc':>9}")
+    for language in languages(rows):
+        for source, (total, hate, obscenity) in sorted(tallies[language].benign_by_source.items()):
+            print(
+                f"{language:<9}{source:<10}{total:>8}{_rate(hate, total):>9}"
+                f"{_rate(obscenity, total):>9}"
+            )
     print()
 
 

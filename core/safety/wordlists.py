@@ -1,24 +1,23 @@
 """The in-process word-list layer: per-language lists of slurs and obscenities, matched on words.
 
-Lists live in `core/data/safety/wordlists/<language>.txt` (sources and licences in
-`core/data/safety/SOURCES.md`); an operator may add a folder of their own in the same format:
-
-    # fold-accents: yes        (no: accents tell words apart in this language)
-    [hate]
-    a slur
-    [obscenity]
-    a vulgar word
+Lists live in `core/data/safety/wordlists/<language>.txt` (format in
+`core.safety.wordlist_files`; sources and licences in `core/data/safety/SOURCES.md`); an operator
+may add a folder of their own in the same format.
 
 Matching works on whole normalised words (see `core.safety.normalize`), so "Scunthorpe" and
 "assistant" never match, while "sh1t", "s h i t" and "shiiit" do. A text is checked against
 the list of its language and the English one; with an undetermined language, against all.
-Lists are tuned for precision: words with an everyday meaning are left out.
+Entries of a `[category: this language only]` section are checked only in text of their own
+language. Lists are tuned for precision: words with an everyday meaning are left out.
 
 Context: a `[hate]` entry right after an opening quotation mark, or after one of its list's
 cues (a `[mention]` phrase such as "called" or "the word", an `[ingroup]` phrase such as
 "I'm a"), with at most `CUE_GAP` words between, is a mention or a reclaimed use, not an
-insult, and is not reported. The cues look back only, so a streamed text is judged the same
-whatever its later words. Negation is not read here: the guard model judges meaning.
+insult, and is not reported. The cues look back only. An entry inside one of its list's
+`[except]` phrases ("spic and span") is not reported either; a match that may still become
+such a phrase is decided once the words after it are written or the text ends, so a streamed
+text is judged the same whatever its parts. Negation is not read here: the guard model judges
+meaning.
 """
 
 from __future__ import annotations
@@ -29,39 +28,35 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-from importlib.resources.abc import Traversable
-from pathlib import Path
 
-from core.errors import ConfigurationError
 from core.safety.base import Role, SafetyClassifier, SafetyVerdict, TextWatcher
-from core.safety.categories import ALL_CATEGORIES, HATE
+from core.safety.categories import HATE
+from core.safety.list_exceptions import ExceptionPhrases
 from core.safety.normalize import QUOTE, TokenStream, restart_points, word_tokens
+from core.safety.wordlist_files import (
+    CUE_SECTIONS,
+    Entry,
+    WordList,
+    bundled_word_lists,
+    load_word_lists,
+    parse_word_list,
+)
+
+__all__ = [
+    "CUE_SECTIONS",
+    "Entry",
+    "WordList",
+    "WordListClassifier",
+    "WordMatch",
+    "bundled_word_lists",
+    "load_word_lists",
+    "parse_word_list",
+]
 
 UNDETERMINED = "und"
 ALWAYS_CHECKED = "en"  # English slurs and swearing turn up in replies of every language
-# Sections that list context cues rather than entries: a hate term after one is not an insult.
-CUE_SECTIONS = frozenset({"mention", "ingroup"})
 # Words allowed between a cue and the term it excuses ("called *me a* ...").
 CUE_GAP = 2
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One list entry: its words as written and the category it belongs to."""
-
-    term: str
-    category: str
-
-
-@dataclass(frozen=True)
-class WordList:
-    """The entries of one language, its context cues and how its text is normalised."""
-
-    language: str
-    entries: tuple[Entry, ...]
-    fold_accents: bool = True
-    cues: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,26 +97,26 @@ def _pattern(tokens: Sequence[str]) -> re.Pattern[str]:
 
 
 class _CompiledList:
-    """A word list indexed by the squeezed spelling of its entries."""
+    """A word list indexed by the squeezed spelling of its entries.
 
-    def __init__(self, word_list: WordList) -> None:
+    `elsewhere`: compiled for text of another language, without its this-language-only entries.
+    """
+
+    def __init__(self, word_list: WordList, *, elsewhere: bool = False) -> None:
         self.language = word_list.language
         self.fold_accents = word_list.fold_accents
         self.index: dict[tuple[str, ...], list[tuple[re.Pattern[str], Entry]]] = defaultdict(list)
         self.longest = 1
-        self.cues: set[tuple[str, ...]] = set()
-        for cue in word_list.cues:
-            tokens = [
-                _squeeze(spellings[0])
-                for spellings in word_tokens(cue, fold_accents=self.fold_accents)
-            ]
-            if tokens:
-                self.cues.add(tuple(tokens))
+        self.cues: set[tuple[str, ...]] = {
+            self._squeezed(cue) for cue in word_list.cues if self._squeezed(cue)
+        }
         self.cues.add((QUOTE,))
         longest_cue = max(len(cue) for cue in self.cues)
         # How many tokens before a window the cues may need to see.
         self.lookback = longest_cue + CUE_GAP
         for entry in word_list.entries:
+            if elsewhere and not entry.everywhere:
+                continue
             tokens = [
                 spellings[0]
                 for spellings in word_tokens(entry.term, fold_accents=self.fold_accents)
@@ -131,40 +126,70 @@ class _CompiledList:
             self.longest = max(self.longest, len(tokens))
             key = tuple(_squeeze(token) for token in tokens)
             self.index[key].append((_pattern(tokens), entry))
+        self.exceptions = ExceptionPhrases(
+            (self._squeezed(phrase) for phrase in word_list.exceptions), self.index
+        )
+        # How far back a window may start and still be decided by a new token.
+        self.reach = max(self.longest, self.exceptions.longest)
         # Most words start no entry: one look-up rules out every window they start.
         self._first_words = frozenset(key[0] for key in self.index)
-        # The first words of entries of several words: text ending in them may go on to one.
-        self._beginnings = frozenset(key[:n] for key in self.index for n in range(1, len(key)))
+        # The first words of entries of several words, or of exception phrases: text ending in
+        # them may go on to one.
+        self._beginnings = (
+            frozenset(key[:n] for key in self.index for n in range(1, len(key)))
+            | self.exceptions.beginnings
+        )
+
+    def _squeezed(self, phrase: str) -> tuple[str, ...]:
+        return tuple(
+            _squeeze(spellings[0])
+            for spellings in word_tokens(phrase, fold_accents=self.fold_accents)
+        )
 
     @property
     def beginnings(self) -> frozenset[tuple[str, ...]]:
-        """The first words (squeezed) of every entry longer than them."""
+        """The first words (squeezed) of every entry or exception phrase longer than them."""
         return self._beginnings
 
     def find(self, tokens: Sequence[tuple[str, ...]]) -> list[WordMatch]:
-        return list(self.matches(_prepared(tokens), 0))
+        return list(self.matches(_prepared(tokens), 0, final=True))
 
-    def matches(self, tokens: Sequence[_Token], first_new: int) -> Iterator[WordMatch]:
-        """Entries found in windows of `tokens` that hold at least one token from `first_new` on."""
+    def matches(
+        self, tokens: Sequence[_Token], first_new: int, *, final: bool = False
+    ) -> Iterator[WordMatch]:
+        """Entries decided in `tokens` by a token from `first_new` on (or by the end, if `final`).
+
+        A match is decided by its last token, or later when an exception phrase may hold it.
+        """
         first_words = self._first_words
-        for start in range(max(0, first_new - self.longest + 1), len(tokens)):
+        for start in range(max(0, first_new - self.reach + 1), len(tokens)):
             token = tokens[start]
             # Most tokens have one spelling, and most start no entry.
             if token[0][1] not in first_words and (
                 len(token) == 1 or not any(squeezed in first_words for _, squeezed in token)
             ):
                 continue
-            shortest = max(1, first_new - start + 1)
+            # Windows of settled tokens only were decided before, unless an exception phrase
+            # may have left a match starting here undecided.
+            held = any(squeezed in self.exceptions.first_words for _, squeezed in tokens[start])
+            shortest = 1 if held else max(1, first_new - start + 1)
             for length in range(shortest, min(self.longest, len(tokens) - start) + 1):
+                settled = start + length <= first_new
                 for spelling in itertools.product(*tokens[start : start + length]):
-                    candidates = self.index.get(tuple(squeezed for _, squeezed in spelling))
-                    if not candidates:
+                    key = tuple(squeezed for _, squeezed in spelling)
+                    candidates = self.index.get(key)
+                    if not candidates or (settled and not self.exceptions.concerns(key)):
                         continue
                     joined = " ".join(written for written, _ in spelling)
                     for pattern, entry in candidates:
-                        if pattern.fullmatch(joined) and not (
+                        if not pattern.fullmatch(joined) or (
                             entry.category == HATE and self._cued(tokens, start)
                         ):
+                            continue
+                        excused, decided_at = self.exceptions.decide(
+                            key, tokens, start, length, final
+                        )
+                        if excused is False and decided_at > first_new:
                             yield WordMatch(entry.term, entry.category, self.language)
 
     def _cued(self, tokens: Sequence[_Token], start: int) -> bool:
@@ -198,7 +223,7 @@ class _WordListWatcher(TextWatcher):
         self._name = name
         self._lists = lists
         self._context_size = max(
-            (compiled.longest - 1 + compiled.lookback for compiled in lists), default=0
+            (compiled.reach - 1 + compiled.lookback for compiled in lists), default=0
         )
         # Beginnings of phrases of every list, by folding, and the words they start with.
         self._beginnings: dict[bool, frozenset[tuple[str, ...]]] = {}
@@ -239,7 +264,8 @@ class _WordListWatcher(TextWatcher):
         rest = text[self._read :]
         for fold, stream in self._streams.items():
             context = self._context[fold]
-            self._match(fold, [*context, *_prepared(stream.rest(rest))], found, len(context))
+            tokens = [*context, *_prepared(stream.rest(rest))]
+            self._match(fold, tokens, found, len(context), final=True)
         return SafetyVerdict(self._name, found)
 
     def release(self, text: str) -> tuple[SafetyVerdict, int]:
@@ -313,77 +339,18 @@ class _WordListWatcher(TextWatcher):
         )
 
     def _match(
-        self, fold: bool, tokens: list[_Token], found: dict[str, float], first_new: int
+        self,
+        fold: bool,
+        tokens: list[_Token],
+        found: dict[str, float],
+        first_new: int,
+        *,
+        final: bool = False,
     ) -> None:
         for compiled in self._lists:
             if compiled.fold_accents == fold:
-                for match in compiled.matches(tokens, first_new):
+                for match in compiled.matches(tokens, first_new, final=final):
                     found[match.category] = 1.0
-
-
-def parse_word_list(language: str, text: str) -> WordList:
-    """Read one list file: `# fold-accents:` header, `[category]` sections, one entry a line."""
-    entries: list[Entry] = []
-    cues: list[str] = []
-    category: str | None = None
-    fold_accents = True
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith("#"):
-            key, _, value = line[1:].partition(":")
-            if key.strip().lower() == "fold-accents":
-                fold_accents = value.strip().lower() not in ("no", "false")
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            category = line[1:-1].strip()
-            if category not in ALL_CATEGORIES and category not in CUE_SECTIONS:
-                raise ConfigurationError(f"word list {language}: unknown category {category!r}")
-            continue
-        if category is None:
-            raise ConfigurationError(
-                f"word list {language}, line {number}: entry before a [category]"
-            )
-        if category in CUE_SECTIONS:
-            cues.append(line)
-        else:
-            entries.append(Entry(line, category))
-    return WordList(language, tuple(entries), fold_accents, tuple(cues))
-
-
-def _read_folder(folder: Traversable | Path) -> list[WordList]:
-    lists = []
-    for item in sorted(folder.iterdir(), key=lambda entry: entry.name):
-        if item.name.endswith(".txt"):
-            lists.append(parse_word_list(item.name.removesuffix(".txt"), item.read_text("utf-8")))
-    return lists
-
-
-def bundled_word_lists() -> list[WordList]:
-    """The lists shipped with bloombridge."""
-    return _read_folder(resources.files("core").joinpath("data", "safety", "wordlists"))
-
-
-def load_word_lists(extra_folder: Path | None = None) -> list[WordList]:
-    """Bundled lists plus an operator's folder; an operator list extends the same language."""
-    lists = bundled_word_lists()
-    if extra_folder is None:
-        return lists
-    if not extra_folder.is_dir():
-        raise ConfigurationError(f"word list folder {extra_folder} does not exist")
-    by_language = {word_list.language: word_list for word_list in lists}
-    for extra in _read_folder(extra_folder):
-        base = by_language.get(extra.language)
-        if base is not None:
-            extra = WordList(
-                extra.language,
-                base.entries + extra.entries,
-                extra.fold_accents,
-                base.cues + extra.cues,
-            )
-        by_language[extra.language] = extra
-    return list(by_language.values())
 
 
 def _base_language(language: str) -> str:
@@ -398,6 +365,15 @@ class WordListClassifier(SafetyClassifier):
     def __init__(self, word_lists: Iterable[WordList] | None = None) -> None:
         lists = bundled_word_lists() if word_lists is None else list(word_lists)
         self._lists = {word_list.language: _CompiledList(word_list) for word_list in lists}
+        # The same lists for text of other languages: without this-language-only entries.
+        self._elsewhere = {
+            word_list.language: (
+                self._lists[word_list.language]
+                if all(entry.everywhere for entry in word_list.entries)
+                else _CompiledList(word_list, elsewhere=True)
+            )
+            for word_list in lists
+        }
 
     @property
     def languages(self) -> list[str]:
@@ -406,15 +382,13 @@ class WordListClassifier(SafetyClassifier):
 
     def _lists_for(self, language: str) -> list[_CompiledList]:
         base = _base_language(language)
-        if base == UNDETERMINED or base not in self._lists:
-            return list(self._lists.values()) if base == UNDETERMINED else self._with_english([])
-        return self._with_english([self._lists[base]])
-
-    def _with_english(self, lists: list[_CompiledList]) -> list[_CompiledList]:
-        english = self._lists.get(ALWAYS_CHECKED)
-        if english is not None and english not in lists:
-            lists.append(english)
-        return lists
+        if base == UNDETERMINED:
+            return list(self._elsewhere.values())
+        own = [self._lists[base]] if base in self._lists else []
+        english = self._elsewhere.get(ALWAYS_CHECKED)
+        if english is not None and base != ALWAYS_CHECKED:
+            own.append(english)
+        return own
 
     def find(self, text: str, language: str) -> list[WordMatch]:
         """Every list entry in `text`, checked against the lists for `language`."""

@@ -53,6 +53,45 @@ def test_slurs_used_as_insults_are_hate(
     assert HATE in lists.verdict_now(text, language).categories
 
 
+@pytest.mark.parametrize(
+    ("text", "hate"),
+    [
+        ("Keep your kitchen spic and span.", False),
+        ("The flat was spic-n-span after an hour", False),
+        ("spick & span", False),
+        ("that spic and his friends", True),
+        ("go home spic", True),
+        ("spic span spic", True),
+    ],
+)
+def test_a_slur_inside_an_exception_phrase_is_not_hate(
+    lists: WordListClassifier, text: str, hate: bool
+) -> None:
+    assert (HATE in lists.verdict_now(text, "en").categories) is hate
+
+
+def test_a_word_that_may_begin_an_exception_is_decided_by_what_follows() -> None:
+    """Streamed word by word, the verdict on each prefix is that of the prefix judged whole."""
+    classifier = WordListClassifier()
+    for text in ("Keep it spic and span, always.", "Keep it spic and clean.", "you spic"):
+        watcher = classifier.watch("en")
+        assert watcher is not None
+        for end in range(1, len(text) + 1):
+            verdict, shown = watcher.release(text[:end])
+            assert not classifier.verdict_now(text[:shown], "en").flagged
+            if verdict.flagged:
+                assert classifier.verdict_now(text, "en").flagged
+        assert watcher.verdict(text) == classifier.verdict_now(text, "en"), text
+
+
+async def test_a_reply_about_cleaning_reaches_the_user_whole() -> None:
+    reply = "Wipe the counters daily and your kitchen stays spic and span."
+    async with FakeTGI(default=Script(reply=reply)) as bloom:
+        snapshots, shown, _ = await converse(bloom, [safety(WordListClassifier())], "hi", "en")
+    assert shown.text == reply and shown.finish_reason is FinishReason.STOP
+    assert all(reply.startswith(snapshot) for snapshot in snapshots)
+
+
 def test_a_cue_too_far_back_excuses_nothing() -> None:
     word_list = parse_word_list("xx", "[hate]\nslurword\n[mention]\ncalled\n")
     classifier = WordListClassifier([word_list])

@@ -132,6 +132,28 @@ def test_list_format_errors_name_the_problem() -> None:
         parse_word_list("xx", "word\n")
     with pytest.raises(ConfigurationError, match="unknown category"):
         parse_word_list("xx", "[rudeness]\nword\n")
+    with pytest.raises(ConfigurationError, match="unknown section"):
+        parse_word_list("xx", "[hate: everywhere]\nword\n")
+    with pytest.raises(ConfigurationError, match="unknown section"):
+        parse_word_list("xx", "[mention: this language only]\nword\n")
+
+
+def test_this_language_only_entries_are_not_read_in_other_languages() -> None:
+    lists = [
+        parse_word_list("en", "[hate]\nslurword\n[hate: this language only]\nretard\n"),
+        parse_word_list("fr", "[obscenity]\nputain\n"),
+    ]
+    classifier = WordListClassifier(lists)
+    assert categories(classifier, "shut up, retard", "en") == {cat.HATE}
+    assert categories(classifier, "je suis en retard", "fr") == set()
+    assert categories(classifier, "je suis en retard", "und") == set()
+    # The list's other entries are still read in every language.
+    assert categories(classifier, "quel slurword", "fr") == {cat.HATE}
+
+
+def test_bundled_english_list_keeps_french_lateness_apart(classifier: WordListClassifier) -> None:
+    assert categories(classifier, "Désolé, je suis en retard.", "fr") == set()
+    assert categories(classifier, "you absolute retard", "en") == {cat.HATE}
 
 
 def test_operator_lists_extend_the_bundled_ones(tmp_path: Path) -> None:
