@@ -33,7 +33,8 @@ async def _serve(spec: Mapping[str, Any]) -> None:
     default = Script(
         reply=synthetic_tokens("en", int(spec["reply_tokens"])), token_delay=token_delay
     )
-    async with FakeTGI(default=default, info=FakeInfo(max_input_tokens=1024)) as tgi:
+    info = FakeInfo(max_input_tokens=1024, max_total_tokens=int(spec["max_total_tokens"]))
+    async with FakeTGI(default=default, info=info) as tgi:
         tgi.responder = _responder(spec["replies"], token_delay, default)
         print(tgi.url, flush=True)
         # Serve until the parent closes our standard input.
@@ -46,16 +47,19 @@ def fake_tgi_process(
     *,
     replies: Mapping[str, Sequence[str]] | None = None,
     token_delay: float = 0.0,
+    max_total_tokens: int = 2048,
 ) -> Iterator[str]:
     """Start the fake in a child process; yields its URL.
 
     A prompt holding a key of `replies` gets that reply's tokens; any other prompt gets
     `reply_tokens` tokens of English prose. Every token is sent `token_delay` seconds apart.
+    `/info` says `max_total_tokens` (BLOOMChat's context, 2048, unless longer replies are wanted).
     """
     spec = {
         "reply_tokens": reply_tokens,
         "replies": {key: list(tokens) for key, tokens in (replies or {}).items()},
         "token_delay": token_delay,
+        "max_total_tokens": max_total_tokens,
     }
     child = subprocess.Popen(
         [sys.executable, "-m", "bench.fake_tgi_process"],

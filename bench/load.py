@@ -8,8 +8,10 @@ admission, a replica pool of one), once with the in-process store and once with 
 TGI runs in a child process (`bench.fake_tgi_process`) and reports TGI's default
 `max_concurrent_requests` (128), so beyond that requests wait in the pool's line. CPU per token
 is this process's CPU time over the tokens streamed; the bare client (one `TgiGenerator`, no
-dialog) is measured in the same run, at each model delay, as the baseline. Memory per reply in flight is the traced
-allocation peak while replies stream, divided by their number (a separate, slower pass).
+dialog) is measured in the same run, at each model delay, as the baseline. Memory per reply in
+flight is the traced allocation peak while 200- and 2,000-token replies stream, divided by their
+number (a separate pass at 25 ms a token, slow enough that the process keeps up and no unread
+stream piles up in its buffers); the same figure for both lengths means bounded.
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ from core.generation.base import GenerationParams
 from core.generation.tgi import TgiGenerator
 from core.messages import ConversationRef, FinishReason, IncomingMessage, Sender
 
-LONG_KEY = "tell a long story"  # a prompt holding this gets a reply twice as long
+# Memory per reply in flight is measured on replies of these lengths (tokens), streamed at
+# MEMORY_DELAY seconds a token so that they are all in flight together: flat means bounded.
+MEMORY_LENGTHS = (200, 2000)
+MEMORY_DELAY = 0.025
 ANSWERED = {FinishReason.STOP, FinishReason.LENGTH, FinishReason.CUT}
 
 
@@ -119,10 +124,15 @@ async def _bare_client(url: str, conversations: int) -> float:
         return (time.process_time() - cpu) / tokens * 1e6
 
 
-async def _memory_per_reply(dialog: DialogManager, replies: int, long: bool) -> float:
-    """Peak traced bytes while `replies` replies stream at once, per reply (KiB)."""
+def _memory_key(length: int) -> str:
+    return f"tell a story of {length} tokens"
+
+
+async def _memory_per_reply(dialog: DialogManager, replies: int, length: int) -> float:
+    """Peak traced bytes while `replies` replies of `length` tokens stream at once, per reply
+    (KiB)."""
     run = uuid.uuid4().hex[:8]
-    text = f"Please {LONG_KEY} about rivers." if long else "Tell me about rivers."
+    text = f"Please {_memory_key(length)} about rivers."
     messages = [_message(run, c, text) for c in range(replies)]
     tracemalloc.start()
     try:
@@ -175,16 +185,12 @@ async def main(
     redis_url: str,
     memory_replies: int,
 ) -> None:
-    long_reply = synthetic_tokens("en", 2 * reply_tokens, seed=11)
     print(
         f"{reply_tokens}-token replies through the full pipeline (default settings and guards), "
         "fake TGI in a child process on loopback, one reply per conversation"
     )
-    memory: dict[tuple[str, bool], float] = {}
     for delay in delays:
-        with fake_tgi_process(
-            reply_tokens, replies={LONG_KEY: long_reply}, token_delay=delay
-        ) as url:
+        with fake_tgi_process(reply_tokens, token_delay=delay) as url:
             # The baseline at the same model delay: spaced tokens each cost a network read.
             bare_us = await _bare_client(url, 100)
             print(
@@ -206,21 +212,41 @@ async def main(
                         for count in conversations:
                             result = await _pipeline_run(dialog, count, delay, reply_tokens)
                             _print_result(result, bare_us)
-                        if delay > 0 and memory_replies:
-                            for long in (False, True):
-                                memory[(store, long)] = await _memory_per_reply(
-                                    dialog, memory_replies, long
-                                )
                 finally:
                     if store == "redis":
                         await _clean_redis(redis_url, namespace)
-    if memory:
-        print(f"\nmemory per reply in flight ({memory_replies} replies streaming at once):")
-        for (store, long), kib in memory.items():
-            length = 2 * reply_tokens if long else reply_tokens
-            print(f"  {store:>7} store, {length}-token reply: {kib:.0f} KiB")
+    if memory_replies:
+        await _print_memory(stores, redis_url, memory_replies)
     print("\ntimes in ms; µs/tok is this process's CPU per streamed token; /bare is its ratio")
     print("to the bare client's, measured in the same run at the same model delay")
+
+
+async def _print_memory(stores: list[str], redis_url: str, replies: int) -> None:
+    print(
+        f"\nmemory per reply in flight ({replies} replies streaming at once, "
+        f"{MEMORY_DELAY * 1000:g} ms a token):"
+    )
+    scripted = {_memory_key(n): synthetic_tokens("en", n, seed=11) for n in MEMORY_LENGTHS}
+    # A context long enough for the longest reply (BLOOMChat's is 2,048 tokens with the prompt).
+    longest = max(MEMORY_LENGTHS) + 16
+    with fake_tgi_process(
+        replies=scripted, token_delay=MEMORY_DELAY, max_total_tokens=longest + 1024
+    ) as url:
+        for store in stores:
+            namespace = f"bench-load-{uuid.uuid4().hex[:8]}"
+            settings = _settings(url, store, redis_url, namespace)
+            settings = settings.model_copy(update={"max_new_tokens": longest})
+            try:
+                async with build_dialog(settings) as dialog:
+                    await _one_reply(dialog, _message("warm", 0, "Hello there."))
+                    kib = [await _memory_per_reply(dialog, replies, n) for n in MEMORY_LENGTHS]
+            finally:
+                if store == "redis":
+                    await _clean_redis(redis_url, namespace)
+            figures = ", ".join(
+                f"{n}-token reply {k:.0f} KiB" for n, k in zip(MEMORY_LENGTHS, kib, strict=True)
+            )
+            print(f"  {store:>7} store: {figures}")
 
 
 def _numbers(text: str) -> list[float]:
@@ -234,7 +260,7 @@ if __name__ == "__main__":
     parser.add_argument("--reply-tokens", type=int, default=100)
     parser.add_argument("--stores", default="memory,redis")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--memory-replies", type=int, default=50)
+    parser.add_argument("--memory-replies", type=int, default=20)
     arguments = parser.parse_args()
     asyncio.run(
         main(

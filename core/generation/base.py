@@ -22,7 +22,7 @@ class GenerationParams:
     seed: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Token:
     """One piece of generated text; the last token of a stream carries `finish_reason`.
 

@@ -41,7 +41,7 @@ from core.errors import (
 from core.generation.base import GenerationParams, ModelInfo, TextGenerator, Token
 from core.generation.health import JitteredBackoff, ReplicaHealth, ReplicaState, is_fault
 from core.generation.observer import NoObserver, ReplicaObserver, error_kind
-from core.generation.streaming import broken_stream
+from core.generation.streaming import DeliveredText, broken_stream
 from core.generation.tgi import TgiGenerator
 from core.generation.wait_line import LineFull, WaitLine
 
@@ -215,18 +215,19 @@ class ReplicaPool:
                         continue
                     slot.health.succeeded()
                     self._observer.first_token(url, self._clock() - sent)
-                    delivered = [first.text]
+                    delivered = DeliveredText()
+                    delivered.add(first.text)
                     last = first
                     broke = False
                     try:
                         yield first
                         async for token in tokens:
-                            delivered.append(token.text)
+                            delivered.add(token.text)
                             last = token
                             yield token
                     except GenerationError as exc:
                         broke = True
-                        error = broken_stream(exc, "".join(delivered), url)
+                        error = broken_stream(exc, delivered.text(), url)
                         self._failed(slot, exc, reported=error)
                         raise error from exc
                     finally:

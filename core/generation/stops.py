@@ -67,6 +67,8 @@ class StopTextTrimmer:
             if opening >= 0 and _TURN_MARKER_START.fullmatch(buffer, opening):
                 longest = len(buffer) - opening
         for stop in self._stops:
+            if stop[0] not in buffer[1 - len(stop) :]:
+                continue  # a tail that begins the stop text would begin with its first character
             for size in range(min(len(stop) - 1, len(buffer)), longest, -1):
                 if buffer.endswith(stop[:size]):
                     longest = size
@@ -96,7 +98,8 @@ async def trim_stop_text(
                 yield Token(text=visible, id=token.id, finish_reason=token.finish_reason)
                 return
             if visible:
-                yield Token(text=visible, id=token.id)
+                # The usual case, nothing held back or cut: the token as it came.
+                yield token if visible == token.text else Token(text=visible, id=token.id)
         rest = trimmer.flush()
         if rest:
             yield Token(text=rest)

@@ -28,6 +28,31 @@ def broken_stream(
     )
 
 
+class DeliveredText:
+    """The text a stream has delivered so far, for the error that reports it if the stream breaks.
+
+    Kept as a few strings rather than one per token: a long reply in flight holds about its
+    text, not a string object (and a list slot) for each token.
+    """
+
+    _JOIN_EVERY = 64
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+
+    def __bool__(self) -> bool:
+        return any(self._parts)
+
+    def add(self, text: str) -> None:
+        parts = self._parts
+        parts.append(text)
+        if len(parts) >= self._JOIN_EVERY:
+            parts[:] = ["".join(parts)]
+
+    def text(self) -> str:
+        return "".join(self._parts)
+
+
 class StreamingBackend(ABC):
     """Base of every `TextGenerator`: owns the public `stream`, subclasses move the bytes."""
 
@@ -50,16 +75,16 @@ class StreamingBackend(ABC):
         A failure after text was yielded raises `StreamInterrupted` with that text; before any
         text, the backend's specific error (retryable ones may be retried elsewhere).
         """
-        delivered: list[str] = []
+        delivered = DeliveredText()
         try:
             async with aclosing(
                 trim_stop_text(self._raw_tokens(prompt, params), params.stop)
             ) as tokens:
                 async for token in tokens:
                     if token.text:
-                        delivered.append(token.text)
+                        delivered.add(token.text)
                     yield token
         except GenerationError as exc:
             if not delivered:
                 raise
-            raise broken_stream(exc, "".join(delivered), self.replica_name) from exc
+            raise broken_stream(exc, delivered.text(), self.replica_name) from exc

@@ -176,13 +176,13 @@ class TgiGenerator(StreamingBackend):
             with SilenceLimit(self._token_timeout) as silence:
                 while True:
                     for data in pending:
-                        event = parse_event(data, self.url)
-                        if event.finish_reason is not None:
+                        token = parse_event(data, self.url)
+                        if token.finish_reason is not None:
                             # Read the (empty) rest first: a reader stops at the last token,
                             # and only a response read to its end gives its connection back.
                             await self._read_to_end(silence, chunks)
-                        yield Token(event.text, event.id, event.special, event.finish_reason)
-                        if event.finish_reason is not None:
+                        yield token
+                        if token.finish_reason is not None:
                             return
                     pending = decoder.feed(await self._next_chunk(silence, chunks))
 

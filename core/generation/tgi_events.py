@@ -2,14 +2,13 @@
 
 A `/generate_stream` answer is `data:{json}\\n\\n` per token; the last event carries
 `generated_text` and `details.finish_reason`; a TGI error arrives as `data:{"error", "error_type"}`
-on HTTP 200. Reading these into a small record costs a few microseconds a token, where a generic
+on HTTP 200. Reading these straight into a `Token` costs a few microseconds a token, where a generic
 object parser costs tens.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from core.errors import (
@@ -19,6 +18,7 @@ from core.errors import (
     UnhealthyError,
     ValidationError,
 )
+from core.generation.base import Token
 
 # TGI's `error_type` names (router/src/infer/mod.rs, server.rs) and the error each one is.
 _ERROR_TYPES: dict[str, type[GenerationError]] = {
@@ -28,16 +28,6 @@ _ERROR_TYPES: dict[str, type[GenerationError]] = {
     "incomplete_generation": ModelError,
     "healthcheck": UnhealthyError,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class StreamEvent:
-    """One token event; `finish_reason` is set on the last event only."""
-
-    text: str
-    id: int | None
-    special: bool
-    finish_reason: str | None
 
 
 def error_for_status(status: int, detail: str, replica: str) -> GenerationError:
@@ -62,8 +52,9 @@ def error_from_payload(payload: Any, replica: str) -> GenerationError | None:
     return kind(detail, replica=replica)
 
 
-def parse_event(data: bytes, replica: str) -> StreamEvent:
-    """The token event in one SSE `data` payload; an error event raises its `GenerationError`."""
+def parse_event(data: bytes, replica: str) -> Token:
+    """The token in one SSE `data` payload (its finish reason set on the last event only); an
+    error event raises its `GenerationError`."""
     try:
         payload = json.loads(data)
         error = error_from_payload(payload, replica)
@@ -73,11 +64,11 @@ def parse_event(data: bytes, replica: str) -> StreamEvent:
         details = payload.get("details")
         final = details is not None or payload.get("generated_text") is not None
         reason = (details.get("finish_reason") if details else None) or "eos_token"
-        return StreamEvent(
-            text=token["text"],
-            id=token.get("id"),
-            special=bool(token.get("special", False)),
-            finish_reason=reason if final else None,
+        return Token(
+            token["text"],
+            token.get("id"),
+            bool(token.get("special", False)),
+            reason if final else None,
         )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ModelError(f"unreadable stream event: {data[:120]!r}", replica=replica) from exc

@@ -29,6 +29,15 @@ class HashBag:
     def add(self, value: int) -> None:
         insort(self._items, value)
 
+    def add_new(self, value: int) -> bool:
+        """Add `value` unless it is there already; whether it was added (one search)."""
+        items = self._items
+        index = bisect_left(items, value)
+        if index < len(items) and items[index] == value:
+            return False
+        items.insert(index, value)
+        return True
+
     def remove(self, value: int) -> None:
         """Take one occurrence of `value` out (none: nothing happens)."""
         items = self._items

@@ -338,12 +338,10 @@ class ProseReading:
             del self._run_starts[0]
         if len(words) == n and len(set(words)) >= self._min_distinct_words:
             gram = hash(tuple(words))
-            if gram in self._grams:
-                if self._repeated_phrase is None:
-                    self._repeated_phrase = self._run_starts[0]
-            else:
-                self._grams.add(gram)
+            if self._grams.add_new(gram):
                 self._recent_grams.add((gram,), 1)
+            elif self._repeated_phrase is None:
+                self._repeated_phrase = self._run_starts[0]
 
     def _add_to_span(self, word: int) -> None:
         """Note the word, and where the 3-word run it ends occurred last, in the span's window."""

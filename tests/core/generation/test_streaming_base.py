@@ -52,6 +52,16 @@ async def test_a_stream_broken_after_text_keeps_the_text_it_showed(backend: Back
 
 
 @BACKENDS
+async def test_a_long_stream_broken_keeps_all_of_its_text(backend: Backend) -> None:
+    pieces = [f" w{n}" for n in range(150)]  # beyond the pieces kept before they are joined
+    async with backend(pieces, 140) as generator:
+        shown: list[str] = []
+        with pytest.raises(StreamInterrupted) as caught:
+            await pieces_of(generator, shown)
+    assert "".join(shown) == caught.value.partial_text == "".join(pieces[:140])
+
+
+@BACKENDS
 async def test_a_stream_broken_before_any_text_is_retryable(backend: Backend) -> None:
     async with backend(["one", " two"], 0) as generator:
         with pytest.raises(ReplicaUnreachable) as caught:
