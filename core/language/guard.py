@@ -195,19 +195,55 @@ class LanguageGuardSession(GuardSession):
             self._flow_from = self._flow_end = None
             self._recheck = True
         self._seen = len(text)
-        mark = _SENTENCE_MARK.search(text, seen)
-        if self._flow_from is not None and self._flow_end is None:
-            if mark is not None:
-                self._flow_end = mark.end()
-            if self._target_script is not None:
-                self._stop_flow_at_other_script(text, seen)
-        marked = self._mark_pending or mark is not None
-        # A full stop as the last character ends nothing yet ("3." may become "3.14"): the
-        # next call, which sees what follows it, is the checkpoint.
-        self._mark_pending = mark is not None and mark.end() == len(text) and mark[0] in _SPACED
-        if final or self._due(text, seen, marked and not self._mark_pending):
+        marked = False
+        if self._flow_from is not None:
+            self._follow_flow(text, seen)
+        else:
+            mark = _SENTENCE_MARK.search(text, seen)
+            marked = self._mark_pending or mark is not None
+            # A full stop as the last character ends nothing yet ("3." may become "3.14"):
+            # the next call, which sees what follows it, is the checkpoint.
+            self._mark_pending = mark is not None and mark.end() == len(text) and mark[0] in _SPACED
+            marked = marked and not self._mark_pending
+        if final or self._due(text, seen, marked):
             return await self._checkpoint(text, final=final)
         return Verdict.allow(cleared=self._release(text))
+
+    def _start_flow(self, text: str, start: int) -> None:
+        """Show the sentence from `start` as it grows, short of any mark it already holds."""
+        self._flow_from = start
+        self._flow_end = None
+        self._script_cap = False
+        self._follow_flow(text, start)
+
+    def _follow_flow(self, text: str, seen: int) -> None:
+        """Keep a sentence shown as it grows short of a mark that may end it.
+
+        No checkpoint is spent on the mark itself: the display stops there, and the next
+        checkpoint comes once the text after it has the letters a new sentence's opening is
+        judged on; it settles the sentence that ended and judges the next one's opening.
+        """
+        cap = self._flow_end
+        if (
+            cap is not None
+            and not self._script_cap
+            and cap == seen
+            and text[cap : cap + 1].isalnum()
+        ):
+            cap = self._flow_end = None  # the mark ended the text, and ended nothing ("3.14")
+        if cap is not None:
+            return
+        for mark in _SENTENCE_MARK.finditer(text, seen):
+            end = mark.end()
+            if end < len(text) and text[end].isalnum():
+                continue  # "3.14", "e.g": no sentence ends here
+            self._flow_end = end
+            # Letters after the mark are counted by `_checkpoint_reached`.
+            own = FIT_LETTERS_OWN_SCRIPT if self._own_script else PARTIAL_LETTERS
+            self._letters_wanted = min(own, max(self._fit_letters, LATER_FIT_LETTERS))
+            break
+        if self._target_script is not None:
+            self._stop_flow_at_other_script(text, seen)
 
     def _stop_flow_at_other_script(self, text: str, seen: int) -> None:
         """A letter of another script may start another language: show nothing from it on."""
@@ -236,8 +272,10 @@ class LanguageGuardSession(GuardSession):
         """Whether the characters added since the last call make a checkpoint."""
         if self._recheck or marked or len(text) - self._checked_at >= CHECK_CHARS:
             return True
-        if self._flow_from is not None:
+        if self._flow_from is not None and self._flow_end is None:
             return False
+        if self._flow_end is not None and seen < self._flow_end:
+            seen = self._flow_end  # letters before the mark belong to the sentence it ended
         # A sentence waiting to be judged: once it may have the letters needed, every clause
         # end and every finished word is a checkpoint.
         added = text[seen:]
@@ -298,8 +336,8 @@ class LanguageGuardSession(GuardSession):
             self._next_fit = self._opening_letters()
             self._script_cap = False
         if self._flow_end is not None and not self._script_cap:
-            if self._flow_end < len(text) and text[self._flow_end].isalnum():
-                self._flow_end = None  # the mark did not end the sentence ("3.14")
+            if end > self._flow_end:
+                self._flow_end = None  # the sentence goes on past the mark ("3.14", a quote)
             else:
                 self._recheck = True  # what follows the mark decides: look again next time
         window_start = max(start, end - PARTIAL_WINDOW)
@@ -308,7 +346,7 @@ class LanguageGuardSession(GuardSession):
         if self._flow_from is None:
             self._letters_wanted = self._letters_to_wait(letters)
             if self._early_release and self._fits_by_script(masked, letters):
-                self._flow_from = start
+                self._start_flow(text, start)
                 self._partial_judged_at = end
                 return None
             if self._early_release and self._next_fit <= letters < PARTIAL_LETTERS:
@@ -316,7 +354,7 @@ class LanguageGuardSession(GuardSession):
                 judgement = await self._judge_span(window_start, end)
                 self._partial_judged_at = end
                 if judgement.agrees or self._fits_unsure(judgement, masked):
-                    self._flow_from = start
+                    self._start_flow(text, start)
                 # Unclear: try again a few letters on; another language: only whole checks.
                 self._next_fit = letters + FIT_STEP if not judgement.foreign else PARTIAL_LETTERS
                 self._letters_wanted = self._letters_to_wait(letters)
