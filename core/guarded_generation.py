@@ -197,21 +197,25 @@ class GuardedGeneration:
     async def _check(
         self, sessions: list[GuardSession], text: str, *, final: bool
     ) -> tuple[Verdict | None, int]:
-        cleared = len(text)
+        length = cleared = len(text)
         # What each guard cleared: this round's for those already asked, the last round's for
         # the others. Each guard hears the least of the others' before it judges, so it can
         # skip work on text they hold back anyway.
         each = self._cleared_by
         if len(each) != len(sessions):
-            each = self._cleared_by = [len(text)] * len(sessions)
-        for index, (guard, session) in enumerate(zip(self._guards, sessions, strict=True)):
-            if self._listening[index] and len(each) > 1 and not final:
+            each = self._cleared_by = [length] * len(sessions)
+        listening = self._listening if len(each) > 1 and not final else None
+        for index, session in enumerate(sessions):
+            if listening and listening[index]:
                 session.others_cleared(min(each[:index] + each[index + 1 :]))
             verdict = await session.check(text, final=final)
             if verdict.kind is VerdictKind.PASS:
-                each[index] = len(text) if verdict.cleared is None else verdict.cleared
-                cleared = min(cleared, each[index])
+                end = length if verdict.cleared is None else verdict.cleared
+                each[index] = end
+                if end < cleared:
+                    cleared = end
                 continue
+            guard = self._guards[index]
             self._record(guard, verdict)
             self._last_guard = guard
             return verdict, cleared
