@@ -250,13 +250,19 @@ class LanguageGuardSession(GuardSession):
         end = len(text) if self._flow_end is None else self._flow_end
         if self._target_script == "Latin" and (text.isascii() or text[seen:end].isascii()):
             return  # no letter of another script (`isascii` of a whole str is a flag look-up)
-        for index in range(seen, end):
+        found = self._other_script_at(text, seen, end)
+        if found is not None:
+            self._flow_end = found
+            self._script_cap = True
+            self._recheck = True
+
+    def _other_script_at(self, text: str, start: int, end: int) -> int | None:
+        """Where the first letter of a script other than the target's is in `text[start:end]`."""
+        for index in range(start, end):
             script = script_of(text[index])
             if script is not None and script != self._target_script:
-                self._flow_end = index
-                self._script_cap = True
-                self._recheck = True
-                return
+                return index
+        return None
 
     def _due(self, text: str, seen: int, marked: bool) -> bool:
         """Whether this call is a checkpoint; one falling on text the other guards still hold
@@ -335,9 +341,12 @@ class LanguageGuardSession(GuardSession):
             self._fit_sentence = start
             self._next_fit = self._opening_letters()
             self._script_cap = False
-        if self._flow_end is not None and not self._script_cap:
-            if end > self._flow_end:
-                self._flow_end = None  # the sentence goes on past the mark ("3.14", a quote)
+        cap = self._flow_end
+        if cap is not None and not self._script_cap:
+            if cap < len(text) and text[cap].isalnum():
+                # The mark did not end the sentence ("3.14"): look on from it.
+                self._flow_end = None
+                self._follow_flow(text, cap)
             else:
                 self._recheck = True  # what follows the mark decides: look again next time
         window_start = max(start, end - PARTIAL_WINDOW)
@@ -368,8 +377,12 @@ class LanguageGuardSession(GuardSession):
         if judgement.foreign and letters >= PARTIAL_FOREIGN_LETTERS:
             return await self._drift(text, max(start, self._verified), final=False)
         if judgement.agrees:
-            # Checked up to the sentence's last finished word; the rest with what follows.
+            # Checked up to the sentence's last finished word; the rest with what follows. A
+            # letter of another script is never verified by a judgement of mixed text.
             cut = text.rfind(" ", start, end)
+            other = None if self._target_script is None else self._other_script_at(text, start, cut)
+            if other is not None:
+                cut = text.rfind(" ", start, other)
             if cut > start:
                 self._verified = cut
         return None
@@ -394,8 +407,8 @@ class LanguageGuardSession(GuardSession):
         a switch of its own (in a script of the target's own, only a letter of another script
         is one, and the flow stopped there).
         """
-        if self._flow_from != start:
-            return False
+        if self._flow_from != start or self._script_cap:
+            return False  # not shown as it grew, or it holds a letter of another script
         masked = self._reply.masked(start, end)
         if self._fits_by_script(masked, FIT_LETTERS_OWN_SCRIPT):
             return True
