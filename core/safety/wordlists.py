@@ -86,6 +86,12 @@ def _prepared(tokens: Iterable[tuple[str, ...]]) -> list[_Token]:
     return [_prepared_token(token) for token in tokens]
 
 
+@lru_cache(maxsize=16384)
+def _prepared_part(tokens: tuple[tuple[str, ...], ...]) -> tuple[_Token, ...]:
+    """The tokens of a settled part (a word, usually), prepared once per process."""
+    return tuple(_prepared_token(token) for token in tokens)
+
+
 def _pattern(tokens: Sequence[str]) -> re.Pattern[str]:
     # Each letter may be repeated ("shiiit") but never written fewer times than in the entry,
     # so "niger" does not match an entry spelled with a double "g".
@@ -293,7 +299,9 @@ class _WordListWatcher(TextWatcher):
         part = text[start:end]
         for fold, stream in self._streams.items():
             was_open = stream.open_run
-            new = _prepared(stream.settle(part))
+            settled = stream.settle(part)
+            # `settle` answers a part it has seen before with the same tuple.
+            new = _prepared_part(settled) if isinstance(settled, tuple) else _prepared(settled)
             if new:
                 # The context list is extended in place and trimmed from the front: no copy of
                 # it per word.
