@@ -1,6 +1,6 @@
 """Guard cost per streamed token, by guard and reply length: does checking stay linear?
 
-Run: .venv/bin/python -m bench.guards [--lengths 200 500 2000]
+Run: .venv/bin/python -m bench.guards [--lengths 200 500 2000] [--profile 15]
 A synthetic reply streams from an in-process model with no delay through the dialog manager's
 per-token guard loop (`GuardedGeneration`), with each default guard alone (as `bots.wiring`
 builds them from default settings) and with all of them. The baseline is the same loop with no
@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
+import pstats
 import random
 import statistics
 import time
@@ -251,7 +253,24 @@ async def _per_token(guards: Sequence[Guard], tokens: list[str], language: str) 
     return statistics.median(runs) / len(tokens)
 
 
-async def main(lengths: list[int]) -> None:
+async def profile(guards: Sequence[Guard], lengths: list[int], top: int) -> None:
+    """Print the `top` functions by own CPU time while the default guards check every reply."""
+    replies = [
+        (language, synthetic_tokens(language, n)) for language in VOCABULARY for n in lengths
+    ]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for language, tokens in replies:
+        await cpu_seconds(guards, tokens, language)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    print("\nWhere the default guards' time goes (cProfile; bloombridge functions, with callees):")
+    stats.sort_stats("cumulative").print_stats("core/", top)
+    print(f"\nThe same by own time (top {top}):")
+    stats.sort_stats("tottime").print_stats(top)
+
+
+async def main(lengths: list[int], top: int) -> None:
     settings = Settings(tgi_urls=[dead_url()])
     await load_language_models(settings)
     # Collect the garbage of loading the models now, not inside the first guard measured.
@@ -284,10 +303,15 @@ async def main(lengths: list[int]) -> None:
             f"({average / (statistics.fmean(baseline) * 1e6):.1f}x the loop without guards); "
             f"goal <= {GOAL_US:.0f} us"
         )
+    if top:
+        await profile(guards, lengths, top)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lengths", type=int, nargs="+", default=[200, 500, 2000])
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="then print the top N functions"
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.lengths))
+    asyncio.run(main(arguments.lengths, arguments.profile))
