@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Protocol
 
+from core.errors import ConfigurationError
 from core.messages import ConversationRef, IncomingMessage, ReplyStream
 
 
@@ -62,6 +63,10 @@ class Adapter(ABC):
 
     async def start(self) -> None:
         """Connect to the platform (no I/O happens in the constructor)."""
+
+    async def start_sending(self) -> None:
+        """Worker role: connect for sending replies only (no events are received); then `stop`."""
+        raise ConfigurationError(f"{self.platform} has no send-only mode for queue workers")
 
     async def stop(self) -> None:
         """Disconnect and release resources."""

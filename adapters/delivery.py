@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -75,8 +75,21 @@ class AppendSink(Protocol):
         ...
 
 
+OnMessages = Callable[[list[str]], Awaitable[None]]
+"""Hears the reply's platform message ids each time a message was posted or removed."""
+
+
 class ReplyView(Protocol):
     """Keeps a reply's platform messages equal to its newest text (what the pacer publishes to)."""
+
+    @property
+    def message_ids(self) -> list[str]:
+        """Ids of the reply's messages, in reading order."""
+        ...
+
+    def adopt(self, message_ids: Sequence[str], on_messages: OnMessages | None) -> None:
+        """Continue a reply an earlier attempt began: its messages are edited, never re-posted."""
+        ...
 
     async def show(self, markdown: str, final: Reply | None = None) -> None:
         """Make the visible messages show `markdown`; `final` marks the reply as finished."""
@@ -86,7 +99,7 @@ class ReplyView(Protocol):
 @dataclass
 class _Posted:
     message_id: str
-    shown: RenderedMessage
+    shown: RenderedMessage | None  # None: adopted from an earlier attempt, content unknown
     final: bool
 
 
@@ -115,6 +128,11 @@ class ReplyMessages:
         self.use_previews = use_previews and capabilities.supports_drafts
         self._posted: list[_Posted] = []
         self._previewed: tuple[int, str] | None = None
+        self._on_messages: OnMessages | None = None
+
+    def adopt(self, message_ids: Sequence[str], on_messages: OnMessages | None) -> None:
+        self._posted = [_Posted(message_id, None, False) for message_id in message_ids]
+        self._on_messages = on_messages
 
     @property
     def message_ids(self) -> list[str]:
@@ -136,10 +154,17 @@ class ReplyMessages:
                 await self._put(index, message, mark, paced=False)
                 continue
             await self._put(index, message, mark)
-        for extra in self._posted[len(messages) :]:
+        extras = self._posted[len(messages) :]
+        for extra in extras:
             await self._before_call()
             await self._sink.remove(extra.message_id)
         del self._posted[len(messages) :]
+        if extras:
+            await self._changed()
+
+    async def _changed(self) -> None:
+        if self._on_messages is not None:
+            await self._on_messages(self.message_ids)
 
     async def _preview(self, index: int, message: RenderedMessage) -> bool:
         """Preview the message; False (previews now off) when the platform refused it."""
@@ -157,7 +182,12 @@ class ReplyMessages:
     ) -> None:
         if index < len(self._posted):
             posted = self._posted[index]
-            if posted.shown.source == message.source and posted.final == (final is not None):
+            shown = posted.shown
+            if (
+                shown is not None
+                and shown.source == message.source
+                and posted.final == (final is not None)
+            ):
                 return
             if paced:
                 await self._before_call()
@@ -168,6 +198,7 @@ class ReplyMessages:
             await self._before_call()
         message_id = await self._sink.post(message, final=final)
         self._posted.append(_Posted(message_id, message, final is not None))
+        await self._changed()
 
 
 @dataclass
@@ -200,13 +231,29 @@ class AppendedReply:
         self._renderer = renderer
         self._before_call = before_call
         self._streamed: list[_Streamed] = []
+        self._on_messages: OnMessages | None = None
 
     @property
     def message_ids(self) -> list[str]:
         """Ids of the messages sent so far, in reading order."""
         return [streamed.message_id for streamed in self._streamed]
 
+    def adopt(self, message_ids: Sequence[str], on_messages: OnMessages | None) -> None:
+        # Adopted messages are replaced whole: what an earlier attempt streamed is unknown.
+        self._streamed = [_Streamed(message_id, "", False, False) for message_id in message_ids]
+        self._on_messages = on_messages
+
+    async def _changed(self) -> None:
+        if self._on_messages is not None:
+            await self._on_messages(self.message_ids)
+
     async def show(self, markdown: str, final: Reply | None = None) -> None:
+        count = len(self._streamed)
+        await self._show(markdown, final)
+        if len(self._streamed) != count:
+            await self._changed()
+
+    async def _show(self, markdown: str, final: Reply | None) -> None:
         messages = layout_messages(markdown, self._capabilities, self._renderer)
         last = len(messages) - 1
         for index, message in enumerate(messages):

@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from core.errors import BloombridgeError, PlatformError
+from core.errors import BloombridgeError, PlatformError, ReplyDeferred
 from core.messages import FinishReason, Reply, ReplyStream
 from core.notices import FALLBACK_LANGUAGE, notice
 
@@ -216,6 +216,8 @@ class ReplyPacer:
     ) -> Reply:
         """The stream's own final reply, or the cleared text and a notice when it failed."""
         failure = consumer.exception()
+        if isinstance(failure, ReplyDeferred) and not latest.strip():
+            raise failure  # nothing shown: the queue answers the message later
         if failure is None:
             try:
                 return stream.reply

@@ -10,11 +10,18 @@ fails mid-way.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from adapters.capabilities import Capabilities, MarkdownDialect
-from adapters.delivery import AppendedReply, AppendSink, MessageSink, ReplyMessages, ReplyView
+from adapters.delivery import (
+    AppendedReply,
+    AppendSink,
+    MessageSink,
+    OnMessages,
+    ReplyMessages,
+    ReplyView,
+)
 from adapters.markdown import MarkdownRenderer
 from adapters.mentions import neutralize_mentions
 from adapters.pacer import Clock, RateGate, ReplyPacer
@@ -91,10 +98,22 @@ class StreamingDelivery:
         )
 
     async def deliver(
-        self, message: IncomingMessage, stream: ReplyStream, target: ReplyTarget
+        self,
+        message: IncomingMessage,
+        stream: ReplyStream,
+        target: ReplyTarget,
+        *,
+        adopted: Sequence[str] = (),
+        on_messages: OnMessages | None = None,
     ) -> Reply:
-        """Show `stream` (the answer to `message`) at `target`; returns the final reply shown."""
+        """Show `stream` (the answer to `message`) at `target`; returns the final reply shown.
+
+        `adopted` are the messages an earlier attempt at this reply posted (a queue worker
+        resuming after a crash): they are edited into this reply instead of posting anew.
+        `on_messages` hears the reply's message ids whenever a message was posted or removed.
+        """
         view = self.view(target)
+        view.adopt(adopted, on_messages)
 
         async def publish(markdown: str, final: Reply | None) -> None:
             if final is not None and self.capabilities.markdown is MarkdownDialect.PLAIN:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
+from collections.abc import Awaitable, Callable
 
 from adapters.base import Adapter, ChatHandler
 from adapters.capabilities import Capabilities
@@ -22,6 +23,9 @@ from adapters.pacer import Clock
 from adapters.streaming import ReplyTarget, StreamingDelivery, language_hint
 from core.messages import FinishReason, IncomingMessage, Reply
 from core.notices import notice
+from core.queue.worker import current_reply
+
+HandOff = Callable[[IncomingMessage], Awaitable[None]]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +46,7 @@ class StreamingAdapter(Adapter):
         # True when each message is only handed on here (the ingress role): a platform that
         # waits for its delivery's answer (a webhook) then hears whether it was queued.
         self.deliveries_wait_for_answer = False
+        self._hand_off: HandOff | None = None
         self.capabilities = capabilities
         self.delivery = StreamingDelivery(capabilities, renderer, clock=clock)
         self.intake = EventIntake(
@@ -76,10 +81,33 @@ class StreamingAdapter(Adapter):
         """Record a feedback press once; True when it was stored now (not a redelivery)."""
         return await record_vote(self.handler, self.platform, vote)
 
+    def hand_off(self, hand_off: HandOff) -> None:
+        """Ingress role: each accepted message goes to `hand_off` (the queue), not the dialog.
+
+        A hand-off that raises a BloombridgeError leaves the event unanswered, and platforms
+        that wait for the fate of a delivery are told to deliver it again.
+        """
+        self._hand_off = hand_off
+        self.deliveries_wait_for_answer = True
+
     async def answer(self, message: IncomingMessage) -> None:
-        """Answer one message: the dialog's reply stream, delivered to the message's target."""
+        """Answer one message: the dialog's reply stream, delivered to the message's target.
+
+        In a queue worker the reply may resume an earlier attempt (`current_reply`): the
+        messages that attempt posted are edited, and every message posted is recorded.
+        """
+        if self._hand_off is not None:
+            await self._hand_off(message)
+            return
         target = self.reply_target(message)
-        await self.delivery.deliver(message, self.handler.handle(message), target)
+        resumed = current_reply.get()
+        await self.delivery.deliver(
+            message,
+            self.handler.handle(message),
+            target,
+            adopted=resumed.adopted_ids if resumed is not None else (),
+            on_messages=resumed.record if resumed is not None else None,
+        )
 
     async def refuse_flood(self, message: IncomingMessage) -> None:
         """Tell the sender of a flooding conversation to wait, in their language."""

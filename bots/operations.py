@@ -63,18 +63,19 @@ async def operations(
     metrics: Metrics,
     adapter: Adapter,
     store: Store,
-    generator: TextGenerator,
+    generator: TextGenerator | None,
 ) -> AsyncIterator[OpsServer | None]:
-    """Serve /healthz, /readyz and /metrics while entered, when BLOOMBRIDGE_OPS_PORT is set."""
+    """Serve /healthz, /readyz and /metrics while entered, when BLOOMBRIDGE_OPS_PORT is set.
+
+    Without a generator (an ingress process: workers talk to the model) there is no model check.
+    """
     count_rate_limit_waits(adapter, metrics)
     if settings.ops_port is None:
         yield None
         return
-    checks = {
-        "platform": platform_check(adapter),
-        "store": store_check(store),
-        "model": model_check(generator),
-    }
+    checks = {"platform": platform_check(adapter), "store": store_check(store)}
+    if generator is not None:
+        checks["model"] = model_check(generator)
     server = OpsServer(
         listen=settings.ops_listen,
         port=settings.ops_port,

@@ -36,6 +36,10 @@ PLATFORM_MODULES: dict[str, str] = {
 }
 
 
+# `bots.roles.Role` values (kept here so the parser imports no Redis client).
+ROLE_NAMES = ("all", "ingress", "worker")
+
+
 @dataclass(frozen=True)
 class SettingOption:
     """A `run <platform>` command-line option that sets one setting (it wins over the rest)."""
@@ -142,7 +146,10 @@ def _run(args: argparse.Namespace) -> int:
     apply_log_format(settings.log_format)
     bot = platform_bot(args.platform)
     redact_logs(*(s.get_secret_value() for s in bot.secrets(settings) if s is not None))
-    run_until_stopped(serve(bot, settings))
+    # Imported here: the roles build on this module's PlatformBot and serve.
+    from bots.roles import Role, serve_role
+
+    run_until_stopped(serve_role(Role(args.role), bot, settings))
     return 0
 
 
@@ -153,6 +160,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     for name in PLATFORM_MODULES:
         parser = platforms.add_parser(name, help=f"answer {name} chats until stopped")
         parser.set_defaults(handler=_run)
+        parser.add_argument(
+            "--role",
+            choices=ROLE_NAMES,
+            default="all",
+            help="all: one process (default); ingress: receive events and queue them in Redis; "
+            "worker: answer queued messages through the platform's Web API",
+        )
         for option in PLATFORM_OPTIONS.get(name, ()):
             parser.add_argument(
                 option.flag,

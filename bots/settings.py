@@ -39,6 +39,7 @@ from core.generation.tgi import (
     DEFAULT_FIRST_TOKEN_TIMEOUT,
     DEFAULT_TOKEN_TIMEOUT,
 )
+from core.queue.worker import WorkerLimits
 from core.redaction import without_userinfo
 from core.store.redis import check_redis_url
 from core.store.redis_pool import DEFAULT_MAX_CONNECTIONS, DEFAULT_POOL_TIMEOUT_SECONDS
@@ -184,6 +185,18 @@ class Settings(BaseSettings):
     # Connections per process (store and rate limits each), and how long a call waits for one.
     redis_max_connections: int = Field(default=DEFAULT_MAX_CONNECTIONS, gt=0)
     redis_pool_timeout_seconds: float = Field(default=DEFAULT_POOL_TIMEOUT_SECONDS, gt=0)
+
+    # Scale-out (`run <platform> --role ingress|worker`): Redis Streams between the roles.
+    # Conversations are spread over this many streams; each is worked by one worker at a time.
+    queue_partitions: int = Field(default=16, gt=0, le=1024)
+    # A worker that stops renewing its partitions' leases loses them after this long.
+    queue_lease_seconds: float = Field(default=WorkerLimits.lease_seconds, gt=0)
+    # Replies one worker answers at once (one per conversation at a time, in order).
+    worker_max_in_flight: int = Field(default=WorkerLimits.max_in_flight, gt=0)
+    # A reply put off (every replica busy) or failed is tried again after this long.
+    queue_retry_seconds: float = Field(default=WorkerLimits.retry_seconds, gt=0)
+    # How long an ingress keeps trying to queue a message before refusing it.
+    ingress_retry_seconds: float = Field(default=5.0, ge=0)
 
     # Generation (BLOOMChat's suggested sampling).
     max_new_tokens: int = Field(default=GenerationParams.max_new_tokens, gt=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -128,8 +129,13 @@ async def build_dialog(
     *,
     metrics: Metrics | None = None,
     on_progress: ProgressCallback | None = None,
+    defer_when_busy: bool = False,
 ) -> AsyncIterator[DialogManager]:
-    """A ready dialog manager; its generator and store are closed on exit."""
+    """A ready dialog manager; its generator and store are closed on exit.
+
+    `defer_when_busy` (queue workers): a message meeting only busy replicas raises
+    ReplyDeferred instead of being answered with the "overloaded" notice.
+    """
     metrics = metrics or Metrics()
     async with AsyncExitStack() as stack:
         # The store is checked first: a wrong Redis URL or password ends the start at once,
@@ -143,7 +149,7 @@ async def build_dialog(
         dialog = DialogManager(
             generator=generator,
             store=store,
-            config=settings.dialog_config(),
+            config=dataclasses.replace(settings.dialog_config(), defer_when_busy=defer_when_busy),
             language_policy=build_language_policy(settings),
             guards=build_guards(settings, stack),
             admission=build_admission(settings),

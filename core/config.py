@@ -20,3 +20,6 @@ class DialogConfig:
     max_resumes: int = 2  # guard-requested restarts of one reply before it is cut
     # Tokens read ahead while the guards judge; they are judged together (1: token by token).
     read_ahead_tokens: int = DEFAULT_READ_AHEAD
+    # Queue workers: when every replica is busy, raise ReplyDeferred (the message waits in
+    # its stream) instead of answering with the "overloaded" notice.
+    defer_when_busy: bool = False

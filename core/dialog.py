@@ -17,6 +17,7 @@ from core.errors import (
     OverloadedError,
     PromptTooLongError,
     ReplicaUnreachable,
+    ReplyDeferred,
     StoreError,
     UnhealthyError,
 )
@@ -342,6 +343,8 @@ class DialogManager:
         return Reply("", language, FinishReason.REJECTED, (message,))
 
     def _failed(self, error: GenerationError, language: str) -> Reply:
+        if self.config.defer_when_busy and isinstance(error, NoReplicaAvailable) and error.busy:
+            raise ReplyDeferred(f"every replica is busy: {error}") from error
         self.metrics.generation_errors.labels(error=type(error).__name__).inc()
         logger.warning("generation failed: %s", error)
         return Reply("", language, FinishReason.ERROR, (notice(_error_notice(error), language),))

@@ -14,7 +14,8 @@ BloombridgeError
     ├── ReplicaUnreachable   connection refused, reset or timed out before any token (retryable)
     │   └── ConnectTimeout   no connection within the connect timeout (backed off, not a fault)
     ├── StreamInterrupted    the stream broke after tokens were delivered (carries the partial text)
-    └── NoReplicaAvailable   every replica is backed off, out of service or failed this request
+    ├── NoReplicaAvailable   every replica is backed off, out of service or failed this request
+    └── ReplyDeferred        every replica is busy and the message waits in the queue (workers)
 """
 
 from __future__ import annotations
@@ -112,3 +113,13 @@ class NoReplicaAvailable(GenerationError):
     def __init__(self, message: str, *, busy: bool = False, replica: str | None = None) -> None:
         super().__init__(message, replica=replica)
         self.busy = busy
+
+
+class ReplyDeferred(GenerationError):
+    """Every replica is at capacity and nothing was shown: the message is answered later.
+
+    Raised instead of the "overloaded" notice when the dialog runs in a queue worker
+    (`DialogConfig.defer_when_busy`): the message stays in its stream and is tried again.
+    """
+
+    retryable = True

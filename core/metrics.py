@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -169,6 +169,11 @@ class Metrics:
         self.first_visible_seconds = Histogram(
             "bloombridge_first_visible_seconds",
             "Time from a message's arrival to the first text a user may see.",
+            registry=self.registry,
+        )
+        self.queue_backlog = Gauge(
+            "bloombridge_queue_backlog",
+            "Queued messages not yet answered, all partitions: pending plus not yet read.",
             registry=self.registry,
         )
 

@@ -108,6 +108,7 @@ class TelegramAdapter(StreamingAdapter):
         self._identity: BotIdentity | None = None
         self._stopped = asyncio.Event()
         self._confirming: ConfirmingWebhook | None = None
+        self._sending_only = False
 
     @property
     def identity(self) -> BotIdentity:
@@ -118,6 +119,41 @@ class TelegramAdapter(StreamingAdapter):
 
     async def start(self) -> None:
         """Check the token (getMe), register commands, and start polling or the webhook."""
+        app = self._build_app()
+        app.add_handler(TypeHandler(Update, self._on_update))
+        app.add_error_handler(self._on_error)
+        self._app = app
+        try:
+            await app.initialize()
+            self._identity = BotIdentity(app.bot.id, app.bot.username)
+            await self._register_commands()
+            await app.start()
+            await self._start_updates(app)
+        except TelegramError as exc:
+            await self.stop()
+            raise translate_error(exc, "connecting to Telegram") from exc
+        except BaseException:
+            await self.stop()
+            raise
+        logger.info("Telegram bot @%s started (%s)", self._identity.username, self._mode)
+
+    async def start_sending(self) -> None:
+        """Worker role: check the token (getMe) and send replies; no updates are fetched."""
+        app = self._build_app()
+        self._app = app
+        try:
+            await app.initialize()
+        except TelegramError as exc:
+            await self.stop()
+            raise translate_error(exc, "connecting to Telegram") from exc
+        except BaseException:
+            await self.stop()
+            raise
+        self._identity = BotIdentity(app.bot.id, app.bot.username)
+        self._sending_only = True
+        logger.info("Telegram bot @%s sending replies (queue worker)", self._identity.username)
+
+    def _build_app(self) -> Application[Any, Any, Any, Any, Any, Any]:
         if not self._token:
             raise ConfigurationError("a Telegram bot token is required")
         timeout = self._request_timeout
@@ -137,22 +173,7 @@ class TelegramAdapter(StreamingAdapter):
             .get_updates_pool_timeout(timeout)
             .build()
         )
-        app.add_handler(TypeHandler(Update, self._on_update))
-        app.add_error_handler(self._on_error)
-        self._app = app
-        try:
-            await app.initialize()
-            self._identity = BotIdentity(app.bot.id, app.bot.username)
-            await self._register_commands()
-            await app.start()
-            await self._start_updates(app)
-        except TelegramError as exc:
-            await self.stop()
-            raise translate_error(exc, "connecting to Telegram") from exc
-        except BaseException:
-            await self.stop()
-            raise
-        logger.info("Telegram bot @%s started (%s)", self._identity.username, self._mode)
+        return app
 
     @property
     def _mode(self) -> str:
@@ -238,6 +259,8 @@ class TelegramAdapter(StreamingAdapter):
     def connected(self) -> bool:
         """True while updates are being fetched (long polling) or received (webhook)."""
         app = self._app
+        if app is not None and self._sending_only:
+            return True  # a worker only calls the Bot API; getMe answered at start
         if app is None or not app.running:
             return False
         if self._confirming is not None:
@@ -266,6 +289,7 @@ class TelegramAdapter(StreamingAdapter):
             raise translate_error(exc, "disconnecting from Telegram") from exc
         finally:
             self._app = None
+            self._sending_only = False
 
     @property
     def bot(self) -> Bot:

@@ -27,6 +27,15 @@ key                                            type    TTL                    wr
 ``{sender}/{n}/{m}/{unit}``                                                   `limits` library (moving
 ``{ns}:ratelimit:LIMITER/conversation/``       list    the limit's window     window of hit times)
 ``{conv}/{n}/{m}/{unit}``
+``{ns}:queue:{p}``                             stream  none; acknowledged     ingress hand-off (XADD);
+                                                       entries trimmed        workers read it in the
+                                                                              consumer group ``workers``
+``{ns}:queue-lease:{p}``                       string  ``queue_lease_``       the worker owning partition
+                                                       ``seconds``, renewed   ``p`` (SET NX PX)
+``{ns}:queue-workers``                         zset    none (members older    workers' heartbeats (score:
+                                                       than a lease drop)     milliseconds)
+``{ns}:reply:{conv}:{message}``                hash    the dedup period       `core.queue.ledger`: owner,
+                                                                              state, platform message ids
 =============================================  ======  =====================  ==========================
 
 History items are JSON objects with the fields of `core.messages.Turn`, oldest first.
@@ -85,6 +94,22 @@ class StoreKeys:
     def feedback(self, conversation: ConversationRef, reply_id: str) -> str:
         """Hash: sender id -> rating of one reply."""
         return f"{self.namespace}:feedback:{conversation.key}:{_encoded(reply_id)}"
+
+    def queue(self, partition: int) -> str:
+        """Stream: messages handed on by ingress processes, one stream per partition."""
+        return f"{self.namespace}:queue:{partition}"
+
+    def queue_lease(self, partition: int) -> str:
+        """String: the id of the worker that owns a partition now."""
+        return f"{self.namespace}:queue-lease:{partition}"
+
+    def queue_workers(self) -> str:
+        """Sorted set: live workers by their latest heartbeat (milliseconds)."""
+        return f"{self.namespace}:queue-workers"
+
+    def reply(self, conversation: ConversationRef, message_id: str) -> str:
+        """Hash: the reply ledger of one message (who answers it, its platform message ids)."""
+        return f"{self.namespace}:reply:{conversation.key}:{_encoded(message_id)}"
 
     def sender_feedback(self, conversation: ConversationRef, sender_id: str) -> str:
         """Set: reply ids a sender rated in this conversation."""

@@ -1,0 +1,1 @@
+"""Redis Streams between ingress processes and dialog workers (see core/queue/worker.py)."""
