@@ -202,12 +202,11 @@ class ReplyPacer:
             await self._publish_final(reply, publish, chat)
             return reply
         finally:
-            for task in (consumer, signal):
-                if task is not None and not task.done():
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-            if not consumer.done() or consumer.cancelled():
+            tasks = [task for task in (consumer, signal) if task is not None and not task.done()]
+            for task in tasks:
+                task.cancel()
+            await _until_finished(tasks)
+            if consumer.cancelled():
                 await stream.aclose()
 
     @staticmethod
@@ -256,3 +255,19 @@ class ReplyPacer:
                 logger.debug("waiting signal failed: %s", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(first_shown.wait(), self.waiting_signal_interval)
+
+
+async def _until_finished(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait until `tasks` (cancelled) have finished, even while this task is cancelled again.
+
+    Closing the reply stream while its consumer is still inside it would leave the dialog's
+    generator half closed, holding the conversation's lock and a model slot for good.
+    """
+    cancelled = False
+    while not all(task.done() for task in tasks):
+        try:
+            await asyncio.wait(tasks)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError

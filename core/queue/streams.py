@@ -140,14 +140,16 @@ class MessageQueue:
         """Drop acknowledged entries: everything older than the oldest pending or unread one."""
         key = self.key(partition)
         async with translated("trim a stream"):
+            # The last delivered id is read BEFORE the pending entries: whatever is delivered
+            # in between lies above it and is kept, so a pending entry is never trimmed.
+            group = await self._group(key)
+            last = group.get("last-delivered-id") if group else None
+            if not last or last == "0-0":
+                return
+            oldest = _after(last)
             summary: Any = await self.client.xpending(key, GROUP)
-            oldest = summary.get("min") if summary.get("pending") else None
-            if oldest is None:
-                group = await self._group(key)
-                last = group.get("last-delivered-id") if group else None
-                if not last or last == "0-0":
-                    return
-                oldest = _after(last)
+            if summary.get("pending"):
+                oldest = summary["min"]
             await self.client.xtrim(key, minid=oldest, approximate=False)
 
     async def backlog(self) -> int:

@@ -89,8 +89,8 @@ class ScaleRig:
     async def until_queued(self, count: int) -> None:
         """Wait until the ingress has appended `count` messages to the streams in all.
 
-        Polled: Redis offers no notification of it. `entries-added` counts every entry ever
-        appended, so trimming does not hide any.
+        `entries-added` counts every entry ever appended, so trimming hides none; a blocking
+        XREAD wakes when the next entry arrives (or after a second, for one that came between).
         """
         from redis.asyncio import Redis
 
@@ -99,7 +99,7 @@ class ScaleRig:
         async with Redis.from_url(self.redis_url, decode_responses=True) as client:
             async with asyncio.timeout(SCENARIO_LIMIT):
                 while sum([await _added(client, key) for key in streams]) < count:
-                    await asyncio.sleep(0.05)  # noqa: ASYNC110
+                    await client.xread(dict.fromkeys(streams, "$"), block=1000)
 
     async def start_workers(self, count: int) -> None:
         for _ in range(count):

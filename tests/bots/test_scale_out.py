@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from core.queue.streams import GROUP
 from core.store.keys import StoreKeys
-from tests.bots.scale_rig import SCENARIO_LIMIT, ScaleRig, asked, echo, scale_rig
+from tests.bots.scale_rig import SCENARIO_LIMIT, ScaleRig, asked, echo, scale_rig, stop_workers
 from tests.fakes.tgi import GenerateCall, Script
 from tests.redis_process import RedisProcess
 
@@ -116,6 +116,7 @@ async def test_the_same_event_ingested_twice_gets_one_reply(
         rig.api.feed(rig.message(chat, "and then this"))
         await rig.api.wait_until(lambda: rig.finished(chat, 2), within=SCENARIO_LIMIT)
         assert texts(rig, chat) == ["Echo only once.", "Echo and then this."]
+        await stop_workers(rig.workers)  # a graceful stop: what was answered is acknowledged
         async with Redis.from_url(redis_url, decode_responses=True) as client:
             keys = StoreKeys(redis_namespace)
             entries = 0
