@@ -206,8 +206,10 @@ class ReplyPacer:
             for task in tasks:
                 task.cancel()
             await _until_finished(tasks)
-            if consumer.cancelled():
-                await stream.aclose()
+            # Also after the final reply: the dialog's generator is suspended at its last
+            # yield, holding the conversation's lock until it is closed (garbage collection
+            # may take long when a cycle holds it).
+            await stream.aclose()
 
     @staticmethod
     def _final_reply(
