@@ -135,8 +135,8 @@ def worker_settings(**values: str) -> dict[str, str]:
     """Settings shared by ingress and workers: short leases, no rate limits, plain guards."""
     return {
         "queue_partitions": "8",
-        # Short enough for a quick takeover, long enough for a loaded machine's renewals.
-        "queue_lease_seconds": "4",
+        # A killed worker is replaced within 10 s; a loaded machine may starve a worker for seconds.
+        "queue_lease_seconds": "10",
         "queue_retry_seconds": "0.2",
         "rate_limit_per_user": "",
         "rate_limit_per_conversation": "",

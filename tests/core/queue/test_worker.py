@@ -23,8 +23,9 @@ from core.store.keys import StoreKeys
 from tests.core.queue.test_codec_and_streams import message
 
 PARTITIONS = 8
-# Short leases keep the tests fast: renewals every 0.1 s, a lost lease noticed in 0.3 s.
-LIMITS = WorkerLimits(lease_seconds=0.3, max_in_flight=8, retry_seconds=0.05, drain_seconds=1.0)
+# Renewals every 0.67 s: a lease taken by someone else is noticed within that; a loaded
+# machine may starve the loop for a while, which must not cost a lease.
+LIMITS = WorkerLimits(lease_seconds=2.0, max_in_flight=8, retry_seconds=0.05, drain_seconds=2.0)
 WAIT = 10.0
 
 
