@@ -95,6 +95,12 @@ class ReplyLedger:
             )
         return None if found is None else str(found)
 
+    async def message_ids(self, conversation: ConversationRef, message_id: str) -> list[str]:
+        """The platform messages recorded for the message's reply so far."""
+        async with translated("read a reply record"):
+            found: Any = await self._client.hget(self._keys.reply(conversation, message_id), "ids")
+        return [] if found is None else [str(item) for item in json.loads(found)]
+
     async def _put(
         self, conversation: ConversationRef, message_id: str, owner: str, ids: list[str], state: str
     ) -> bool:

@@ -110,6 +110,15 @@ class ScaleRig:
             conversation = ConversationRef("telegram", None, str(chat_id), kind=PlaceKind.GROUP)
             return await ledger.owner(conversation, str(message_id))
 
+    async def until_recorded(self, chat_id: int, message_id: int) -> None:
+        """Wait until the reply's first platform message is in the ledger (polled: Redis does
+        not announce a hash write), so a crash now leaves a reply that can be resumed."""
+        conversation = ConversationRef("telegram", None, str(chat_id), kind=PlaceKind.GROUP)
+        async with ledger_of(self.settings, self.redis_url) as ledger:
+            async with asyncio.timeout(SCENARIO_LIMIT):
+                while not await ledger.message_ids(conversation, str(message_id)):  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+
     def kill(self, worker_id: str) -> asyncio.subprocess.Process:
         """SIGKILL the worker process whose id (host-pid-random) is `worker_id`."""
         pid = int(worker_id.rsplit("-", 2)[1])

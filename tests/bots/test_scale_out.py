@@ -66,6 +66,7 @@ async def test_a_worker_killed_mid_reply_leaves_it_to_another_that_edits_the_par
         rig.api.feed(rig.message(group, "slow question"))
         # The partial reply is posted (a group shows no drafts) before the model stalls.
         await rig.api.wait_until(lambda: len(rig.replies(group)) == 1, within=SCENARIO_LIMIT)
+        await rig.until_recorded(group, 1)
         owner = await rig.owner_of(group, 1)
         assert owner is not None
         killed = rig.kill(owner)
