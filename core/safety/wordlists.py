@@ -10,14 +10,12 @@ the list of its language and the English one; with an undetermined language, aga
 Entries of a `[category: this language only]` section are checked only in text of their own
 language. Lists are tuned for precision: words with an everyday meaning are left out.
 
-Context: a `[hate]` entry right after an opening quotation mark, or after one of its list's
-cues (a `[mention]` phrase such as "called" or "the word", an `[ingroup]` phrase such as
-"I'm a"), with at most `CUE_GAP` words between, is a mention or a reclaimed use, not an
-insult, and is not reported. The cues look back only. An entry inside one of its list's
-`[except]` phrases ("spic and span") is not reported either; a match that may still become
-such a phrase is decided once the words after it are written or the text ends, so a streamed
-text is judged the same whatever its parts. Negation is not read here: the guard model judges
-meaning.
+Context (`core.safety.list_cues`): a `[hate]` entry right after an opening quotation mark or
+after a cue of its list ("called", "the word", "I'm a") is a mention or a reclaimed use and is
+not reported. An entry inside one of its list's `[except]` phrases ("spic and span",
+`core.safety.list_exceptions`) is not reported either; a match that may still become such a
+phrase is decided once the words after it are written or the text ends, so a streamed text is
+judged the same whatever its parts. Negation is not read here: the guard model judges meaning.
 """
 
 from __future__ import annotations
@@ -31,8 +29,9 @@ from functools import lru_cache
 
 from core.safety.base import Role, SafetyClassifier, SafetyVerdict, TextWatcher
 from core.safety.categories import HATE
+from core.safety.list_cues import Cues
 from core.safety.list_exceptions import ExceptionPhrases
-from core.safety.normalize import QUOTE, TokenStream, restart_points, word_tokens
+from core.safety.normalize import TokenStream, restart_points, word_tokens
 from core.safety.wordlist_files import (
     CUE_SECTIONS,
     Entry,
@@ -55,8 +54,6 @@ __all__ = [
 
 UNDETERMINED = "und"
 ALWAYS_CHECKED = "en"  # English slurs and swearing turn up in replies of every language
-# Words allowed between a cue and the term it excuses ("called *me a* ...").
-CUE_GAP = 2
 
 
 @dataclass(frozen=True)
@@ -113,13 +110,6 @@ class _CompiledList:
         self.fold_accents = word_list.fold_accents
         self.index: dict[tuple[str, ...], list[tuple[re.Pattern[str], Entry]]] = defaultdict(list)
         self.longest = 1
-        self.cues: set[tuple[str, ...]] = {
-            self._squeezed(cue) for cue in word_list.cues if self._squeezed(cue)
-        }
-        self.cues.add((QUOTE,))
-        longest_cue = max(len(cue) for cue in self.cues)
-        # How many tokens before a window the cues may need to see.
-        self.lookback = longest_cue + CUE_GAP
         for entry in word_list.entries:
             if elsewhere and not entry.everywhere:
                 continue
@@ -132,6 +122,16 @@ class _CompiledList:
             self.longest = max(self.longest, len(tokens))
             key = tuple(_squeeze(token) for token in tokens)
             self.index[key].append((_pattern(tokens), entry))
+        self.cues = Cues(
+            (self._squeezed(cue) for cue in word_list.cues),
+            (
+                key
+                for key, candidates in self.index.items()
+                if len(key) == 1 and any(entry.category == HATE for _, entry in candidates)
+            ),
+        )
+        # How many tokens before a window the cues may need to see.
+        self.lookback = self.cues.lookback
         self.exceptions = ExceptionPhrases(
             (self._squeezed(phrase) for phrase in word_list.exceptions), self.index
         )
@@ -189,7 +189,7 @@ class _CompiledList:
                     joined = " ".join(written for written, _ in spelling)
                     for pattern, entry in candidates:
                         if not pattern.fullmatch(joined) or (
-                            entry.category == HATE and self._cued(tokens, start)
+                            entry.category == HATE and self.cues.excuse(tokens, start)
                         ):
                             continue
                         excused, decided_at = self.exceptions.decide(
@@ -197,23 +197,6 @@ class _CompiledList:
                         )
                         if excused is False and decided_at > first_new:
                             yield WordMatch(entry.term, entry.category, self.language)
-
-    def _cued(self, tokens: Sequence[_Token], start: int) -> bool:
-        """Whether a cue ends at most `CUE_GAP` tokens before `tokens[start]`."""
-        for gap in range(CUE_GAP + 1):
-            end = start - gap
-            for cue in self.cues:
-                begin = end - len(cue)
-                if begin < 0:
-                    continue
-                if all(
-                    any(squeezed == word for _, squeezed in tokens[begin + offset])
-                    for offset, word in enumerate(cue)
-                ):
-                    return True
-            if gap == 0 and end > 0 and any(s == QUOTE for _, s in tokens[end - 1]):
-                return True
-        return False
 
 
 class _WordListWatcher(TextWatcher):

@@ -25,6 +25,7 @@ def lists() -> WordListClassifier:
     [
         COUNTER_SPEECH,
         "He called me a wetback at school and I reported it.",
+        "He called me a wetback spic at school.",
         'Never say "kike", it is a slur.',
         "im a dyke and proud of it",
         "Il m'a traité de sale arabe devant tout le monde.",
