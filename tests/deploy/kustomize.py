@@ -1,9 +1,11 @@
 """Renders the kustomizations in deploy/k8s for the tests: the subset of kustomize they use.
 
 Supported, and refused when anything else appears: `resources` (files and other
-kustomizations), `namespace`, `labels` (metadata only), `configMapGenerator` (literals,
-`behavior: merge`, with `generatorOptions.disableNameSuffixHash`) and `patches` with inline
-RFC 6902 JSON patches selected by kind and name. Where `kubectl` is installed the tests also
+kustomizations), `components` (a `Component` adds its resources to, and applies its generators
+and patches on, what the including kustomization has gathered so far), `namespace`, `labels`
+(metadata only), `configMapGenerator` (literals, `behavior: merge`, with
+`generatorOptions.disableNameSuffixHash`) and `patches` with inline RFC 6902 JSON patches
+selected by kind and name. Where `kubectl` is installed the tests also
 compare this rendering with `kubectl kustomize`.
 """
 
@@ -21,6 +23,7 @@ _KNOWN_FIELDS = {
     "apiVersion",
     "kind",
     "resources",
+    "components",
     "namespace",
     "labels",
     "configMapGenerator",
@@ -29,21 +32,28 @@ _KNOWN_FIELDS = {
 }
 
 
-def render(directory: Path) -> list[Manifest]:
-    """The manifests `kustomize build directory` would print (in resource order)."""
+def render(directory: Path, gathered: list[Manifest] | None = None) -> list[Manifest]:
+    """The manifests `kustomize build directory` would print (in resource order).
+
+    `gathered` is what a kustomization including `directory` as a component has so far.
+    """
     spec = yaml.safe_load((directory / "kustomization.yaml").read_text())
     unknown = set(spec) - _KNOWN_FIELDS
     if unknown:
         raise ValueError(
             f"{directory}: kustomize fields the test renderer does not know: {unknown}"
         )
-    manifests: list[Manifest] = []
+    if (spec.get("kind") == "Component") != (gathered is not None):
+        raise ValueError(f"{directory}: a Component must be, and only be, used in `components`")
+    manifests: list[Manifest] = gathered if gathered is not None else []
     for entry in spec.get("resources", []):
         path = directory / entry
         if path.is_dir():
             manifests.extend(render(path))
         else:
             manifests.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
+    for entry in spec.get("components", []):
+        manifests = render(directory / entry, manifests)
     options = spec.get("generatorOptions", {})
     for generator in spec.get("configMapGenerator", []):
         _generate_config_map(manifests, generator, options)

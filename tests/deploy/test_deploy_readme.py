@@ -6,17 +6,29 @@ import re
 
 import yaml
 
+from bots.run_command import PLATFORM_MODULES
 from tests.deploy.kustomize import render
 from tests.deploy.project_facts import DEPLOY, ROOT, command_exists, unknown_settings
 
 README = (DEPLOY / "README.md").read_text()
 
 
+# `bloombridge run PLATFORM` with its options, e.g. `bloombridge run <platform> --role worker`.
+RUN = re.compile(r"\bbloombridge run (<platform>|\w+)((?:\s+--[\w-]+\s+\w+)*)")
+
+
 def test_every_bloombridge_command_it_shows_exists() -> None:
-    commands = re.findall(r"\bbloombridge ((?:run \w+)|doctor|chat)\b", README)
+    commands = re.findall(r"\bbloombridge (doctor|chat)\b", README)
     assert "doctor" in commands
     for command in commands:
         assert command_exists(command.split()), command
+    runs = RUN.findall(README)
+    assert runs
+    for platform, options in runs:
+        platforms = list(PLATFORM_MODULES) if platform == "<platform>" else [platform]
+        for name in platforms:
+            argv = ["run", name, *options.split()]
+            assert command_exists(argv), argv
     images = re.findall(r"`docker run IMAGE ([a-z ]+)`", README)
     assert images and all(command_exists(command.split()) for command in images)
 

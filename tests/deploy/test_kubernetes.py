@@ -39,8 +39,8 @@ def pod_specs(manifests: list[Manifest]) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def test_both_overlays_exist() -> None:
-    assert OVERLAYS == ["bloomchat-176b", "small"]
+def test_the_overlays_exist() -> None:
+    assert OVERLAYS == ["bloomchat-176b", "scale-out", "small"]
 
 
 def test_every_manifest_is_valid_against_the_kubernetes_schemas(
