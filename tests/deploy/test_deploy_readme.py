@@ -41,7 +41,7 @@ def test_every_variable_it_names_is_a_setting() -> None:
 
 def test_every_path_it_names_exists() -> None:
     paths = set(re.findall(r"`((?:deploy/|Dockerfile)[\w./-]*)`", README))
-    paths |= set(re.findall(r"-[fk] (deploy/[\w./-]+)", README))
+    paths |= set(re.findall(r"(?:-[fk]|kustomize) (deploy/[\w./-]+)", README))
     assert len(paths) >= 5
     for path in paths:
         if path == "deploy/bots.env":
@@ -70,3 +70,16 @@ def test_secrets_and_objects_it_creates_are_the_ones_the_manifests_use() -> None
     names = {(m["kind"], m["metadata"]["name"]) for m in manifests}
     assert ("StatefulSet", "tgi") in names
     assert ("ConfigMap", "bloombridge-config") in names
+
+
+def test_the_image_it_replaces_is_the_one_every_bot_runs() -> None:
+    replaced = set(re.findall(r"sed 's\|image: ([\w:./-]+)\|", README))
+    assert len(replaced) == 1
+    for overlay in (DEPLOY / "k8s" / "overlays").iterdir():
+        bots = [
+            container["image"]
+            for manifest in render(overlay)
+            if manifest["kind"] == "Deployment"
+            for container in manifest["spec"]["template"]["spec"]["containers"]
+        ]
+        assert bots and set(bots) == replaced, overlay.name
