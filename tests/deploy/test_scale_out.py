@@ -63,6 +63,15 @@ def test_each_bot_is_one_ingress_and_workers_that_an_autoscaler_owns(
     assert float(metric["external"]["target"]["averageValue"]) > 0
 
 
+def test_each_platform_has_its_own_streams(manifests: list[Manifest]) -> None:
+    namespaces = set()
+    for platform in PLATFORMS:
+        env = container(named(manifests, "Deployment", f"worker-{platform}"))["env"]
+        [namespace] = [v["value"] for v in env if v["name"] == "BLOOMBRIDGE_REDIS_NAMESPACE"]
+        namespaces.add(namespace)
+    assert len(namespaces) == len(PLATFORMS)
+
+
 def test_workers_reach_tgi_and_redis_and_share_the_bots_disruption_budget(
     manifests: list[Manifest],
 ) -> None:
