@@ -8,13 +8,40 @@ import yaml
 
 from bots.run_command import PLATFORM_MODULES
 from tests.deploy.kustomize import render
-from tests.deploy.project_facts import DEPLOY, ROOT, command_exists, unknown_settings
+from tests.deploy.project_facts import (
+    DEPLOY,
+    ROOT,
+    WAITING_FOR_SCALE_OUT,
+    command_exists,
+    unknown_settings,
+)
 
 README = (DEPLOY / "README.md").read_text()
-
+# The scale-out part names `--role` and its settings, which the CLI may not have yet.
+_SCALE_OUT_START = README.index("**Scaling out the bots.**")
+_SCALE_OUT_END = README.index("\n## ", _SCALE_OUT_START)
+SCALE_OUT = README[_SCALE_OUT_START:_SCALE_OUT_END]
+ONE_PROCESS = README[:_SCALE_OUT_START] + README[_SCALE_OUT_END:]
 
 # `bloombridge run PLATFORM` with its options, e.g. `bloombridge run <platform> --role worker`.
 RUN = re.compile(r"\bbloombridge run (<platform>|\w+)((?:\s+--[\w-]+\s+\w+)*)")
+
+
+def assert_run_commands_exist(text: str) -> int:
+    """Checks every `bloombridge run` command in `text`; returns how many there are."""
+    runs = RUN.findall(text)
+    for platform, options in runs:
+        platforms = list(PLATFORM_MODULES) if platform == "<platform>" else [platform]
+        for name in platforms:
+            argv = ["run", name, *options.split()]
+            assert command_exists(argv), argv
+    return len(runs)
+
+
+def assert_variables_are_settings(text: str) -> None:
+    names = re.findall(r"\bBLOOMBRIDGE_[A-Z_]+\b", text)
+    assert names
+    assert unknown_settings(names) == []
 
 
 def test_every_bloombridge_command_it_shows_exists() -> None:
@@ -22,21 +49,19 @@ def test_every_bloombridge_command_it_shows_exists() -> None:
     assert "doctor" in commands
     for command in commands:
         assert command_exists(command.split()), command
-    runs = RUN.findall(README)
-    assert runs
-    for platform, options in runs:
-        platforms = list(PLATFORM_MODULES) if platform == "<platform>" else [platform]
-        for name in platforms:
-            argv = ["run", name, *options.split()]
-            assert command_exists(argv), argv
+    assert_run_commands_exist(ONE_PROCESS)
     images = re.findall(r"`docker run IMAGE ([a-z ]+)`", README)
     assert images and all(command_exists(command.split()) for command in images)
 
 
 def test_every_variable_it_names_is_a_setting() -> None:
-    names = re.findall(r"\bBLOOMBRIDGE_[A-Z_]+\b", README)
-    assert names
-    assert unknown_settings(names) == []
+    assert_variables_are_settings(ONE_PROCESS)
+
+
+@WAITING_FOR_SCALE_OUT
+def test_the_scale_out_commands_and_variables_exist() -> None:
+    assert assert_run_commands_exist(SCALE_OUT) == 2  # the ingress and the worker
+    assert_variables_are_settings(SCALE_OUT)
 
 
 def test_every_path_it_names_exists() -> None:

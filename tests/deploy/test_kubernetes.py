@@ -12,7 +12,13 @@ import pytest
 import yaml
 
 from tests.deploy.kustomize import Manifest, render
-from tests.deploy.project_facts import DEPLOY, command_exists, secrets_in, unknown_settings
+from tests.deploy.project_facts import (
+    DEPLOY,
+    WAITING_FOR_SCALE_OUT,
+    command_exists,
+    secrets_in,
+    unknown_settings,
+)
 
 K8S = DEPLOY / "k8s"
 OVERLAYS = sorted(path.name for path in (K8S / "overlays").iterdir())
@@ -177,8 +183,15 @@ def test_redis_persists_to_a_volume(overlay: tuple[str, list[Manifest]]) -> None
     assert redis["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
 
 
-def test_bots_run_real_commands_and_set_real_settings(overlay: tuple[str, list[Manifest]]) -> None:
-    _, manifests = overlay
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=WAITING_FOR_SCALE_OUT if name == "scale-out" else ())
+        for name in OVERLAYS
+    ],
+)
+def test_bots_run_real_commands_and_set_real_settings(name: str) -> None:
+    manifests = render(K8S / "overlays" / name)
     deployments = by_kind(manifests, "Deployment")
     assert deployments
     names: list[str] = list(by_kind(manifests, "ConfigMap")["bloombridge-config"]["data"])
