@@ -5,7 +5,10 @@ Run: .venv/bin/python -m bench.language_guard_eval --data ../shared/eval/langid
 Two-language replies (three sentences in the target language, then two in another) measure the
 share of switches caught and how many characters after the switch were shown before the guard
 acted; single-language replies with code, links, names and numbers mixed in measure how often a
-correct reply is wrongly cut. Tokens are simulated as 4-character steps.
+correct reply is wrongly cut. Tokens are simulated as 4-character steps. A reply's sentences end
+with a terminator, so dev lines without one (headlines, lines cut from stories at a colon) get
+the full stop of their script; without it the guard reads the last target line and the first
+foreign one as one sentence and cuts from the start of that sentence.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ from core.messages import ConversationRef, IncomingMessage, Sender
 
 TOKEN_CHARS = 4
 UNSPACED = frozenset({"zh", "zh-hant"})
+# The full stop each script writes; Latin's "." for the rest.
+FULL_STOPS = {"zh": "。", "zh-hant": "。", "hi": "।", "mr": "।", "ne": "।", "bn": "।", "as": "।"}
+FULL_STOPS |= {"ur": "۔", "pa": "।", "or": "।"}  # noqa: RUF001
+_ENDINGS = ".!?…।॥؟۔。！？\"'”’»)]"  # noqa: RUF001
 
 
 class NoModel:
@@ -100,12 +107,20 @@ def single_language_reply(code: str, sentences: Sequence[str]) -> str:
     )
 
 
+def terminated(code: str, text: str) -> str:
+    """`text` ending with a sentence terminator: its script's full stop added when it has none."""
+    text = text.rstrip()
+    if text.endswith(tuple(_ENDINGS)):
+        return text
+    return text.rstrip(":;,-–— ") + FULL_STOPS.get(code, ".")  # noqa: RUF001
+
+
 def dev_sentences(items: Sequence[LabelledText]) -> dict[str, list[str]]:
     """Dev sentences of 40 to 200 characters per language (the length of a reply's sentences)."""
     by_language: dict[str, list[str]] = defaultdict(list)
     for item in items:
         if item.kind == "sentence" and 40 <= len(item.text) <= 200:
-            by_language[item.language].append(item.text)
+            by_language[item.language].append(terminated(item.language, item.text))
     return by_language
 
 

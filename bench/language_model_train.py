@@ -4,8 +4,10 @@ Run (the sources are listed in core/data/language/SOURCES.md, with how to obtain
     .venv/bin/python -m bench.language_model_train --data ../shared/eval/langid \\
         --udhr DIR_WITH_UDHR_XML --kirundi KIRUNDI_DATASET_METADATA_CSV
 
-Writes core/data/language/char_ngrams.npz and combiner.json, and prints the accuracy/coverage
-curve of the fitted combination on the tuning part, from which its thresholds are chosen.
+Writes core/data/language/char_ngrams.npz (the n-gram model, `bench/language_ngram_train.py`)
+and combiner.json, and prints the accuracy/coverage curve of the fitted combination on the
+tuning part, from which its thresholds are chosen. The n-gram scores the combination is fitted
+on are out of fold: each comes from a model trained without that text.
 Only the tuning part of the shared data is read (see bench/language_data.py); dev is left for
 bench/language_eval.py.
 """
@@ -21,18 +23,29 @@ import re
 import xml.etree.ElementTree as ElementTree
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from bench.language_data import load_part
-from core.language.char_ngrams import OTHER, WEIGHTS_FILE, CharNgramModel, ngram_buckets
+from bench.language_ngram_train import (
+    BITS,
+    CROP_WORDS,
+    EPOCHS,
+    LEARNING_RATE,
+    LONGEST,
+    WEIGHT_DECAY,
+    Example,
+    buckets_of,
+    fit,
+    with_crops,
+)
+from core.language.char_ngrams import OTHER, WEIGHTS_FILE, CharNgramModel
 from core.language.combination import (
     COMBINER_FILE,
     STAGE_FEATURES,
-    TRUSTED_FEATURE,
+    TRUSTED_FEATURES,
     Combiner,
     Opinions,
     StageWeights,
@@ -49,8 +62,6 @@ from core.language.library_detectors import (
 )
 
 PACKAGE_DATA = Path(__file__).resolve().parent.parent / "core" / "data" / "language"
-BITS = 16
-SMOOTHING = 0.5
 FOLDS = 4
 SHARED_SCRIPTS = ("Latin", "Arabic", "Devanagari", "Bengali")
 # A wrong language costs this many "not sure" answers when thresholds are chosen.
@@ -61,7 +72,9 @@ STAGE_EXIT_SLACK = 0.001
 # UDHR translations in languages outside BLOOM that teach the "other" class. Close relatives of
 # BLOOM languages (Dyula and Maninka of Bambara, Nyankore of Kinyarwanda, Swati and Ndebele of
 # Zulu, Lozi of Sesotho, Galician of Portuguese, Nigerian Pidgin of English) are left out: they
-# would teach the model to refuse BLOOM text.
+# would teach the model to refuse BLOOM text. Malay is left out for the same reason: standard
+# Malay and Indonesian are one language with two norms, and Malay text in "other" made the model
+# refuse plain Indonesian.
 OTHER_UDHR = [
     "deu_1996",
     "nld",
@@ -73,7 +86,6 @@ OTHER_UDHR = [
     "tur",
     "pol",
     "swe",
-    "mly_latn",
     "jav",
     "ceb",
     "ewe",
@@ -110,15 +122,6 @@ OTHER_UDHR = [
     "uig_arab",
     "san",
 ]
-
-
-@dataclass(frozen=True)
-class Example:
-    """One training text with its class (a reply-language code or "other")."""
-
-    label: str
-    text: str
-    kind: str
 
 
 def shared_script(code: str) -> str | None:
@@ -174,35 +177,41 @@ def fold_of(text: str) -> int:
     return hashlib.md5(text.encode("utf-8")).digest()[0] % FOLDS
 
 
-def train_naive_bayes(
-    examples: Sequence[Example],
-    languages: tuple[str, ...],
-    buckets: Sequence[npt.NDArray[np.int64]],
-) -> CharNgramModel:
-    """Log P(bucket | language) with add-`SMOOTHING` counts."""
-    index = {code: position for position, code in enumerate(languages)}
-    counts = np.zeros((1 << BITS, len(languages)), dtype=np.float64)
-    for example, found in zip(examples, buckets, strict=True):
-        np.add.at(counts[:, index[example.label]], found, 1.0)
-    totals = counts.sum(axis=0) + SMOOTHING * counts.shape[0]
-    weights = np.log((counts + SMOOTHING) / totals)
-    return CharNgramModel(languages, weights, BITS)
-
-
 def out_of_fold_models(
     examples: Sequence[Example], languages: tuple[str, ...]
 ) -> tuple[CharNgramModel, list[CharNgramModel], list[int]]:
-    """The final model on everything, and one model per fold trained without that fold."""
-    buckets = [ngram_buckets(example.text, BITS) for example in examples]
+    """The final model on everything, and one model per fold trained without that fold.
+
+    Each model also learns from short crops of its sentences; a crop is in its sentence's fold.
+    """
+    grown, origin = with_crops(examples)
+    buckets = buckets_of(grown)
     folds = [fold_of(example.text) for example in examples]
-    final = train_naive_bayes(examples, languages, buckets)
+    final = fit(grown, languages, buckets)
     per_fold = []
     for fold in range(FOLDS):
-        keep = [position for position, held in enumerate(folds) if held != fold]
-        per_fold.append(
-            train_naive_bayes([examples[i] for i in keep], languages, [buckets[i] for i in keep])
-        )
+        keep = [i for i, source in enumerate(origin) if folds[source] != fold]
+        per_fold.append(fit([grown[i] for i in keep], languages, [buckets[i] for i in keep]))
+        print(f"n-gram model without fold {fold} trained", flush=True)
     return final, per_fold, folds
+
+
+def cached_models(
+    examples: Sequence[Example], languages: tuple[str, ...], cache: Path | None
+) -> tuple[CharNgramModel, list[CharNgramModel], list[int]]:
+    """`out_of_fold_models`, kept beside the libraries' cache for reruns on the same texts."""
+    settings = (BITS, LONGEST, EPOCHS, LEARNING_RATE, WEIGHT_DECAY, CROP_WORDS, languages)
+    digest = hashlib.sha1(repr((settings, [(e.label, e.text) for e in examples])).encode())
+    path = cache.with_suffix(f".models-{digest.hexdigest()[:12]}.pkl") if cache else None
+    if path is not None and path.exists():
+        found: tuple[CharNgramModel, list[CharNgramModel], list[int]] = pickle.loads(
+            path.read_bytes()
+        )
+        return found
+    models = out_of_fold_models(examples, languages)
+    if path is not None:
+        path.write_bytes(pickle.dumps(models))
+    return models
 
 
 def fit_stage(
@@ -227,32 +236,46 @@ def fit_stage(
         bias_index[row, : len(group)] = [code_index[code] for code in group]
         mask[row, : len(group)] = True
         target[row, group.index(label)] = 1.0
-    trusted = features_[:, :, names.index(TRUSTED_FEATURE)]
+    trusted = [(feature, names.index(feature)) for feature in TRUSTED_FEATURES if feature in names]
     size = len(names)
-    params = np.zeros(size + 2 * len(codes))
+    codes_n = len(codes)
+    params = np.zeros(size + codes_n * (1 + len(trusted)))
     first = np.zeros_like(params)
     second = np.zeros_like(params)
     norm = weights / weights.sum()
     for step in range(1, steps + 1):
         w = params[:size]
-        b = params[size : size + len(codes)]
-        t = params[size + len(codes) :]
-        scores = features_ @ w + b[bias_index] + trusted * t[bias_index]
+        b = params[size : size + codes_n]
+        scores = features_ @ w + b[bias_index]
+        for slot, (_, column) in enumerate(trusted):
+            t = params[size + codes_n * (slot + 1) : size + codes_n * (slot + 2)]
+            scores = scores + features_[:, :, column] * t[bias_index]
         scores = np.where(mask, scores, -1e9)
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores) * mask
         prob = exp / exp.sum(axis=1, keepdims=True)
         delta = (prob - target) * norm[:, None] * mask
-        grad_w = np.einsum("nk,nkf->f", delta, features_)
-        grad_b = np.bincount(bias_index.ravel(), delta.ravel(), minlength=len(codes))
-        grad_t = np.bincount(bias_index.ravel(), (delta * trusted).ravel(), minlength=len(codes))
-        grad = np.concatenate([grad_w, grad_b, grad_t]) + 1e-4 * params
+        grads = [
+            np.einsum("nk,nkf->f", delta, features_),
+            np.bincount(bias_index.ravel(), delta.ravel(), minlength=codes_n),
+        ]
+        for _, column in trusted:
+            grads.append(
+                np.bincount(
+                    bias_index.ravel(), (delta * features_[:, :, column]).ravel(), minlength=codes_n
+                )
+            )
+        grad = np.concatenate(grads) + 1e-4 * params
         first = 0.9 * first + 0.1 * grad
         second = 0.999 * second + 0.001 * grad**2
         params -= 0.05 * (first / (1 - 0.9**step)) / (np.sqrt(second / (1 - 0.999**step)) + 1e-8)
     bias = {code: float(params[size + position]) for code, position in code_index.items()}
     trust = {
-        code: float(params[size + len(codes) + position]) for code, position in code_index.items()
+        feature: {
+            code: float(params[size + codes_n * (slot + 1) + position])
+            for code, position in code_index.items()
+        }
+        for slot, (feature, _) in enumerate(trusted)
     }
     return StageWeights(names, params[:size].copy(), bias, trust)
 
@@ -291,7 +314,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     examples = gather(args.data, args.udhr, args.kirundi)
     print("training texts per class:", dict(sorted(Counter(e.label for e in examples).items())))
     languages = tuple(sorted({example.label for example in examples}))
-    final, per_fold, folds = out_of_fold_models(examples, languages)
+    final, per_fold, folds = cached_models(examples, languages, args.cache)
     final.save(str(PACKAGE_DATA / WEIGHTS_FILE))
 
     by_script: dict[str, list[str]] = defaultdict(list)
@@ -324,8 +347,10 @@ def main(argv: Iterable[str] | None = None) -> None:
     if args.cache:
         args.cache.write_bytes(pickle.dumps(cache))
     per_label = Counter(example.label for example, _, _ in rows)
-    # Each text weighs 1/sqrt(texts of its class): big classes count more, but not in proportion.
-    weights = np.array([per_label[example.label] ** -0.5 for example, _, _ in rows])
+    # Each class weighs the same (each text 1/texts of its class), as every language counts the
+    # same in the figures: the 3,700 extra Kirundi sentences must not make Kirundi the likelier
+    # of two neighbours.
+    weights = np.array([1.0 / per_label[example.label] for example, _, _ in rows])
     labels = [example.label for example, _, _ in rows]
     groups = [group for _, group, _ in rows]
     stages: list[StageWeights] = []

@@ -1,9 +1,11 @@
-"""A compact character n-gram model (hashed naive Bayes) shipped as package data.
+"""A compact character n-gram model (hashed linear classifier) shipped as package data.
 
 It covers the BLOOM languages that share a script with others, including those no library knows
-(Bambara, Fon, Kikuyu, Tumbuka when trained on it, Akan/Twi) and pairs libraries confuse
-(Kirundi against Kinyarwanda), plus an "other" class for text in languages outside BLOOM.
-Weights are trained by `bench/language_model_train.py` on openly licensed text; see
+(Bambara, Fon, Kikuyu, Akan/Twi) and pairs libraries confuse (Kirundi against Kinyarwanda,
+isiZulu against isiXhosa, the Sotho-Tswana languages), plus an "other" class for text in
+languages outside BLOOM. A text's score for a language is the sum of one weight per character
+n-gram (hashed into 2**bits buckets) plus a bias: one gather and one matrix product. Weights are
+trained discriminatively by `bench/language_ngram_train.py` on openly licensed text; see
 `core/data/language/SOURCES.md`.
 """
 
@@ -18,7 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-ORDERS = (1, 2, 3, 4)
+# The longest n-gram: every n-gram of 1 to MAX_ORDER characters is a feature.
+MAX_ORDER = 4
 # Spaces, digits and punctuation separate words; every other character (letters and the vowel
 # signs of Indic scripts alike) is part of one.
 _SEPARATORS = re.compile(
@@ -28,7 +31,7 @@ _SEPARATORS = re.compile(
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _PRIME = np.uint64(1000003)
 # Added at each order so a short n-gram and a longer one rarely share a hash.
-_ORDER_SALT = {order: np.uint64(order * 0x9E3779B97F4A7C15 % 2**64) for order in ORDERS}
+_ORDER_SALT = [np.uint64(order * 0x9E3779B97F4A7C15 % 2**64) for order in range(8)]
 WEIGHTS_FILE = "char_ngrams.npz"
 # The first characters of a long text say enough; reading more only costs time.
 MAX_CHARS = 240
@@ -40,13 +43,13 @@ def words_only(text: str) -> str:
     return " " + _SEPARATORS.sub(" ", text.lower()).strip() + " "
 
 
-def ngram_buckets(text: str, bits: int) -> npt.NDArray[np.intp]:
+def ngram_buckets(text: str, bits: int, longest: int = MAX_ORDER) -> npt.NDArray[np.intp]:
     """The hash bucket (of 2**bits) of every character n-gram of `text`, all orders together."""
     points = np.frombuffer(words_only(text).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     found = [points]
     with np.errstate(over="ignore"):
         # Each order extends the previous one's hashes by one character (a rolling polynomial).
-        for order in ORDERS[1:]:
+        for order in range(2, longest + 1):
             previous = found[-1]
             if len(previous) < 2:
                 break
@@ -58,42 +61,53 @@ def ngram_buckets(text: str, bits: int) -> npt.NDArray[np.intp]:
 
 @dataclass(frozen=True)
 class NgramScores:
-    """Per-language log-likelihoods of a text: summed over its n-grams and their mean."""
+    """Per-language scores (logits) of a text and how many n-grams they were summed over."""
 
     languages: tuple[str, ...]
-    total: npt.NDArray[np.floating[Any]]
-    mean: npt.NDArray[np.floating[Any]]
+    logits: npt.NDArray[np.float32]
     ngrams: int
 
 
 class CharNgramModel:
-    """Log P(n-gram | language) per hash bucket; a text's score is the sum over its n-grams."""
+    """One weight per (hash bucket, language) and a bias per language; logits are their sums."""
 
     def __init__(
-        self, languages: tuple[str, ...], weights: npt.NDArray[np.floating[Any]], bits: int
+        self,
+        languages: tuple[str, ...],
+        weights: npt.NDArray[np.floating[Any]],
+        bits: int,
+        bias: npt.NDArray[np.floating[Any]] | None = None,
+        longest: int = MAX_ORDER,
     ) -> None:
         self.languages = languages
         self.bits = bits
-        self._weights = weights.astype(np.float32)
+        self.longest = longest
+        self._weights = np.ascontiguousarray(weights, dtype=np.float32)
+        self._bias = (
+            np.zeros(len(languages), dtype=np.float32)
+            if bias is None
+            else np.asarray(bias, dtype=np.float32)
+        )
         self.index = {code: position for position, code in enumerate(languages)}
 
     def scores(self, text: str) -> NgramScores:
-        """The log-likelihood of `text` (its first `MAX_CHARS` characters) under each language."""
-        buckets = ngram_buckets(text[:MAX_CHARS], self.bits)
+        """The logits of `text` (its first `MAX_CHARS` characters) for each language."""
+        buckets = ngram_buckets(text[:MAX_CHARS], self.bits, self.longest)
         if not len(buckets):
-            zeros = np.zeros(len(self.languages), dtype=np.float32)
-            return NgramScores(self.languages, zeros, zeros, 0)
+            return NgramScores(self.languages, self._bias.copy(), 0)
         # A row of ones times the gathered rows: BLAS sums them faster than `.sum(axis=0)`.
-        total = np.ones(len(buckets), dtype=np.float32) @ self._weights[buckets]
-        return NgramScores(self.languages, total, total / len(buckets), len(buckets))
+        logits = np.ones(len(buckets), dtype=np.float32) @ self._weights[buckets] + self._bias
+        return NgramScores(self.languages, logits, len(buckets))
 
     def save(self, path: str) -> None:
-        """Write the weights (float16) with their languages and hash size."""
+        """Write the weights (float16) with their bias, languages and hash size."""
         np.savez_compressed(
             path,
             weights=self._weights.astype(np.float16),
+            bias=self._bias,
             languages=np.array(self.languages),
             bits=np.array(self.bits),
+            longest=np.array(self.longest),
         )
 
     @classmethod
@@ -101,7 +115,9 @@ class CharNgramModel:
         """Read weights written by `save` (a path or an open binary file)."""
         with np.load(source) as stored:
             languages = tuple(str(code) for code in stored["languages"])
-            return cls(languages, stored["weights"], int(stored["bits"]))
+            bias = stored["bias"] if "bias" in stored.files else None
+            longest = int(stored["longest"]) if "longest" in stored.files else MAX_ORDER
+            return cls(languages, stored["weights"], int(stored["bits"]), bias, longest)
 
 
 _LOCK = threading.Lock()

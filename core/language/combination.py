@@ -4,7 +4,8 @@ For a text in a script several BLOOM languages share, every candidate language o
 (plus "other", a language outside BLOOM) gets a feature vector from each model's opinion; a
 conditional logit (weights fitted on the tuning data by `bench/language_model_train.py`) turns
 them into one probability per candidate. Stage 1 uses only the fast models (CLD2 and the n-gram
-model); when its best probability is below `stage_exit`, stage 2 adds py3langid and lingua.
+model); when its best probability is below the stage's exit, stage 2 adds py3langid and
+lingua.
 The probabilities of both stages are on one scale: each stage is fitted to minimise log loss on
 the same tuning texts.
 """
@@ -26,24 +27,15 @@ from core.language.char_ngrams import OTHER, CharNgramModel, NgramScores
 from core.language.library_detectors import Cld2Guess
 
 COMBINER_FILE = "combiner.json"
-# The features each stage adds: CLD2 alone (about 10 us), then the n-gram model, then py3langid
-# and lingua (hundreds of us).
+# The features of each stage: CLD2 and the n-gram model (tens of us), then py3langid and lingua
+# as well (hundreds of us).
+FAST_FEATURES = ("cld2_top", "cld2_top_reliable", "cld2_share", "cld2_unknown", "ngram")
 STAGE_FEATURES: tuple[tuple[str, ...], ...] = (
-    ("cld2_top", "cld2_top_reliable", "cld2_share", "cld2_unknown"),
-    ("cld2_top", "cld2_top_reliable", "cld2_share", "cld2_unknown", "ngram_mean", "ngram_total"),
-    (
-        "cld2_top",
-        "cld2_top_reliable",
-        "cld2_share",
-        "cld2_unknown",
-        "ngram_mean",
-        "ngram_total",
-        "py3langid",
-        "py3langid_unknown",
-        "lingua",
-        "lingua_unknown",
-    ),
+    FAST_FEATURES,
+    (*FAST_FEATURES, "py3langid", "py3langid_unknown", "lingua", "lingua_unknown"),
 )
+# The n-gram model's log-probabilities below this carry no more information.
+_NGRAM_FLOOR = -30.0
 # log(probability) below this carries no more information (py3langid, lingua).
 _FLOOR = math.exp(-15.0)
 
@@ -61,41 +53,55 @@ class Opinions:
 @dataclass(frozen=True)
 class StageWeights:
     """Weights of one stage: one per feature, a bias per candidate, and per candidate an extra
-    weight on CLD2 naming it reliably (`trust`: CLD2 is surer of some languages than others)."""
+    weight on each of `TRUSTED_FEATURES` (`trust[feature][code]`): CLD2 and the n-gram model
+    are surer of some languages than of others (the n-gram model of Bambara more than of
+    Kirundi against Kinyarwanda)."""
 
     features: tuple[str, ...]
     weights: npt.NDArray[np.float64]
     bias: Mapping[str, float]
-    trust: Mapping[str, float]
+    trust: Mapping[str, Mapping[str, float]]
 
 
-TRUSTED_FEATURE = "cld2_top_reliable"
+TRUSTED_FEATURES = ("cld2_top_reliable", "ngram")
 
 
 @dataclass(frozen=True)
 class _Layout:
-    """What `features` needs about one candidate list, worked out once per list."""
+    """What `features` needs about one candidate list and feature list, worked out once."""
 
     positions: npt.NDArray[np.intp]
-    unknown: Mapping[str, npt.NDArray[np.float64]]
+    rows: Mapping[str, int]
+    columns: Mapping[str, int]
+    # The "<library>_unknown" columns, filled in once: 1 where the library cannot name a candidate.
+    template: npt.NDArray[np.float64]
 
 
-_LAYOUTS: dict[tuple[tuple[str, ...], tuple[str, ...]], _Layout] = {}
+_LAYOUTS: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], _Layout] = {}
 
 
 def _layout(
-    languages: tuple[str, ...], candidates: tuple[str, ...], known: Mapping[str, frozenset[str]]
+    languages: tuple[str, ...],
+    candidates: tuple[str, ...],
+    names: tuple[str, ...],
+    known: Mapping[str, frozenset[str]],
 ) -> _Layout:
-    key = (languages, candidates)
+    key = (languages, candidates, names)
     found = _LAYOUTS.get(key)
     if found is None:
         index = {code: position for position, code in enumerate(languages)}
+        columns = {name: position for position, name in enumerate(names)}
+        template = np.zeros((len(candidates), len(names)))
+        for library, codes in known.items():
+            if f"{library}_unknown" in columns:
+                template[:, columns[f"{library}_unknown"]] = [
+                    float(code not in codes) for code in candidates
+                ]
         found = _Layout(
             np.array([index[code] for code in candidates], dtype=np.intp),
-            {
-                library: np.array([float(code not in codes) for code in candidates])
-                for library, codes in known.items()
-            },
+            {code: row for row, code in enumerate(candidates)},
+            columns,
+            template,
         )
         _LAYOUTS[key] = found
     return found
@@ -109,30 +115,28 @@ def features(
     languages: tuple[str, ...],
 ) -> npt.NDArray[np.float64]:
     """The (candidates by features) matrix for one text; `languages` are the n-gram model's."""
+    layout = _layout(languages, tuple(candidates), tuple(names), known)
+    column = layout.columns
+    matrix = layout.template.copy()
     grams = opinions.ngrams
-    candidates = tuple(candidates)
-    layout = _layout(languages, candidates, known)
-    column = {name: position for position, name in enumerate(names)}
-    matrix = np.zeros((len(candidates), len(names)))
-    if grams is not None and grams.ngrams and "ngram_mean" in column:
-        mean = grams.mean[layout.positions]
-        total = grams.total[layout.positions]
-        matrix[:, column["ngram_mean"]] = mean - mean.max()
-        matrix[:, column["ngram_total"]] = np.maximum(total - total.max(), -50.0) / 10.0
+    if grams is not None and grams.ngrams and "ngram" in column:
+        # Log-softmax of the model's logits over this text's candidates.
+        logits = grams.logits[layout.positions].astype(np.float64)
+        logits -= logits.max()
+        logits -= math.log(float(np.exp(logits).sum()))
+        matrix[:, column["ngram"]] = np.maximum(logits, _NGRAM_FLOOR) / 5.0
     guess = opinions.cld2
     for rank, (code, value) in enumerate(zip(guess.languages, guess.shares, strict=True)):
-        if code in candidates:
-            row = candidates.index(code)
+        row = layout.rows.get(code)
+        if row is not None:
             matrix[row, column["cld2_share"]] = value
             if rank == 0:
                 matrix[row, column["cld2_top"]] = 1.0
                 matrix[row, column["cld2_top_reliable"]] = float(guess.reliable)
-    for library in ("cld2", "py3langid", "lingua"):
-        if f"{library}_unknown" in column:
-            matrix[:, column[f"{library}_unknown"]] = layout.unknown[library]
-        found: Mapping[str, float] | None = getattr(opinions, library, None)
+    for library in ("py3langid", "lingua"):
+        found: Mapping[str, float] | None = getattr(opinions, library)
         if library in column and found is not None:
-            values = np.array([found.get(code, 0.0) for code in candidates])
+            values = np.array([found.get(code, 0.0) for code in layout.rows])
             matrix[:, column[library]] = np.log(np.maximum(values, _FLOOR)) / 5.0
     return matrix
 
@@ -145,13 +149,16 @@ _VECTORS: dict[
 def _vectors(
     stage: StageWeights, candidates: tuple[str, ...]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The stage's bias per candidate, and its (candidates by features) weights with trust."""
     key = (id(stage), candidates)
     found = _VECTORS.get(key)
     if found is None:
-        found = (
-            np.array([stage.bias.get(code, 0.0) for code in candidates]),
-            np.array([stage.trust.get(code, 0.0) for code in candidates]),
-        )
+        # Per candidate, each feature's weight plus that candidate's trust in it.
+        weights = np.tile(stage.weights, (len(candidates), 1))
+        for feature, trust in stage.trust.items():
+            column = stage.features.index(feature)
+            weights[:, column] += [trust.get(code, 0.0) for code in candidates]
+        found = (np.array([stage.bias.get(code, 0.0) for code in candidates]), weights)
         _VECTORS[key] = found
     return found
 
@@ -160,9 +167,8 @@ def probabilities(
     matrix: npt.NDArray[np.float64], stage: StageWeights, candidates: Sequence[str]
 ) -> npt.NDArray[np.float64]:
     """Softmax of the stage's scores over `candidates`."""
-    bias, trust = _vectors(stage, tuple(candidates))
-    trusted = matrix[:, stage.features.index(TRUSTED_FEATURE)]
-    scores = matrix @ stage.weights + bias + trusted * trust
+    bias, weights = _vectors(stage, tuple(candidates))
+    scores = (matrix * weights).sum(axis=1) + bias
     scores -= scores.max()
     exp = np.exp(scores)
     result: npt.NDArray[np.float64] = exp / exp.sum()
@@ -205,7 +211,10 @@ def _stage_json(stage: StageWeights) -> dict[str, Any]:
         "features": list(stage.features),
         "weights": [round(float(value), 6) for value in stage.weights],
         "bias": {code: round(value, 6) for code, value in stage.bias.items()},
-        "trust": {code: round(value, 6) for code, value in stage.trust.items()},
+        "trust": {
+            feature: {code: round(value, 6) for code, value in trust.items()}
+            for feature, trust in stage.trust.items()
+        },
     }
 
 
@@ -214,7 +223,10 @@ def _stage_from_json(data: Mapping[str, Any]) -> StageWeights:
         tuple(data["features"]),
         np.array(data["weights"], dtype=np.float64),
         {str(code): float(value) for code, value in data["bias"].items()},
-        {str(code): float(value) for code, value in data["trust"].items()},
+        {
+            str(feature): {str(code): float(value) for code, value in trust.items()}
+            for feature, trust in data["trust"].items()
+        },
     )
 
 

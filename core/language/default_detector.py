@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from core.language.char_ngrams import OTHER, CharNgramModel, shipped_model
 from core.language.combination import (
@@ -29,6 +30,8 @@ MIN_LETTERS = 4
 MIN_HAN = 2
 # Text made of fewer different letters than this ("w1 w2 w3", "aaa aaa") is not language.
 MIN_DISTINCT_LETTERS = 3
+# Every ASCII character that is not a letter, for counting the letters of ASCII text at C speed.
+_ASCII_NOT_LETTERS = bytes(code for code in range(128) if not chr(code).isalpha())
 
 
 class DefaultDetector(LanguageDetector):
@@ -88,11 +91,16 @@ class DefaultDetector(LanguageDetector):
         return self._parts()[1].min_confidence
 
     def detect(self, text: str) -> Detection:
-        counts = script_counts(text)
-        total = sum(counts.values())
+        if text.isascii():
+            # Most messages: every letter is Latin, counted without a per-character loop.
+            script, count = "Latin", len(text.encode("ascii").translate(None, _ASCII_NOT_LETTERS))
+            total = count
+        else:
+            counts = script_counts(text)
+            total = sum(counts.values())
+            script, count = counts.most_common(1)[0] if total else ("", 0)
         if not total:
             return UNSURE
-        script, count = counts.most_common(1)[0]
         share = count / total
         if script == "Han":
             if counts.get("Kana", 0) or count < MIN_HAN:
@@ -109,23 +117,21 @@ class DefaultDetector(LanguageDetector):
         if candidates is None:
             # Cyrillic, Greek, Hangul, Kana, Thai...: no BLOOM language is written in them.
             return Detection(UNDETERMINED, share, script=script)
-        if len({char for char in text.lower() if char.isalpha()}) < MIN_DISTINCT_LETTERS:
+        if not _has_distinct_letters(text, MIN_DISTINCT_LETTERS):
             return Detection(UNDETERMINED, 0.0, script=script)
         return self.combine(text, script, candidates)
 
     def combine(self, text: str, script: str, candidates: Sequence[str]) -> Detection:
         """The combination's answer among `candidates` (the languages of `script`)."""
         model, combiner = self._parts()
-        opinions = Opinions(cld2_guess(text))
+        # The fast models first; py3langid and lingua only when those leave the answer open.
+        opinions = Opinions(cld2_guess(text), model.scores(text))
         for position, stage in enumerate(combiner.stages):
             if position == 1:
-                opinions = Opinions(opinions.cld2, model.scores(text))
-            elif position == 2:
-                opinions = Opinions(
-                    opinions.cld2,
-                    opinions.ngrams,
-                    py3langid_distribution(text),
-                    lingua_distribution(text),
+                opinions = replace(
+                    opinions,
+                    py3langid=py3langid_distribution(text),
+                    lingua=lingua_distribution(text),
                 )
             matrix = features(
                 opinions, candidates, stage.features, LIBRARY_LANGUAGES, model.languages
@@ -138,3 +144,14 @@ class DefaultDetector(LanguageDetector):
         scores = {code: value for value, code in ranked if code != OTHER}
         sure = best != OTHER and confidence >= self.min_confidence
         return Detection(best if sure else UNDETERMINED, confidence, scores, script=script)
+
+
+def _has_distinct_letters(text: str, needed: int) -> bool:
+    """Whether `text` has `needed` different letters (stops looking once it has)."""
+    found = 0
+    for char in set(text.lower()):
+        if char.isalpha():
+            found += 1
+            if found >= needed:
+                return True
+    return False

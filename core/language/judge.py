@@ -10,8 +10,13 @@ from core.language.languages import BY_CODE, UNDETERMINED, is_close
 # Fewer letters than this: too little to call a sentence foreign ("OK.", "Done!").
 MIN_LETTERS = 8
 # A sentence is foreign only when the detector is this sure and gives the target next to nothing.
-FOREIGN_CONFIDENCE = 0.85
-TARGET_AT_MOST = 0.05
+# Read off `bench/language_judge_tune.py` on the tuning data: at 0.75 / 0.10, 99.1 % of foreign
+# sentences are caught and 0.03 % of sentences (or their first halves) wrongly cut; 0.70 catches
+# 0.2 points more but sits on the detector's own naming threshold, and the target's share
+# changes nothing on whole sentences, while 0.10 lets a window half in each language (a run-on
+# sentence) count as foreign once the target is the minority.
+FOREIGN_CONFIDENCE = 0.75
+TARGET_AT_MOST = 0.1
 # A reply with no target ("und") takes the language of its first sentence this sure and long.
 SETTLE_CONFIDENCE = 0.9
 SETTLE_LETTERS = 20
