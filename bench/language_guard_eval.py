@@ -34,7 +34,8 @@ UNSPACED = frozenset({"zh", "zh-hant"})
 # The full stop each script writes; Latin's "." for the rest.
 FULL_STOPS = {"zh": "。", "zh-hant": "。", "hi": "।", "mr": "।", "ne": "।", "bn": "।", "as": "।"}
 FULL_STOPS |= {"ur": "۔", "pa": "।", "or": "।"}  # noqa: RUF001
-_ENDINGS = ".!?…।॥؟۔。！？\"'”’»)]"  # noqa: RUF001
+_TERMINATORS = ".!?…।॥؟۔。！？"  # noqa: RUF001
+_CLOSERS = "\"'”’»)]"  # noqa: RUF001
 
 
 class NoModel:
@@ -110,7 +111,7 @@ def single_language_reply(code: str, sentences: Sequence[str]) -> str:
 def terminated(code: str, text: str) -> str:
     """`text` ending with a sentence terminator: its script's full stop added when it has none."""
     text = text.rstrip()
-    if text.endswith(tuple(_ENDINGS)):
+    if text.rstrip(_CLOSERS).endswith(tuple(_TERMINATORS)):
         return text
     return text.rstrip(":;,-–— ") + FULL_STOPS.get(code, ".")  # noqa: RUF001
 

@@ -72,6 +72,24 @@ def test_the_default_on_cases_the_pipeline_needs(
     assert detector.detect(text).language == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ngiyabonga kakhulu ngosizo lwakho izolo ekuseni, ngizokubona kusasa.", "zu"),
+        ("Enkosi kakhulu ngoncedo lwakho izolo kusasa, ndiza kukubona ngomso.", "xh"),
+        ("Ejo nzajya ku isoko kugura imboga n'imbuto hamwe n'abana banjye.", "rw"),
+        ("Ejo nzoja ku isoko kugura imboga n'imbuto hamwe n'abana banje.", "rn"),
+        ("Ke rata go bala dibuka tse dintsi mo bosigong.", "tn"),
+        ("Ke rata ho bala dibuka tse ngata bosiung.", "st"),
+    ],
+)
+def test_the_default_tells_close_neighbours_apart(
+    detector: DefaultDetector, text: str, expected: str
+) -> None:
+    # Written for this test: the same sentence in two neighbouring languages' spelling.
+    assert detector.detect(text).language == expected
+
+
 def test_twi_is_answered_as_akan_its_reply_language(detector: DefaultDetector) -> None:
     assert reply_language("tw") == "ak"
     assert "tw" in detector.languages
