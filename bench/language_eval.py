@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import time
 from collections import defaultdict
@@ -125,6 +126,9 @@ def summary_table(results: dict[str, Tally]) -> None:
         "rates are averaged over the languages that have dev lines of that kind; "
         "speed ratios are against the default detector"
     )
+    # Timings depend on what else runs: say how busy the machine was.
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the end of the run")
 
 
 def _loaded(make: Callable[[], LanguageDetector]) -> tuple[LanguageDetector, float]:

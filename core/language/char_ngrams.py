@@ -55,8 +55,10 @@ def ngram_buckets(text: str, bits: int, longest: int = MAX_ORDER) -> npt.NDArray
                 break
             found.append(previous[:-1] * _PRIME + points[order - 1 :] + _ORDER_SALT[order])
         hashed = np.concatenate(found) * _MIX
-    # Multiplicative hashing: the top bits of the product are the best mixed.
-    return (hashed >> np.uint64(64 - bits)).astype(np.intp)
+    # Multiplicative hashing: the top bits of the product are the best mixed. The buckets are far
+    # below 2**63, so the unsigned array is read as signed indices in place rather than copied.
+    found_buckets: npt.NDArray[np.intp] = (hashed >> np.uint64(64 - bits)).view(np.intp)
+    return found_buckets
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,9 @@ class CharNgramModel:
             else np.asarray(bias, dtype=np.float32)
         )
         self.index = {code: position for position, code in enumerate(languages)}
+        # Ones for summing the gathered rows, sliced rather than made per call (lower-casing can
+        # lengthen a text, hence the spare room; longer still gets its own).
+        self._ones = np.ones(2 * (MAX_CHARS + 2) * longest, dtype=np.float32)
 
     def scores(self, text: str) -> NgramScores:
         """The logits of `text` (its first `MAX_CHARS` characters) for each language."""
@@ -96,7 +101,10 @@ class CharNgramModel:
         if not len(buckets):
             return NgramScores(self.languages, self._bias.copy(), 0)
         # A row of ones times the gathered rows: BLAS sums them faster than `.sum(axis=0)`.
-        logits = np.ones(len(buckets), dtype=np.float32) @ self._weights[buckets] + self._bias
+        ones = self._ones[: len(buckets)]
+        if len(ones) < len(buckets):
+            ones = np.ones(len(buckets), dtype=np.float32)
+        logits = ones @ self._weights[buckets] + self._bias
         return NgramScores(self.languages, logits, len(buckets))
 
     def save(self, path: str) -> None:
