@@ -2,8 +2,9 @@
 
 The dialog manager calls `Guard.screen` once on the user's message before generation, then
 opens one `GuardSession` per reply and calls `check(text, final=...)` with the whole text so
-far after every token, and once more with `final=True` on the complete reply. The user sees
-only the prefix that every session has cleared.
+far after every token (or, when several arrived while the guards judged, after all of them), and
+once more with `final=True` on the complete reply. The user sees only the prefix that every
+session has cleared.
 """
 
 from __future__ import annotations
