@@ -21,6 +21,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 
+from prometheus_client import Gauge
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
@@ -178,10 +179,10 @@ def worker_limits(settings: Settings) -> WorkerLimits:
     )
 
 
-async def _watch_backlog(queue: MessageQueue, metrics: Metrics, every: float) -> None:
+async def _watch_backlog(queue: MessageQueue, backlog: Gauge, every: float) -> None:
     while True:
         with suppress(StoreError):
-            metrics.queue_backlog.set(await queue.backlog())
+            backlog.set(await queue.backlog())
         await asyncio.sleep(every)
 
 
@@ -222,7 +223,8 @@ async def serve_worker(bot: PlatformBot, settings: Settings) -> None:
         try:
             async with ops:
                 logger.info("queue worker %s started", leases.worker_id)
-                watcher = asyncio.create_task(_watch_backlog(queue, metrics, limits.tick_seconds))
+                backlog = metrics.queue_backlog.labels(platform=bot.name)
+                watcher = asyncio.create_task(_watch_backlog(queue, backlog, limits.tick_seconds))
                 try:
                     await worker.run()
                 finally:

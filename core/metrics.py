@@ -173,7 +173,9 @@ class Metrics:
         )
         self.queue_backlog = Gauge(
             "bloombridge_queue_backlog",
-            "Queued messages not yet answered, all partitions: pending plus not yet read.",
+            "Queued messages not yet answered, all partitions: pending plus not yet read; "
+            "by the platform of the worker reporting it (its autoscaler selects on it).",
+            ["platform"],
             registry=self.registry,
         )
 

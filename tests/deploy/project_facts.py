@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import pytest
 from pydantic import BaseModel
 
 from bots.cli import build_parser
@@ -52,23 +51,6 @@ def command_exists(argv: Sequence[str]) -> bool:
     except SystemExit:
         return False
     return True
-
-
-def scale_out_landed() -> bool:
-    """Whether the CLI has `run <platform> --role` and its settings (issue #16) yet."""
-    settings = {"queue_partitions", "worker_max_in_flight"}
-    return settings <= Settings.model_fields.keys() and command_exists(
-        ["run", "telegram", "--role", "worker"]
-    )
-
-
-# The scale-out manifests and README name `--role` and its settings before the CLI has them:
-# checks of those fail (strictly) until it lands, then run as every other check.
-WAITING_FOR_SCALE_OUT = pytest.mark.xfail(
-    condition=not scale_out_landed(),
-    reason="waiting for `bloombridge run <platform> --role ingress|worker` (issue #16)",
-    strict=True,
-)
 
 
 def secrets_in(text: str) -> list[str]:

@@ -14,7 +14,6 @@ import yaml
 from tests.deploy.kustomize import Manifest, render
 from tests.deploy.project_facts import (
     DEPLOY,
-    WAITING_FOR_SCALE_OUT,
     command_exists,
     secrets_in,
     unknown_settings,
@@ -183,13 +182,7 @@ def test_redis_persists_to_a_volume(overlay: tuple[str, list[Manifest]]) -> None
     assert redis["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=WAITING_FOR_SCALE_OUT if name == "scale-out" else ())
-        for name in OVERLAYS
-    ],
-)
+@pytest.mark.parametrize("name", OVERLAYS)
 def test_bots_run_real_commands_and_set_real_settings(name: str) -> None:
     manifests = render(K8S / "overlays" / name)
     deployments = by_kind(manifests, "Deployment")

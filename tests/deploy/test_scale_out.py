@@ -7,12 +7,15 @@ from typing import Any
 import pytest
 import yaml
 
+from core.metrics import Metrics
 from tests.deploy.kustomize import Manifest, render
 from tests.deploy.project_facts import DEPLOY
 
 K8S = DEPLOY / "k8s"
 COMPONENT = K8S / "components" / "scale-out"
 PLATFORMS = ("telegram", "slack", "discord")
+# Platforms whose workers can send replies (`Adapter.start_sending`); the others stay one process.
+SPLIT = ("telegram",)
 BACKLOG = "bloombridge_queue_backlog"
 
 
@@ -32,7 +35,7 @@ def container(deployment: Manifest) -> dict[str, Any]:
     return first
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", SPLIT)
 def test_each_bot_is_one_ingress_and_workers_that_an_autoscaler_owns(
     manifests: list[Manifest], platform: str
 ) -> None:
@@ -63,13 +66,29 @@ def test_each_bot_is_one_ingress_and_workers_that_an_autoscaler_owns(
     assert float(metric["external"]["target"]["averageValue"]) > 0
 
 
-def test_each_platform_has_its_own_streams(manifests: list[Manifest]) -> None:
-    namespaces = set()
-    for platform in PLATFORMS:
-        env = container(named(manifests, "Deployment", f"worker-{platform}"))["env"]
-        [namespace] = [v["value"] for v in env if v["name"] == "BLOOMBRIDGE_REDIS_NAMESPACE"]
-        namespaces.add(namespace)
-    assert len(namespaces) == len(PLATFORMS)
+def test_platforms_without_workers_stay_one_process(manifests: list[Manifest]) -> None:
+    for platform in set(PLATFORMS) - set(SPLIT):
+        bot = named(manifests, "Deployment", f"bot-{platform}")
+        assert container(bot)["args"] == ["run", platform]
+        assert not [m for m in manifests if m["metadata"]["name"] == f"worker-{platform}"]
+
+
+def test_each_split_platform_has_streams_of_its_own(manifests: list[Manifest]) -> None:
+    for platform in SPLIT:
+        for name in (f"bot-{platform}", f"worker-{platform}"):
+            env = container(named(manifests, "Deployment", name))["env"]
+            [namespace] = [v["value"] for v in env if v["name"] == "BLOOMBRIDGE_REDIS_NAMESPACE"]
+            assert namespace == f"bloombridge-{platform}"
+
+
+def test_the_workers_gauge_has_the_label_the_autoscalers_select(
+    manifests: list[Manifest],
+) -> None:
+    gauge = Metrics().queue_backlog
+    for hpa in manifests:
+        if hpa["kind"] == "HorizontalPodAutoscaler":
+            selector = hpa["spec"]["metrics"][0]["external"]["metric"]["selector"]
+            gauge.labels(**selector["matchLabels"]).set(1)  # wrong label names raise
 
 
 def test_workers_reach_tgi_and_redis_and_share_the_bots_disruption_budget(
@@ -79,7 +98,7 @@ def test_workers_reach_tgi_and_redis_and_share_the_bots_disruption_budget(
     pods = [
         m["spec"]["template"]["metadata"]["labels"] for m in workers if m["kind"] == "Deployment"
     ]
-    assert len(pods) == len(PLATFORMS)
+    assert len(pods) == len(SPLIT)
     allowed = named(manifests, "NetworkPolicy", "tgi-from-bots")["spec"]["ingress"][0]["from"]
     budget = named(manifests, "PodDisruptionBudget", "bots")["spec"]["selector"]["matchLabels"]
     for labels in pods:
