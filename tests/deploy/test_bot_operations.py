@@ -165,3 +165,39 @@ async def test_health_readiness_and_metrics_of_a_running_bot(redis: RedisProcess
     assert {record["conversation"] for record in handling} == {"telegram:-:777:-"}
     assert all(record["platform"] == "telegram" for record in handling)
     assert not any("Hello there" in json.dumps(record) for record in records)
+
+
+async def test_a_worker_serves_the_backlog_its_autoscaler_reads(redis: RedisProcess) -> None:
+    port = free_port()
+    async with FakeTGI() as tgi, FakeTelegramAPI(token=TOKEN) as api:
+        env = cli_environment(
+            tgi_urls=tgi.url,
+            redis_url=redis.url,
+            redis_namespace="bloombridge-telegram",
+            telegram_token=TOKEN,
+            telegram_api_url=api.url,
+            ops_listen="127.0.0.1",
+            ops_port=str(port),
+            queue_lease_seconds="3",  # the backlog is measured every third of it
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bots.cli",
+            "run",
+            "telegram",
+            "--role",
+            "worker",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        worker = BotProcess(process, port)
+        try:
+            text = await worker.eventually(
+                "/metrics", lambda _, body: 'bloombridge_queue_backlog{platform="telegram"}' in body
+            )
+        finally:
+            stderr = await stop_bot(worker)
+    assert metric(text, "bloombridge_queue_backlog", 'platform="telegram"') == 0
+    assert worker.process.returncode == 0, stderr
