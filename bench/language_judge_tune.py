@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from bench.language_data import load_part
+from bench.language_eval import DEFAULT_DATA
 from core.language.default_detector import DefaultDetector
 from core.language.languages import is_close, reply_language
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "langid"
 CONFIDENCES = (0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98)
 TARGET_SHARES = (0.01, 0.02, 0.05, 0.1, 0.2)
 

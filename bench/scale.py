@@ -33,6 +33,7 @@ from core.messages import ConversationRef, IncomingMessage, PlaceKind, Sender
 from core.queue.streams import MessageQueue
 from core.store.keys import StoreKeys
 from tests.bots.cli_process import cli_environment
+from tests.bots.scale_rig import stop_workers
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 TOKEN = "424242:bench-scale-token"
@@ -78,19 +79,6 @@ async def _start_workers(count: int, env: dict[str, str]) -> list[asyncio.subpro
         )
         for _ in range(count)
     ]
-
-
-async def _stop(workers: Sequence[asyncio.subprocess.Process]) -> None:
-    for process in workers:
-        if process.returncode is None:
-            process.terminate()
-    for process in workers:
-        try:
-            async with asyncio.timeout(20):
-                await process.wait()
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 async def _until_partitions_owned(client: aioredis.Redis, keys: StoreKeys, workers: int) -> None:
@@ -157,7 +145,7 @@ async def run_round(
                     first.setdefault(chat, call.at - handed[chat])
             return Round(workers, seconds, [first[chat] for chat in chats])
         finally:
-            await _stop(processes)
+            await stop_workers(processes)
             async for key in client.scan_iter(match=f"{namespace}:*"):
                 await client.delete(key)
 
