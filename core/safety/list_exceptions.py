@@ -4,6 +4,11 @@
 exception phrase containing that entry is written around it. Deciding that needs the words after
 the match, so a match that may still grow into an exception is undecided until they come (its
 words are held back from display meanwhile, like the first words of a listed phrase).
+
+Cues after a slur ("<slur> is a slur", "<slur> is an insult": counter-speech names the word,
+then says what it is) work the same way: each one-word `[hate]` entry followed by each such cue
+is one more exception phrase, so the slur waits for the words after it. One-word entries only,
+and cues of at most four words: the longest phrase sets how far back each new word is matched.
 """
 
 from __future__ import annotations
@@ -19,8 +24,14 @@ class ExceptionPhrases:
     """The exception phrases of one list, indexed by the entries they contain."""
 
     def __init__(
-        self, phrases: Iterable[tuple[str, ...]], entry_keys: Iterable[tuple[str, ...]]
+        self,
+        phrases: Iterable[tuple[str, ...]],
+        entry_keys: Iterable[tuple[str, ...]],
+        *,
+        after_cues: Iterable[tuple[str, ...]] = (),
+        slurs: Iterable[tuple[str, ...]] = (),
     ) -> None:
+        """`after_cues` excuse each of `slurs` (entry keys) that they directly follow."""
         phrases = [phrase for phrase in phrases if phrase]
         # For each entry (squeezed words): the phrases containing it, with where it starts.
         self._around: dict[tuple[str, ...], list[tuple[tuple[str, ...], int]]] = defaultdict(list)
@@ -29,6 +40,11 @@ class ExceptionPhrases:
                 for offset in range(len(phrase) - len(key) + 1):
                     if phrase[offset : offset + len(key)] == key:
                         self._around[key].append((phrase, offset))
+        cues = [cue for cue in after_cues if cue]
+        for key in set(slurs):
+            for cue in cues:
+                self._around[key].append((key + cue, 0))
+                phrases.append(key + cue)
         self.longest = max((len(phrase) for phrase in phrases), default=0)
         # The first words of the entries some phrase contains: only a match starting with one
         # may have been left undecided.

@@ -9,6 +9,8 @@
     a vulgar word
     [mention]
     called                     (a cue: a slur after it is reported, not used)
+    [mention after]
+    is a slur                  (a cue: a slur right before it is reported, not used)
     [ingroup]
     i'm a                      (a cue: a slur after it is a reclaimed, in-group use)
     [except]
@@ -31,6 +33,9 @@ from core.safety.categories import ALL_CATEGORIES
 CUE_SECTIONS = frozenset({"mention", "ingroup"})
 # The section of phrases in which a listed word is not meant as listed ("spic and span").
 EXCEPT_SECTION = "except"
+# Cues that follow the one-word slur they excuse ("<slur> is a slur"): counter-speech often
+# names the word first.
+AFTER_SECTION = "mention after"
 # A section qualifier: its entries are not checked in text of other languages, where they are
 # everyday words (English "retard" is French for "late").
 THIS_LANGUAGE_ONLY = "this language only"
@@ -54,13 +59,14 @@ class WordList:
     fold_accents: bool = True
     cues: tuple[str, ...] = ()
     exceptions: tuple[str, ...] = ()
+    after_cues: tuple[str, ...] = ()
 
 
 def _section(language: str, header: str) -> tuple[str, bool]:
     """The category a `[header]` opens and whether its entries apply in other languages too."""
     name, _, qualifier = header.partition(":")
     name, qualifier = name.strip(), qualifier.strip().lower()
-    if name not in ALL_CATEGORIES and name not in CUE_SECTIONS and name != EXCEPT_SECTION:
+    if name not in ALL_CATEGORIES and name not in CUE_SECTIONS | {EXCEPT_SECTION, AFTER_SECTION}:
         raise ConfigurationError(f"word list {language}: unknown category {name!r}")
     if qualifier and (qualifier != THIS_LANGUAGE_ONLY or name not in ALL_CATEGORIES):
         raise ConfigurationError(f"word list {language}: unknown section [{header}]")
@@ -72,6 +78,7 @@ def parse_word_list(language: str, text: str) -> WordList:
     entries: list[Entry] = []
     cues: list[str] = []
     exceptions: list[str] = []
+    after_cues: list[str] = []
     category: str | None = None
     everywhere = True
     fold_accents = True
@@ -95,9 +102,18 @@ def parse_word_list(language: str, text: str) -> WordList:
             cues.append(line)
         elif category == EXCEPT_SECTION:
             exceptions.append(line)
+        elif category == AFTER_SECTION:
+            after_cues.append(line)
         else:
             entries.append(Entry(line, category, everywhere))
-    return WordList(language, tuple(entries), fold_accents, tuple(cues), tuple(exceptions))
+    return WordList(
+        language,
+        tuple(entries),
+        fold_accents,
+        tuple(cues),
+        tuple(exceptions),
+        tuple(after_cues),
+    )
 
 
 def _read_folder(folder: Traversable | Path) -> list[WordList]:
@@ -130,6 +146,7 @@ def load_word_lists(extra_folder: Path | None = None) -> list[WordList]:
                 extra.fold_accents,
                 base.cues + extra.cues,
                 base.exceptions + extra.exceptions,
+                base.after_cues + extra.after_cues,
             )
         by_language[extra.language] = extra
     return list(by_language.values())

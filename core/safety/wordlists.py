@@ -13,9 +13,10 @@ language. Lists are tuned for precision: words with an everyday meaning are left
 Context (`core.safety.list_cues`): a `[hate]` entry right after an opening quotation mark or
 after a cue of its list ("called", "the word", "I'm a") is a mention or a reclaimed use and is
 not reported. An entry inside one of its list's `[except]` phrases ("spic and span",
-`core.safety.list_exceptions`) is not reported either; a match that may still become such a
-phrase is decided once the words after it are written or the text ends, so a streamed text is
-judged the same whatever its parts. Negation is not read here: the guard model judges meaning.
+`core.safety.list_exceptions`), or right before one of its `[mention after]` cues ("is a
+slur"), is not reported either; a match that may still become such a phrase is decided once
+the words after it are written or the text ends, so a streamed text is judged the same whatever
+its parts. Negation is not read here: the guard model judges meaning.
 """
 
 from __future__ import annotations
@@ -133,7 +134,14 @@ class _CompiledList:
         # How many tokens before a window the cues may need to see.
         self.lookback = self.cues.lookback
         self.exceptions = ExceptionPhrases(
-            (self._squeezed(phrase) for phrase in word_list.exceptions), self.index
+            (self._squeezed(phrase) for phrase in word_list.exceptions),
+            self.index,
+            after_cues=(self._squeezed(cue) for cue in word_list.after_cues),
+            slurs=(
+                key
+                for key, candidates in self.index.items()
+                if len(key) == 1 and any(entry.category == HATE for _, entry in candidates)
+            ),
         )
         # How far back a window may start and still be decided by a new token.
         self.reach = max(self.longest, self.exceptions.longest)
@@ -199,6 +207,32 @@ class _CompiledList:
                             yield WordMatch(entry.term, entry.category, self.language)
 
 
+# Per folding: the beginnings of phrases of every list, their first words, the longest one's
+# length, their last words.
+_PhraseEnds = tuple[
+    dict[bool, frozenset[tuple[str, ...]]],
+    dict[bool, frozenset[str]],
+    int,
+    dict[bool, frozenset[str]],
+]
+
+
+@lru_cache(maxsize=64)
+def _phrase_ends(lists: tuple[_CompiledList, ...]) -> _PhraseEnds:
+    """What a watcher over `lists` needs to know of their phrases, worked out once per set."""
+    # Beginnings of phrases of every list, by folding, and the words they start with.
+    beginnings: dict[bool, frozenset[tuple[str, ...]]] = {}
+    for compiled in lists:
+        known = beginnings.get(compiled.fold_accents, frozenset())
+        beginnings[compiled.fold_accents] = known | compiled.beginnings
+    starters = {fold: frozenset(key[0] for key in keys) for fold, keys in beginnings.items()}
+    longest = max((len(key) for keys in beginnings.values() for key in keys), default=0)
+    # The last words of those beginnings: text whose last word is none of them cannot go
+    # on to a listed phrase, which settles most words with one look-up.
+    enders = {fold: frozenset(key[-1] for key in keys) for fold, keys in beginnings.items()}
+    return beginnings, starters, longest, enders
+
+
 class _WordListWatcher(TextWatcher):
     """Word-list verdicts on a growing text: each part is tokenised and matched once.
 
@@ -214,22 +248,12 @@ class _WordListWatcher(TextWatcher):
         self._context_size = max(
             (compiled.reach - 1 + compiled.lookback for compiled in lists), default=0
         )
-        # Beginnings of phrases of every list, by folding, and the words they start with.
-        self._beginnings: dict[bool, frozenset[tuple[str, ...]]] = {}
-        for compiled in lists:
-            known = self._beginnings.get(compiled.fold_accents, frozenset())
-            self._beginnings[compiled.fold_accents] = known | compiled.beginnings
-        self._starters = {
-            fold: frozenset(key[0] for key in keys) for fold, keys in self._beginnings.items()
-        }
-        self._longest_beginning = max(
-            (len(key) for keys in self._beginnings.values() for key in keys), default=0
-        )
-        # The last words of those beginnings: text whose last word is none of them cannot go
-        # on to a listed phrase, which settles most words with one look-up.
-        self._enders = {
-            fold: frozenset(key[-1] for key in keys) for fold, keys in self._beginnings.items()
-        }
+        (
+            self._beginnings,
+            self._starters,
+            self._longest_beginning,
+            self._enders,
+        ) = _phrase_ends(tuple(lists))
         self._reset()
 
     def _reset(self) -> None:
@@ -313,9 +337,14 @@ class _WordListWatcher(TextWatcher):
             enders = self._enders[fold]
             if not context or not any(squeezed in enders for _, squeezed in context[-1]):
                 continue
-            for size in range(min(len(context), self._longest_beginning), 0, -1):
-                if self._may_continue(fold, context[-size:]):
-                    end = min(end, starts[-size])
+            # Longest tail first; only a tail starting with a phrase's first word may continue.
+            starters = self._starters[fold]
+            size = min(len(context), self._longest_beginning)
+            for offset, token in enumerate(context[-size:]):
+                if any(s in starters for _, s in token) and self._may_continue(
+                    fold, context[offset - size :]
+                ):
+                    end = min(end, starts[offset - size])
                     break
         return end
 

@@ -13,6 +13,7 @@ from tests.core.safety.test_streaming import converse, safety
 from tests.fakes.tgi import FakeTGI, Script
 
 COUNTER_SPEECH = "Calling someone a faggot is not OK, and neither is the word “spic”."
+NAMED_SLUR = "Chink is a racist slur. Please do not use it in this channel."
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +94,64 @@ async def test_a_reply_about_cleaning_reaches_the_user_whole() -> None:
     assert all(reply.startswith(snapshot) for snapshot in snapshots)
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Faggot is a slur, so please do not use it here.", "en"),
+        ("Spic is an ethnic slur and chink isn't a word for anyone.", "en"),
+        ("bougnoule est une insulte raciste, on ne le dit pas", "fr"),
+        ("Sudaca es un insulto racista.", "es"),
+        ("Viado é um xingamento e ninguém deve usá-lo.", "pt"),
+    ],
+)
+def test_a_slur_named_before_saying_what_it_is_is_not_hate(
+    lists: WordListClassifier, text: str, language: str
+) -> None:
+    assert HATE not in lists.verdict_now(text, language).categories
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("That faggot is a liar.", "en"),
+        ("Shut up, faggot, and leave.", "en"),
+        ("the spic is racist", "en"),
+        ("ce bougnoule est un voleur", "fr"),
+    ],
+)
+def test_a_slur_followed_by_anything_else_is_hate(
+    lists: WordListClassifier, text: str, language: str
+) -> None:
+    assert HATE in lists.verdict_now(text, language).categories
+
+
+def test_a_slur_that_may_be_named_is_decided_by_the_words_after_it() -> None:
+    """Streamed letter by letter: until the watcher flags it, what it shows is clean."""
+    classifier = WordListClassifier()
+    for text, hate in (
+        ("Faggot is a slur, never use it.", False),
+        ("Faggot is a liar, never trust him.", True),
+        ("you faggot", True),
+    ):
+        watcher = classifier.watch("en")
+        assert watcher is not None
+        for end in range(1, len(text) + 1):
+            verdict, shown = watcher.release(text[:end])
+            if verdict.flagged:
+                assert classifier.verdict_now(text, "en").flagged
+            else:
+                assert not classifier.verdict_now(text[:shown], "en").flagged
+        assert (HATE in watcher.verdict(text).categories) is hate, text
+
+
+def test_operator_lists_bring_their_own_cues_after_a_slur() -> None:
+    word_list = parse_word_list("xx", "[hate]\nslurword\n[mention after]\nis a slur\n")
+    classifier = WordListClassifier([word_list])
+    assert not classifier.verdict_now("slurword is a slur", "xx").flagged
+    assert classifier.verdict_now("slurword is a sailor", "xx").flagged
+    assert classifier.verdict_now("is a slur slurword", "xx").flagged
+
+
 def test_a_cue_too_far_back_excuses_nothing() -> None:
     word_list = parse_word_list("xx", "[hate]\nslurword\n[mention]\ncalled\n")
     classifier = WordListClassifier([word_list])
@@ -106,6 +165,14 @@ async def test_a_counter_speech_reply_reaches_the_user_whole() -> None:
     assert reply.text == COUNTER_SPEECH
     assert reply.finish_reason is FinishReason.STOP
     assert all(COUNTER_SPEECH.startswith(snapshot) for snapshot in snapshots)
+
+
+async def test_a_reply_naming_a_slur_before_saying_what_it_is_reaches_the_user_whole() -> None:
+    async with FakeTGI(default=Script(reply=NAMED_SLUR)) as bloom:
+        snapshots, reply, _ = await converse(bloom, [safety(WordListClassifier())], "hi", "en")
+    assert reply.text == NAMED_SLUR
+    assert reply.finish_reason is FinishReason.STOP
+    assert all(NAMED_SLUR.startswith(snapshot) for snapshot in snapshots)
 
 
 def written_examples() -> list[tuple[str, str, str, str]]:
