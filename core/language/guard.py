@@ -385,6 +385,10 @@ class LanguageGuardSession(GuardSession):
                 cut = text.rfind(" ", start, other)
             if cut > start:
                 self._verified = cut
+            if self._early_release and self._flow_from is None and other is None:
+                # Judged on more letters than an opening: shown as it grows like one, so its
+                # end (often in the same batch of tokens) needs no judgement of its own.
+                self._start_flow(text, start)
         return None
 
     def _opening_letters(self) -> int:

@@ -59,18 +59,37 @@ def session(detector: LanguageDetector, generator: TextGenerator) -> GuardSessio
     return LanguageGuard(detector, translate=False).begin(context)
 
 
+# Sentences long enough to be judged while unfinished when a batch of tokens ends inside one.
+LONG_FRENCH = (
+    "Le vieux boulanger du village porte une chaise en bois près de la rivière chaque matin.",
+    "Notre voisine répare la porte bleue du jardin pendant que les enfants jouent dehors.",
+    "Ma soeur étudie une vieille carte de la région avant de partir en voyage au printemps.",
+    "Le pêcheur vend du poisson frais sur la place du marché tous les samedis après-midi.",
+)
+
+
+@pytest.mark.parametrize(
+    ("sentences", "step", "second_looks"),
+    [(FRENCH, 4, 1), (LONG_FRENCH, 4, 1), (LONG_FRENCH, 40, 0), (LONG_FRENCH, 60, 0)],
+)
 async def test_a_reply_of_sentences_in_the_target_costs_one_detection_a_sentence(
-    detector: DefaultDetector, generator: TgiGenerator
+    detector: DefaultDetector,
+    generator: TgiGenerator,
+    sentences: tuple[str, ...],
+    step: int,
+    second_looks: int,
 ) -> None:
+    # Token by token, or in batches of tokens that arrived together (`step` characters).
     counting = CountingDetector(detector)
     guard = session(counting, generator)
-    text = " ".join(FRENCH)
-    for end in range(4, len(text) + 4, 4):
+    text = " ".join(sentences)
+    for end in range(step, len(text) + step, step):
         verdict = await guard.check(text[:end], final=False)
         assert verdict.kind is VerdictKind.PASS
     assert (await guard.check(text, final=True)).kind is VerdictKind.PASS
-    # The first sentence may take a second look (its opening is judged on a few letters).
-    assert len(counting.texts) <= len(FRENCH) + 1, counting.texts
+    # Token by token, the first sentence may take a second look (its opening is judged on a
+    # few letters); a long sentence judged unfinished is not judged again once it ends.
+    assert len(counting.texts) <= len(sentences) + second_looks, counting.texts
 
 
 async def test_a_later_sentence_is_not_shown_before_its_opening_is_judged(
