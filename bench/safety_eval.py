@@ -9,7 +9,8 @@ of each text puts it in tuning or dev) and prints, per language, for the word li
 - `hate`: hateful rows flagged `hate` by the lists, and flagged at all (`hate` or `obscenity`);
 - `harmful`: all harmful rows flagged at all;
 - false positives among benign rows: flagged `hate`, flagged `obscenity` (counted apart: a
-  workplace blocks obscenity, a gaming server may not), and flagged at all;
+  workplace blocks obscenity, a gaming server may not), flagged at all, and blocked by the
+  default policy for the row's role (obscenity blocks replies, not users' messages);
 then the share of each harm category caught, and the false positives by source of the benign
 rows (MLMA `normal` tweets were sampled by slur keywords; RTP-LX and XSTest rows were not).
 Part 2 sends the same replies through the real
@@ -36,6 +37,7 @@ from core.dialog import DialogManager
 from core.generation.tgi import TgiGenerator
 from core.guards.base import Guard
 from core.messages import ConversationRef, IncomingMessage, Sender
+from core.safety.base import Role
 from core.safety.categories import HATE, OBSCENITY
 from core.safety.guard import SafetyGuard
 from core.safety.guard_formats import LlamaGuard3
@@ -53,6 +55,15 @@ REPLY = (
 
 # A layer names the categories it finds in one row.
 Layer = Callable[[SafetyRow], frozenset[str]]
+
+DEFAULT_POLICY = PolicyConfig()
+ROLES = {"user": Role.USER, "reply": Role.ASSISTANT}
+
+
+def blocked_by_default(row: SafetyRow, found: frozenset[str]) -> bool:
+    """Whether the default policy blocks `row` with `found` (a classifier's own name blocks)."""
+    role = ROLES[row.role]
+    return any(DEFAULT_POLICY.blocks(category, 1.0, role) for category in found)
 
 
 def word_list_layer() -> Layer:
@@ -105,6 +116,7 @@ class Tally:
     benign_hate: int = 0
     benign_obscenity: int = 0
     benign_any: int = 0
+    benign_blocked: int = 0
     by_category: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     # Benign rows by dataset: [rows, flagged hate, flagged obscenity].
     benign_by_source: dict[str, list[int]] = field(
@@ -127,6 +139,7 @@ class Tally:
             self.benign_hate += HATE in found
             self.benign_obscenity += OBSCENITY in found
             self.benign_any += flagged
+            self.benign_blocked += blocked_by_default(row, found)
             counts = self.benign_by_source[row.dataset]
             counts[0] += 1
             counts[1] += HATE in found
@@ -148,7 +161,7 @@ def quality(name: str, layer: Layer, rows: Sequence[SafetyRow], data: Path, part
     print(f"{name}: {data} ({part} part, {len(rows)} rows, {elapsed:.1f} s)")
     print(
         f"{'language':<9}{'hate':>6}{'as hate':>9}{'at all':>8}{'harmful':>9}{'at all':>8}"
-        f"{'benign':>8}{'FP hate':>9}{'FP obsc':>9}{'FP any':>8}"
+        f"{'benign':>8}{'FP hate':>9}{'FP obsc':>9}{'FP any':>8}{'blocked':>9}"
     )
     for language in [*languages(rows), "all"]:
         t = tallies[language]
@@ -157,6 +170,7 @@ def quality(name: str, layer: Layer, rows: Sequence[SafetyRow], data: Path, part
             f"{_rate(t.hate_any, t.hate):>8}{t.harmful:>9}{_rate(t.harmful_any, t.harmful):>8}"
             f"{t.benign:>8}{_rate(t.benign_hate, t.benign):>9}"
             f"{_rate(t.benign_obscenity, t.benign):>9}{_rate(t.benign_any, t.benign):>8}"
+            f"{_rate(t.benign_blocked, t.benign):>9}"
         )
     categories = sorted({c for t in tallies.values() for c in t.by_category})
     print("harmful rows flagged at all, by harm category:")

@@ -1,9 +1,13 @@
 """Which word-list entries fire on the tuning part of the public safety set, and on what.
 
 Run: .venv/bin/python -m bench.safety_terms --data ../shared/eval/safety [--language fr]
+     [--frontier]
 
 For each entry found at least once, prints how many tuning rows it flags among hateful rows,
 other harmful rows and benign rows, so an entry that mostly flags benign text can be dropped.
+With `--frontier` (one language), prints instead the trade-off between hate recall and hate
+false positives: `hate` entries dropped one at a time, each time the one that costs the fewest
+hateful rows per benign row it stops flagging, with the recall and false-positive rate left.
 Reads only the tuning part: figures to report come from `bench.safety_eval` on the dev part.
 """
 
@@ -13,22 +17,90 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from bench.safety_data import TUNING, read_rows
+from bench.safety_data import TUNING, SafetyRow, read_rows
 from core.safety.categories import HATE
 from core.safety.wordlists import WordListClassifier
+
+# A row's hate entries, as (list, term).
+Terms = frozenset[tuple[str, str]]
+
+
+def frontier(rows: list[SafetyRow], classifier: WordListClassifier) -> list[tuple[str, int, int]]:
+    """Hate entries in the order they are best dropped, with hateful and benign rows still flagged.
+
+    The first line is the lists as they are (no entry dropped, named "").
+    """
+    hateful: list[Terms] = []
+    benign: list[Terms] = []
+    for row in rows:
+        terms = frozenset(
+            (m.language, m.term)
+            for m in classifier.find(row.text, row.language)
+            if m.category == HATE
+        )
+        if row.harmful and row.category == HATE:
+            hateful.append(terms)
+        elif not row.harmful:
+            benign.append(terms)
+
+    def flagged(group: list[Terms], dropped: set[tuple[str, str]]) -> int:
+        return sum(1 for terms in group if terms - dropped)
+
+    dropped: set[tuple[str, str]] = set()
+    hate_left, benign_left = flagged(hateful, dropped), flagged(benign, dropped)
+    steps = [("", hate_left, benign_left)]
+    candidates = {term for terms in benign for term in terms}
+    while candidates - dropped:
+        best: tuple[float, tuple[str, str], int, int] | None = None
+        for term in sorted(candidates - dropped):
+            hate_after = flagged(hateful, dropped | {term})
+            benign_after = flagged(benign, dropped | {term})
+            if benign_after == benign_left:
+                continue
+            cost = (hate_left - hate_after) / (benign_left - benign_after)
+            if best is None or cost < best[0]:
+                best = (cost, term, hate_after, benign_after)
+        if best is None:
+            break
+        _, term, hate_left, benign_left = best
+        dropped.add(term)
+        steps.append((term[1], hate_left, benign_left))
+    return steps
+
+
+def print_frontier(rows: list[SafetyRow], classifier: WordListClassifier) -> None:
+    hateful = sum(1 for row in rows if row.harmful and row.category == HATE)
+    benign = sum(1 for row in rows if not row.harmful)
+    print(f"hate recall and hate false positives on the tuning part ({hateful} hateful rows,")
+    print(f" {benign} benign rows), dropping one entry more on each line:")
+    print(f"{'dropped':<24}{'recall':>8}{'FP hate':>9}")
+    for term, hate_left, benign_left in frontier(rows, classifier):
+        recall = hate_left / hateful if hateful else 0.0
+        false_positives = benign_left / benign if benign else 0.0
+        print(f"{term or '(none)':<24}{recall:>8.1%}{false_positives:>9.1%}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, required=True, help="the shared/eval/safety folder")
     parser.add_argument("--language", help="only this language (a file name without .tsv)")
+    parser.add_argument(
+        "--frontier",
+        action="store_true",
+        help="recall against false positives as entries are dropped (needs --language)",
+    )
     args = parser.parse_args()
+    if args.frontier and args.language is None:
+        parser.error("--frontier needs --language")
     rows = [
         row
         for row in read_rows(args.data, TUNING)
         if args.language is None or row.language == args.language
     ]
     classifier = WordListClassifier()
+    if args.frontier:
+        print_frontier(rows, classifier)
+        return
     hits: dict[tuple[str, str, str], Counter[str]] = {}
     for row in rows:
         group = (
