@@ -64,6 +64,7 @@ def test_obfuscated_slurs_are_caught(classifier: WordListClassifier, text: str) 
         ("तू मादरचोद है", "hi"),
         ("dasar kontol", "id"),
         ("đụ má mày", "vi"),
+        ("তুই একটা বোকাচোদা", "bn"),
         ("ets un fill de puta", "ca"),
     ],
 )
