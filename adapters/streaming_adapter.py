@@ -21,6 +21,7 @@ from adapters.intake import EventIntake, IntakeLimits
 from adapters.markdown import MarkdownRenderer
 from adapters.pacer import Clock
 from adapters.streaming import ReplyTarget, StreamingDelivery, language_hint
+from core.errors import PlatformError
 from core.messages import FinishReason, IncomingMessage, Reply
 from core.notices import notice
 from core.queue.worker import current_reply
@@ -30,8 +31,17 @@ HandOff = Callable[[IncomingMessage], Awaitable[None]]
 logger = logging.getLogger(__name__)
 
 
+class EventNotTaken(PlatformError):
+    """An event could not be handed on (the queue is unreachable): the platform must retry it."""
+
+
 class StreamingAdapter(Adapter):
     """Owns intake and delivery; subclasses move bytes to and from their platform."""
+
+    # Seconds the platform waits for the answer to a delivery before it counts it as failed
+    # and delivers it again (Slack: 3); None when it waits as long as it takes. An ingress
+    # gives up handing an event on before then, so the refusal is the answer Slack hears.
+    answer_within: float | None = None
 
     def __init__(
         self,
@@ -81,6 +91,11 @@ class StreamingAdapter(Adapter):
         """Record a feedback press once; True when it was stored now (not a redelivery)."""
         return await record_vote(self.handler, self.platform, vote)
 
+    @property
+    def hands_off(self) -> bool:
+        """True in an ingress: messages are handed on to the queue, never answered here."""
+        return self._hand_off is not None
+
     def hand_off(self, hand_off: HandOff) -> None:
         """Ingress role: each accepted message goes to `hand_off` (the queue), not the dialog.
 
@@ -116,6 +131,19 @@ class StreamingAdapter(Adapter):
         text = notice("rate_limited", language, seconds=seconds)
         reply = Reply("", language, FinishReason.REJECTED, (text,))
         await self.delivery.deliver_reply(message, reply, self.reply_target(message))
+
+    async def tell_not_taken(self, message: IncomingMessage) -> None:
+        """Tell the sender their message was not taken and to send it again, in their language.
+
+        For platforms that never deliver an event again (Discord's gateway): the user is the
+        only one who can.
+        """
+        language = language_hint(message)
+        reply = Reply("", language, FinishReason.REJECTED, (notice("not_taken", language),))
+        try:
+            await self.delivery.deliver_reply(message, reply, self.reply_target(message))
+        except PlatformError as exc:
+            logger.warning("could not tell the sender to send a message again: %s", exc)
 
     async def drain(self) -> None:
         """Stop taking events and let replies in progress finish (bounded by the intake)."""

@@ -4,7 +4,8 @@
 - `ingress`: connects to the platform, claims each event and hands its message on to the
   Redis Stream of its conversation's partition; answers nothing itself. When the message
   cannot be queued (Redis unreachable) the event is refused so the platform delivers it
-  again (Telegram webhook: 503).
+  again (Telegram webhook: 503; Slack: not acknowledged), or, where the platform never
+  delivers again (Discord's gateway), the sender is asked to send it again.
 - `worker`: no platform connection for events; reads the streams in the consumer group,
   runs the dialog and sends replies through the platform's Web API (`start_sending`).
 """
@@ -141,6 +142,13 @@ def queue_hand_off(
     return hand_off
 
 
+def ingress_retry_seconds(adapter: StreamingAdapter, settings: Settings) -> float:
+    """How long a hand-off is retried: the setting, within half the platform's patience."""
+    if adapter.answer_within is None:
+        return settings.ingress_retry_seconds
+    return min(settings.ingress_retry_seconds, adapter.answer_within / 2)
+
+
 @asynccontextmanager
 async def running_ingress(
     bot: PlatformBot, settings: Settings, *, metrics: Metrics | None = None
@@ -154,7 +162,7 @@ async def running_ingress(
         adapter = bot.build_adapter(settings, IngressHandler(store, settings.dialog_config()))
         if not isinstance(adapter, StreamingAdapter):
             raise ConfigurationError(f"{bot.name} cannot run as an ingress")
-        adapter.hand_off(queue_hand_off(queue, settings.ingress_retry_seconds))
+        adapter.hand_off(queue_hand_off(queue, ingress_retry_seconds(adapter, settings)))
         ops = operations(settings, metrics=metrics, adapter=adapter, store=store, generator=None)
         async with ops, adapter:
             yield adapter

@@ -11,6 +11,7 @@ from typing import Any
 
 import discord
 from discord import app_commands
+from discord.webhook.async_ import async_context
 
 from adapters.base import ChatHandler
 from adapters.capabilities import Capabilities
@@ -18,7 +19,7 @@ from adapters.discord.client import BridgeClient, bridge_intents
 from adapters.discord.commands import COMMAND_NAMES, build_command_tree, sync_commands
 from adapters.discord.feedback import FeedbackButton
 from adapters.discord.options import DISCORD_CAPABILITIES, DiscordOptions
-from adapters.discord.routing import DiscordEndpoints, routed_context
+from adapters.discord.routing import DiscordEndpoints, RoutedWebhookAdapter, routed_context
 from adapters.discord.sink import ChannelSink, InteractionSink, call_discord, translate_error
 from adapters.discord.translate import (
     PLATFORM,
@@ -28,6 +29,7 @@ from adapters.discord.translate import (
     InteractionFacts,
     command_message,
     conversation_for,
+    interaction_webhook_of,
     message_place,
     to_feedback,
     to_incoming_message,
@@ -61,6 +63,8 @@ def _facts(interaction: discord.Interaction[Any]) -> InteractionFacts:
         channel_id=str(interaction.channel_id),
         thread_parent_id=parent,
         created_at=interaction.created_at,
+        application_id=str(interaction.application_id),
+        token=interaction.token,
     )
 
 
@@ -100,6 +104,7 @@ class DiscordAdapter(StreamingAdapter):
         self._interactions: dict[str, discord.Interaction[Any]] = {}
         self._in_new_thread: set[str] = set()
         self._stopped = asyncio.Event()
+        self._sending_only = False
 
     def __repr__(self) -> str:
         return f"DiscordAdapter(api_url={self._endpoints.api_url!r})"
@@ -114,21 +119,15 @@ class DiscordAdapter(StreamingAdapter):
     @property
     def connected(self) -> bool:
         client = self._client
+        if client is not None and self._sending_only:
+            return not client.is_closed()  # a worker only calls REST; login answered at start
         return client is not None and client.is_ready() and not client.is_closed()
 
     # ----- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Log in, register the commands, connect to the gateway and wait until ready."""
-        if not self._token:
-            raise ConfigurationError("a Discord bot token is required")
-        client = BridgeClient(
-            endpoints=self._endpoints,
-            intents=bridge_intents(message_content=self.options.message_content),
-            raw_events=frozenset({"MESSAGE_CREATE"}),
-            on_raw_event=self._on_raw_event,
-            guild_ready_timeout=self.options.guild_ready_timeout,
-        )
+        client = self._build_client()
         client.on_feedback = self._on_feedback
         client.on_interaction_seen = self._on_interaction_seen
         client.add_dynamic_items(FeedbackButton)
@@ -147,6 +146,37 @@ class DiscordAdapter(StreamingAdapter):
             await self.stop()
             raise
         logger.info("Discord bot %s connected", client.user)
+
+    async def start_sending(self) -> None:
+        """Worker role: log in over REST and send replies; no gateway connection, no events.
+
+        discord.py's `login` checks the token (`/users/@me`) and reads the application; sends,
+        edits, typing and threads are REST calls. Slash command answers go through the
+        interaction's webhook, whose adapter discord.py takes from a context variable: it is
+        set here for this task and every task it starts (the queue worker's replies).
+        """
+        client = self._build_client()
+        self._client = client
+        self._stopped.clear()
+        async_context.set(RoutedWebhookAdapter(self._endpoints))
+        try:
+            await self._login(client)
+        except BaseException:
+            await self.stop()
+            raise
+        self._sending_only = True
+        logger.info("Discord bot %s sending replies (queue worker)", client.user)
+
+    def _build_client(self) -> BridgeClient:
+        if not self._token:
+            raise ConfigurationError("a Discord bot token is required")
+        return BridgeClient(
+            endpoints=self._endpoints,
+            intents=bridge_intents(message_content=self.options.message_content),
+            raw_events=frozenset({"MESSAGE_CREATE"}),
+            on_raw_event=self._on_raw_event,
+            guild_ready_timeout=self.options.guild_ready_timeout,
+        )
 
     async def _login(self, client: BridgeClient) -> None:
         try:
@@ -206,6 +236,7 @@ class DiscordAdapter(StreamingAdapter):
         await self.drain()
         client, self._client = self._client, None
         connection, self._connection = self._connection, None
+        self._sending_only = False
         if client is not None:
             await client.close()
         if connection is not None:
@@ -227,8 +258,13 @@ class DiscordAdapter(StreamingAdapter):
         except BloombridgeError as exc:
             logger.warning("could not read a Discord message: %s", exc)
             return
-        if message is not None:
+        if message is None:
+            return
+        if not self.deliveries_wait_for_answer:
             self.receive(message.id, message)
+        elif not await self.receive_and_wait(message.id, message):
+            # The gateway never delivers an event again: only the sender can.
+            await self.tell_not_taken(message)
 
     async def _normalize(self, payload: Mapping[str, Any]) -> IncomingMessage | None:
         client = self.client
@@ -262,6 +298,7 @@ class DiscordAdapter(StreamingAdapter):
         conversation = message.conversation
         if (
             self.options.thread_per_mention
+            and not self.hands_off  # the worker opens the thread when it answers
             and conversation.kind is PlaceKind.GROUP
             and message.id not in self._interactions
         ):
@@ -298,7 +335,13 @@ class DiscordAdapter(StreamingAdapter):
         interaction = self._interactions.pop(message.id, None)
         if interaction is not None:
             # Discord shows "thinking…" from the deferral on: no typing signal is needed.
-            return ReplyTarget(conversation, InteractionSink(interaction))
+            return ReplyTarget(conversation, InteractionSink(interaction.followup))
+        webhook = interaction_webhook_of(message)
+        if webhook is not None:
+            # A command received by another process (an ingress): answered by its webhook.
+            application_id, token = webhook
+            partial = discord.Webhook.partial(application_id, token, client=self.client)
+            return ReplyTarget(conversation, InteractionSink(partial))
         # In a channel or thread the answer replies to the question; a DM needs no reference,
         # nor does a thread opened for the answer (it starts from the question).
         in_new_thread = message.id in self._in_new_thread
@@ -331,7 +374,14 @@ class DiscordAdapter(StreamingAdapter):
             message = command_message(CommandCall(_facts(interaction), name, option))
             # reply_target takes it back when the answer (or a flood notice) is delivered.
             self._interactions[message.id] = interaction
-            self.receive(message.id, message)
+            if not self.deliveries_wait_for_answer:
+                self.receive(message.id, message)
+                return
+            taken = await self.receive_and_wait(message.id, message)
+            if not taken:
+                await self.tell_not_taken(message)  # edits the "thinking…" response
+            # Handed on: a worker answers through the interaction's webhook.
+            self._interactions.pop(message.id, None)
         finally:
             self._work.end(interaction.id)
 

@@ -110,30 +110,41 @@ class ChannelSink:
         return False  # Discord has no message drafts
 
 
+# Discord's alias, in an interaction webhook's message routes, for the deferred response.
+# discord.py types these message ids as int and puts them in the URL as they are.
+ORIGINAL: Any = "@original"
+
+
 class InteractionSink:
     """A slash command's answer: the deferred response is the first message, follow-ups the rest.
 
-    The "thinking…" state Discord shows after the deferral is the waiting signal.
+    Everything goes through the interaction's webhook (application id and interaction
+    token): `interaction.followup` in the process that received the command, or
+    `discord.Webhook.partial` in a queue worker, the same REST routes either way. The
+    "thinking…" state Discord shows after the deferral is the waiting signal.
     """
 
-    def __init__(self, interaction: discord.Interaction[Any]) -> None:
-        self._interaction = interaction
+    def __init__(self, webhook: discord.Webhook) -> None:
+        self._webhook = webhook
         self._original_id: str | None = None
 
     async def post(self, message: RenderedMessage, *, final: Reply | None) -> str:
-        interaction = self._interaction
+        webhook = self._webhook
         if self._original_id is None:
             original = await call_discord(
                 "answering a command",
-                lambda: interaction.edit_original_response(
-                    content=message.text, allowed_mentions=NO_PINGS, **_view_argument(final)
+                lambda: webhook.edit_message(
+                    ORIGINAL,
+                    content=message.text,
+                    allowed_mentions=NO_PINGS,
+                    **_view_argument(final),
                 ),
             )
             self._original_id = str(original.id)
             return self._original_id
         sent = await call_discord(
             "sending a follow-up",
-            lambda: interaction.followup.send(
+            lambda: webhook.send(
                 message.text, allowed_mentions=NO_PINGS, wait=True, **_view_argument(final)
             ),
         )
@@ -142,19 +153,11 @@ class InteractionSink:
     async def update(
         self, message_id: str, message: RenderedMessage, *, final: Reply | None
     ) -> None:
-        interaction = self._interaction
-        if message_id == self._original_id:
-            await call_discord(
-                "editing a command answer",
-                lambda: interaction.edit_original_response(
-                    content=message.text, allowed_mentions=NO_PINGS, **_view_argument(final)
-                ),
-            )
-            return
+        webhook = self._webhook
         await call_discord(
-            "editing a follow-up",
-            lambda: interaction.followup.edit_message(
-                int(message_id),
+            "editing a command answer",
+            lambda: webhook.edit_message(
+                self._route_id(message_id),
                 content=message.text,
                 allowed_mentions=NO_PINGS,
                 **_view_argument(final),
@@ -162,13 +165,15 @@ class InteractionSink:
         )
 
     async def remove(self, message_id: str) -> None:
-        interaction = self._interaction
-        if message_id == self._original_id:
-            await call_discord("deleting a command answer", interaction.delete_original_response)
-            return
+        webhook = self._webhook
         await call_discord(
-            "deleting a follow-up", lambda: interaction.followup.delete_message(int(message_id))
+            "deleting a command answer",
+            lambda: webhook.delete_message(self._route_id(message_id)),
         )
+
+    def _route_id(self, message_id: str) -> Any:
+        """The id a message route takes: the deferred response by its alias, others by id."""
+        return ORIGINAL if message_id == self._original_id else int(message_id)
 
     async def preview(self, index: int, message: RenderedMessage) -> bool:
         return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,6 +60,10 @@ class InteractionFacts:
     channel_id: str
     thread_parent_id: str | None
     created_at: datetime
+    # What answers the interaction later, from any process: the application's id and the
+    # interaction's token (valid for fifteen minutes), the address of its webhook.
+    application_id: str = ""
+    token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -210,7 +214,16 @@ def command_message(call: CommandCall) -> IncomingMessage:
         text=text,
         sent_at=facts.created_at.astimezone(UTC),
         addressed_to_bot=True,
+        raw={"interaction": {"application_id": facts.application_id, "token": facts.token}},
     )
+
+
+def interaction_webhook_of(message: IncomingMessage) -> tuple[int, str] | None:
+    """(application id, token) of the slash command a message came from; None for messages."""
+    found = message.raw.get("interaction")
+    if not isinstance(found, Mapping) or not found.get("application_id") or not found.get("token"):
+        return None
+    return int(found["application_id"]), str(found["token"])
 
 
 def to_feedback(facts: InteractionFacts, custom_id: str) -> FeedbackVote | None:

@@ -42,7 +42,7 @@ from adapters.slack.translate import (
     to_incoming_message,
 )
 from adapters.streaming import ReplyTarget, language_hint
-from adapters.streaming_adapter import StreamingAdapter
+from adapters.streaming_adapter import EventNotTaken, StreamingAdapter
 from core.errors import ConfigurationError, PlatformError
 from core.messages import IncomingMessage, PlaceKind
 from core.notices import notice
@@ -98,6 +98,7 @@ class SlackAdapter(StreamingAdapter):
     """
 
     platform = PLATFORM
+    answer_within = 3.0  # Slack retries an event not acknowledged within three seconds
 
     def __init__(
         self,
@@ -135,6 +136,7 @@ class SlackAdapter(StreamingAdapter):
         self._threads = ThreadMemory(handler)
         self._site: web.TCPSite | None = None
         self._stopped = asyncio.Event()
+        self._sending_only = False
         self.http_url = ""  # where the HTTP endpoint listens, once started
 
     # ----- connecting ------------------------------------------------------------------------
@@ -158,6 +160,8 @@ class SlackAdapter(StreamingAdapter):
         """True while the Socket Mode connection is up, or the HTTP endpoint listens."""
         if self._runner is not None:
             return True
+        if self._sending_only and self._client is not None:
+            return True  # a worker only calls the Web API; auth.test answered at start
         session = None if self._socket is None else self._socket.client.current_session
         return session is not None and not session.closed
 
@@ -170,17 +174,8 @@ class SlackAdapter(StreamingAdapter):
         if self._http is not None and not self._http.signing_secret:
             raise ConfigurationError("HTTP mode needs the app's signing secret")
         self._stopped.clear()
-        client = AsyncWebClient(
-            token=self._bot_token, base_url=self._api_url, timeout=int(self._request_timeout)
-        )
-        self._client = client
         try:
-            auth = await self._checked("the bot token", "auth.test", client.auth_test)
-            self._identity = BotIdentity(
-                user_id=str(auth["user_id"]),
-                bot_id=str(auth.get("bot_id") or ""),
-                team_id=str(auth.get("team_id") or ""),
-            )
+            client = await self._authenticate()
             app = self._build_app(client)
             if self._http is None:
                 await self._connect_socket_mode(app)
@@ -189,7 +184,38 @@ class SlackAdapter(StreamingAdapter):
         except BaseException:
             await self.stop()
             raise
-        logger.info("Slack bot %s started (%s)", self._identity.user_id, self._mode)
+        logger.info("Slack bot %s started (%s)", self.identity.user_id, self._mode)
+
+    async def start_sending(self) -> None:
+        """Worker role: check the bot token (auth.test) and send replies through the Web API.
+
+        No Socket Mode connection and no HTTP endpoint: events reach the ingress only, so
+        neither the app-level token nor the signing secret is used here.
+        """
+        if not self._bot_token:
+            raise ConfigurationError("a Slack bot token is required")
+        self._stopped.clear()
+        try:
+            await self._authenticate()
+        except BaseException:
+            await self.stop()
+            raise
+        self._sending_only = True
+        logger.info("Slack bot %s sending replies (queue worker)", self.identity.user_id)
+
+    async def _authenticate(self) -> AsyncWebClient:
+        """The Web API client, its bot token checked (auth.test) and the bot user known."""
+        client = AsyncWebClient(
+            token=self._bot_token, base_url=self._api_url, timeout=int(self._request_timeout)
+        )
+        self._client = client
+        auth = await self._checked("the bot token", "auth.test", client.auth_test)
+        self._identity = BotIdentity(
+            user_id=str(auth["user_id"]),
+            bot_id=str(auth.get("bot_id") or ""),
+            team_id=str(auth.get("team_id") or ""),
+        )
+        return client
 
     async def _checked(
         self, what: str, action: str, call: Callable[[], Awaitable[AsyncSlackResponse]]
@@ -280,6 +306,7 @@ class SlackAdapter(StreamingAdapter):
             if runner is not None:
                 await runner.cleanup()
             self.http_url = ""
+            self._sending_only = False
 
     # ----- receiving -------------------------------------------------------------------------
 
@@ -294,13 +321,26 @@ class SlackAdapter(StreamingAdapter):
                 await self._threads.remember(conversation)
             elif await self._threads.answers_in(conversation):
                 message = dataclasses.replace(message, addressed_to_bot=True)
-        if message.addressed_to_bot:
+        if not message.addressed_to_bot:
+            return
+        if not self.deliveries_wait_for_answer:
             self.receive(event_key(message), message)
+        elif not await self.receive_and_wait(event_key(message), message):
+            # Bolt processes before it responds: the event goes unacknowledged (HTTP 500, or
+            # no Socket Mode ack) and Slack delivers it again.
+            raise EventNotTaken("the event could not be queued; Slack will deliver it again")
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()  # within Slack's 3 seconds; the answer follows through response_url
         message = from_slash_command(body, now=datetime.now(UTC))
-        self.receive(event_key(message), message)
+        if not self.deliveries_wait_for_answer:
+            await ack()  # within Slack's 3 seconds; the answer follows through response_url
+            self.receive(event_key(message), message)
+        elif await self.receive_and_wait(event_key(message), message):
+            await ack()
+        else:
+            # Slack never sends a slash command again: the user is asked to, at once.
+            text = notice("not_taken", language_hint(message))
+            await ack(text=text, response_type="ephemeral")
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
@@ -318,8 +358,12 @@ class SlackAdapter(StreamingAdapter):
             logger.info("could not thank for feedback: %s", type(exc).__name__)
 
     async def answer(self, message: IncomingMessage) -> None:
-        """Answer one message, with the sender's Slack locale as its language hint."""
-        if message.sender.locale_hint is None:
+        """Answer one message, with the sender's Slack locale as its language hint.
+
+        An ingress hands the message on as it came (the worker looks the locale up), so the
+        hand-off stays within Slack's three seconds.
+        """
+        if message.sender.locale_hint is None and not self.hands_off:
             locale = await self._locales.of(message.sender.id)
             if locale is not None:
                 sender = dataclasses.replace(message.sender, locale_hint=locale)

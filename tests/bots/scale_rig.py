@@ -1,13 +1,20 @@
-"""A scale-out rig: an ingress in the test's loop, worker OS processes, fakes for TGI and Telegram.
+"""A scale-out rig: an ingress in the test's loop, worker OS processes, fakes for TGI and a platform.
 
-Workers are `python -m bots.cli run telegram --role worker` child processes talking real HTTP
-to the fake TGI and the fake Bot API served here, and real Redis. The fake TGI answers each
-message with "Echo <its text>." so a chat's replies show which message each answered.
+Workers are `python -m bots.cli run <platform> --role worker` child processes talking real
+HTTP to the fake TGI and the platform's fake API served here, and real Redis. The ingress is
+the platform's real adapter in the ingress role: Telegram long polling, Slack Socket Mode,
+the Discord gateway, each against its fake. The fake TGI answers each message with
+"Echo <its text>." so a conversation's replies show which message each answered.
+
+`ScaleRig` is what every platform shares (workers, the queue, the reply ledger);
+`TelegramRig`, `SlackRig` and `DiscordRig` add sending a platform event and reading what
+users see.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -18,14 +25,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import SecretStr
+from redis.asyncio import Redis
 
+from bots import discord_bot, slack_bot, telegram_bot
 from bots.roles import running_ingress
+from bots.run_command import PlatformBot
 from bots.settings import Settings
-from bots.telegram_bot import BOT
-from core.messages import ConversationRef, PlaceKind
-from core.queue.ledger import ReplyLedger
 from core.store.keys import StoreKeys
 from tests.bots.cli_process import cli_environment
+from tests.fakes.discord_api import FakeDiscordAPI
+from tests.fakes.discord_gateway import FakeDiscordGateway
+from tests.fakes.discord_model import DiscordWorld
+from tests.fakes.discord_rest import ChannelMessage
+from tests.fakes.slack_api import FakeSlackAPI
+from tests.fakes.slack_messages import SlackMessage
 from tests.fakes.telegram_api import ChatMessage, FakeTelegramAPI
 from tests.fakes.tgi import FakeTGI, GenerateCall, Script
 
@@ -44,15 +57,114 @@ def echo(call: GenerateCall) -> Script:
     return Script(reply=f"Echo {asked(call)}.")
 
 
+@dataclass(frozen=True)
+class LedgerRecord:
+    """One message's reply ledger record, read as the test sees it in Redis."""
+
+    owner: str
+    state: str
+    message_ids: list[str]
+
+
 @dataclass
 class ScaleRig:
-    """What a scale-out test drives and reads."""
+    """What a scale-out test drives and reads, whatever the platform."""
 
-    api: FakeTelegramAPI
+    bot: PlatformBot
     tgi: FakeTGI
     settings: Settings
     redis_url: str
+    platform_values: dict[str, str]  # the platform's settings, for the workers' environment
     workers: list[asyncio.subprocess.Process] = field(default_factory=list)
+    worker_logs: list[asyncio.StreamReader] = field(default_factory=list)
+
+    async def until_queued(self, count: int) -> None:
+        """Wait until the ingress has appended `count` messages to the streams in all.
+
+        `entries-added` counts every entry ever appended, so trimming hides none; a blocking
+        XREAD wakes when the next entry arrives (or after a second, for one that came between).
+        """
+        keys = StoreKeys(self.settings.redis_namespace)
+        streams = [keys.queue(p) for p in range(self.settings.queue_partitions)]
+        async with Redis.from_url(self.redis_url, decode_responses=True) as client:
+            async with asyncio.timeout(SCENARIO_LIMIT):
+                while sum([await _added(client, key) for key in streams]) < count:
+                    await client.xread(dict.fromkeys(streams, "$"), block=1000)
+
+    async def start_workers(self, count: int) -> None:
+        for _ in range(count):
+            self.workers.append(await self.start_worker())
+
+    async def start_worker(self, **values: str) -> asyncio.subprocess.Process:
+        """One `run <platform> --role worker` process; `values` are extra settings for it.
+
+        With BLOOMBRIDGE_TEST_WORKER_LOGS set its log lines go to the test's stderr; with
+        `log_format="json"` they are read by the test (`worker_logs`).
+        """
+        capture = values.get("log_format") == "json"
+        env = cli_environment(
+            **worker_settings(
+                tgi_urls=",".join(self.settings.tgi_urls),
+                redis_url=self.redis_url,
+                redis_namespace=self.settings.redis_namespace,
+                **self.platform_values,
+                **values,
+            )
+        )
+        shown = os.environ.get("BLOOMBRIDGE_TEST_WORKER_LOGS")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bots.cli",
+            "run",
+            self.bot.name,
+            "--role",
+            "worker",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE
+            if capture
+            else (None if shown else asyncio.subprocess.DEVNULL),
+            env=env,
+        )
+        if process.stderr is not None:
+            self.worker_logs.append(process.stderr)
+        return process
+
+    async def records(self) -> list[LedgerRecord]:
+        """Every reply ledger record of the namespace (one per message a worker took)."""
+        pattern = f"{self.settings.redis_namespace}:reply:*"
+        found = []
+        async with Redis.from_url(self.redis_url, decode_responses=True) as client:
+            async for key in client.scan_iter(match=pattern):
+                fields: Any = await client.hgetall(key)  # decoded: str keys and values
+                ids = json.loads(fields.get("ids") or "[]")
+                found.append(LedgerRecord(fields.get("owner", ""), fields.get("state", ""), ids))
+        return found
+
+    async def until_recorded(self) -> LedgerRecord:
+        """Wait until a reply's first platform message is in the ledger (polled: Redis does
+        not announce a hash write), so a crash now leaves a reply that can be resumed."""
+        async with asyncio.timeout(SCENARIO_LIMIT):
+            while True:
+                recorded = [record for record in await self.records() if record.message_ids]
+                if recorded:
+                    return recorded[0]
+                await asyncio.sleep(0.02)
+
+    def kill(self, worker_id: str) -> asyncio.subprocess.Process:
+        """SIGKILL the worker process whose id (host-pid-random) is `worker_id`."""
+        pid = int(worker_id.rsplit("-", 2)[1])
+        process = next(p for p in self.workers if p.pid == pid)
+        os.kill(pid, signal.SIGKILL)
+        return process
+
+
+@dataclass
+class TelegramRig(ScaleRig):
+    """Telegram: the ingress long-polls the fake Bot API; chats are numbers."""
+
+    api: FakeTelegramAPI = field(kw_only=True)
     _update_ids: int = 700_000
     _message_ids: dict[int, int] = field(default_factory=dict)
 
@@ -86,58 +198,99 @@ class ScaleRig:
         shown = self.replies(chat_id)
         return len(shown) >= count and all(m.reply_markup is not None for m in shown)
 
-    async def until_queued(self, count: int) -> None:
-        """Wait until the ingress has appended `count` messages to the streams in all.
 
-        `entries-added` counts every entry ever appended, so trimming hides none; a blocking
-        XREAD wakes when the next entry arrives (or after a second, for one that came between).
-        """
-        from redis.asyncio import Redis
+@dataclass
+class SlackRig(ScaleRig):
+    """Slack: the ingress takes events over the fake's Socket Mode; conversations are DMs."""
 
-        keys = StoreKeys(self.settings.redis_namespace)
-        streams = [keys.queue(p) for p in range(self.settings.queue_partitions)]
-        async with Redis.from_url(self.redis_url, decode_responses=True) as client:
-            async with asyncio.timeout(SCENARIO_LIMIT):
-                while sum([await _added(client, key) for key in streams]) < count:
-                    await client.xread(dict.fromkeys(streams, "$"), block=1000)
+    api: FakeSlackAPI = field(kw_only=True)
+    _ts: int = 0
 
-    async def start_workers(self, count: int) -> None:
-        for _ in range(count):
-            self.workers.append(await start_worker(self.settings, self.redis_url))
+    def dm(self, channel: str, text: str) -> dict[str, Any]:
+        """A Socket Mode `events_api` payload: a user's message in the DM `channel`."""
+        self._ts += 1
+        return {
+            "type": "event_callback",
+            "team_id": self.api.team_id,
+            "event_id": f"Ev{self._ts:08d}",
+            "event": {
+                "type": "message",
+                "channel_type": "im",
+                "channel": channel,
+                "user": f"U{channel[1:]}",
+                "text": text,
+                "ts": f"1790003000.{self._ts:06d}",
+            },
+            "authorizations": [{"user_id": self.api.bot_user_id, "is_bot": True}],
+        }
 
-    async def owner_of(self, chat_id: int, message_id: int) -> str | None:
-        async with ledger_of(self.settings, self.redis_url) as ledger:
-            conversation = ConversationRef("telegram", None, str(chat_id), kind=PlaceKind.GROUP)
-            return await ledger.owner(conversation, str(message_id))
+    def feed(self, *events: dict[str, Any]) -> None:
+        for event in events:
+            self.api.send(event)
 
-    async def until_recorded(self, chat_id: int, message_id: int) -> None:
-        """Wait until the reply's first platform message is in the ledger (polled: Redis does
-        not announce a hash write), so a crash now leaves a reply that can be resumed."""
-        conversation = ConversationRef("telegram", None, str(chat_id), kind=PlaceKind.GROUP)
-        async with ledger_of(self.settings, self.redis_url) as ledger:
-            async with asyncio.timeout(SCENARIO_LIMIT):
-                while not await ledger.message_ids(conversation, str(message_id)):  # noqa: ASYNC110
-                    await asyncio.sleep(0.02)
+    def replies(self, channel: str) -> list[SlackMessage]:
+        return self.api.visible(channel)
 
-    def kill(self, worker_id: str) -> asyncio.subprocess.Process:
-        """SIGKILL the worker process whose id (host-pid-random) is `worker_id`."""
-        pid = int(worker_id.rsplit("-", 2)[1])
-        process = next(p for p in self.workers if p.pid == pid)
-        os.kill(pid, signal.SIGKILL)
-        return process
+    def finished(self, channel: str, count: int) -> bool:
+        """`count` replies shown, every one finished (it has feedback buttons)."""
+        shown = self.replies(channel)
+        return len(shown) >= count and all(m.action_values() for m in shown)
+
+    def posted(self) -> int:
+        return len(self.api.calls_to("chat.postMessage"))
+
+
+# DM channels of the Discord rig's user, one conversation each.
+DISCORD_DMS = tuple(str(1_400_000_000_000_100_000 + n) for n in range(16))
+
+
+@dataclass
+class ManyDMs(DiscordWorld):
+    """The fake Discord world with more DM channels than its one: `DISCORD_DMS`."""
+
+    def channel(self, channel_id: str) -> dict[str, Any] | None:
+        if channel_id in DISCORD_DMS:
+            return {"id": channel_id, "type": 1, "recipients": [self.user], "last_message_id": None}
+        return super().channel(channel_id)
+
+    def guild_of(self, channel_id: str) -> str | None:
+        return None if channel_id in DISCORD_DMS else super().guild_of(channel_id)
+
+
+@dataclass
+class DiscordRig(ScaleRig):
+    """Discord: the ingress reads the fake gateway; conversations are DM channels."""
+
+    api: FakeDiscordAPI = field(kw_only=True)
+    gateway: FakeDiscordGateway = field(kw_only=True)
+
+    @property
+    def world(self) -> DiscordWorld:
+        return self.api.world
+
+    def dm(self, channel: str, text: str) -> dict[str, Any]:
+        """A MESSAGE_CREATE `d`: the user's message in `channel`, one of `DISCORD_DMS`."""
+        return self.world.user_message(channel, text)
+
+    async def feed(self, *payloads: dict[str, Any]) -> None:
+        for payload in payloads:
+            await self.gateway.dispatch("MESSAGE_CREATE", payload)
+
+    def replies(self, channel: str) -> list[ChannelMessage]:
+        return self.api.visible(channel)
+
+    def finished(self, channel: str, count: int) -> bool:
+        """`count` replies shown, every one finished (it has feedback buttons)."""
+        shown = self.replies(channel)
+        return len(shown) >= count and all(m.components for m in shown)
+
+    def posted(self) -> int:
+        return len(self.api.calls_to("create_message"))
 
 
 async def _added(client: Any, key: str) -> int:
     info = await client.xinfo_stream(key)
     return int(info["entries-added"])
-
-
-@asynccontextmanager
-async def ledger_of(settings: Settings, redis_url: str) -> AsyncIterator[ReplyLedger]:
-    from redis.asyncio import Redis
-
-    async with Redis.from_url(redis_url, decode_responses=True) as client:
-        yield ReplyLedger(client, StoreKeys(settings.redis_namespace), ttl_seconds=600)
 
 
 def worker_settings(**values: str) -> dict[str, str]:
@@ -153,33 +306,26 @@ def worker_settings(**values: str) -> dict[str, str]:
         "language_guard": "false",
         "repetition_guard": "false",
         "language_detector": "cld2",  # loads in milliseconds: workers start fast
-        "telegram_token": TOKEN,
         **values,
     }
 
 
-async def start_worker(settings: Settings, redis_url: str) -> asyncio.subprocess.Process:
-    values = worker_settings(
-        tgi_urls=",".join(settings.tgi_urls),
-        redis_url=redis_url,
-        redis_namespace=settings.redis_namespace,
-        telegram_api_url=settings.telegram.api_url,
+def _settings(tgi: FakeTGI, redis_url: str, namespace: str, platform: dict[str, str]) -> Settings:
+    values: dict[str, Any] = worker_settings(
+        tgi_urls=tgi.url, redis_namespace=namespace, **platform
     )
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bots.cli",
-        "run",
-        "telegram",
-        "--role",
-        "worker",
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=None
-        if os.environ.get("BLOOMBRIDGE_TEST_WORKER_LOGS")
-        else asyncio.subprocess.DEVNULL,
-        env=cli_environment(**values),
-    )
+    values["redis_url"] = SecretStr(redis_url)
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def _ingress(rig: ScaleRig) -> AsyncIterator[None]:
+    """The rig's ingress running in this loop; workers stopped when it ends."""
+    async with running_ingress(rig.bot, rig.settings):
+        try:
+            yield
+        finally:
+            await stop_workers(rig.workers)
 
 
 @asynccontextmanager
@@ -189,26 +335,60 @@ async def scale_rig(
     *,
     responder: Callable[[GenerateCall], Script] = echo,
     fake_options: Mapping[str, Any] | None = None,
-) -> AsyncIterator[ScaleRig]:
-    """Fakes, an ingress polling the fake Bot API, and no workers yet (`start_workers`)."""
+) -> AsyncIterator[TelegramRig]:
+    """Fakes, a Telegram ingress polling the fake Bot API, and no workers yet (`start_workers`)."""
     async with AsyncExitStack() as stack:
         tgi = await stack.enter_async_context(FakeTGI(responder=responder))
         api = await stack.enter_async_context(
             FakeTelegramAPI(token=TOKEN, **dict(fake_options or {}))
         )
-        values: dict[str, Any] = worker_settings(
-            tgi_urls=tgi.url,
-            redis_namespace=namespace,
-            telegram_api_url=api.url,
+        platform = {"telegram_token": TOKEN, "telegram_api_url": api.url}
+        settings = _settings(tgi, redis_url, namespace, platform)
+        rig = TelegramRig(telegram_bot.BOT, tgi, settings, redis_url, platform, api=api)
+        await stack.enter_async_context(_ingress(rig))
+        yield rig
+
+
+@asynccontextmanager
+async def slack_scale_rig(
+    redis_url: str, namespace: str, *, responder: Callable[[GenerateCall], Script] = echo
+) -> AsyncIterator[SlackRig]:
+    """Fakes, a Slack ingress on the fake's Socket Mode, and no workers yet."""
+    async with AsyncExitStack() as stack:
+        tgi = await stack.enter_async_context(FakeTGI(responder=responder))
+        api = await stack.enter_async_context(FakeSlackAPI())
+        platform = {
+            "slack_bot_token": api.bot_token,
+            "slack_app_token": api.app_token,
+            "slack_api_url": api.base_url,
+        }
+        settings = _settings(tgi, redis_url, namespace, platform)
+        rig = SlackRig(slack_bot.BOT, tgi, settings, redis_url, platform, api=api)
+        await stack.enter_async_context(_ingress(rig))
+        yield rig
+
+
+@asynccontextmanager
+async def discord_scale_rig(
+    redis_url: str, namespace: str, *, responder: Callable[[GenerateCall], Script] = echo
+) -> AsyncIterator[DiscordRig]:
+    """Fakes, a Discord ingress on the fake gateway, and no workers yet."""
+    async with AsyncExitStack() as stack:
+        tgi = await stack.enter_async_context(FakeTGI(responder=responder))
+        world = ManyDMs()
+        api = await stack.enter_async_context(FakeDiscordAPI(world))
+        gateway = await stack.enter_async_context(FakeDiscordGateway(world))
+        platform = {
+            "discord_token": world.token,
+            "discord_api_url": api.api_url,
+            "discord_gateway_url": gateway.url,
+        }
+        settings = _settings(tgi, redis_url, namespace, platform)
+        rig = DiscordRig(
+            discord_bot.BOT, tgi, settings, redis_url, platform, api=api, gateway=gateway
         )
-        values["redis_url"] = SecretStr(redis_url)
-        settings = Settings(**values)
-        rig = ScaleRig(api, tgi, settings, redis_url)
-        await stack.enter_async_context(running_ingress(BOT, settings))
-        try:
-            yield rig
-        finally:
-            await stop_workers(rig.workers)
+        await stack.enter_async_context(_ingress(rig))
+        yield rig
 
 
 async def stop_workers(workers: list[asyncio.subprocess.Process]) -> None:

@@ -1,20 +1,34 @@
 """Scale-out with real worker processes: every message answered once, in order, through crashes.
 
-An ingress (in the test's loop) polls the fake Bot API and queues each message in Redis
-Streams; worker OS processes (`bloombridge run telegram --role worker`) answer through the
-fake Bot API with the fake TGI as the model. See tests/bots/scale_rig.py.
+An ingress (in the test's loop) receives the platform's events from its fake (Telegram long
+polling, Slack Socket Mode, the Discord gateway) and queues each message in Redis Streams;
+worker OS processes (`bloombridge run <platform> --role worker`) answer through the fake's
+Web API with the fake TGI as the model. Telegram carries the large counts; Slack and Discord
+repeat each guarantee at a smaller scale. See tests/bots/scale_rig.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from redis.asyncio import Redis
 
 from core.queue.streams import GROUP
 from core.store.keys import StoreKeys
-from tests.bots.scale_rig import SCENARIO_LIMIT, ScaleRig, asked, echo, scale_rig, stop_workers
+from tests.bots.scale_rig import (
+    DISCORD_DMS,
+    SCENARIO_LIMIT,
+    ScaleRig,
+    TelegramRig,
+    asked,
+    discord_scale_rig,
+    echo,
+    scale_rig,
+    slack_scale_rig,
+    stop_workers,
+)
 from tests.fakes.tgi import GenerateCall, Script
 from tests.redis_process import RedisProcess
 
@@ -22,7 +36,7 @@ CHATS = 50
 PER_CHAT = 10
 
 
-def texts(rig: ScaleRig, chat_id: int) -> list[str]:
+def texts(rig: TelegramRig, chat_id: int) -> list[str]:
     return [message.text for message in rig.replies(chat_id)]
 
 
@@ -66,9 +80,7 @@ async def test_a_worker_killed_mid_reply_leaves_it_to_another_that_edits_the_par
         rig.api.feed(rig.message(group, "slow question"))
         # The partial reply is posted (a group shows no drafts) before the model stalls.
         await rig.api.wait_until(lambda: len(rig.replies(group)) == 1, within=SCENARIO_LIMIT)
-        await rig.until_recorded(group, 1)
-        owner = await rig.owner_of(group, 1)
-        assert owner is not None
+        owner = (await rig.until_recorded()).owner
         killed = rig.kill(owner)
         await killed.wait()
         await rig.api.wait_until(lambda: rig.finished(group, 1), within=SCENARIO_LIMIT)
@@ -76,8 +88,9 @@ async def test_a_worker_killed_mid_reply_leaves_it_to_another_that_edits_the_par
         assert reply.text == "Echo slow question."
         assert reply.edits >= 1  # the partial message was edited into the answer
         assert len(rig.api.calls_to("sendMessage")) == 1  # never posted a second time
-        finisher = await rig.owner_of(group, 1)
-        assert finisher is not None and finisher != owner
+        [record] = await rig.records()
+        assert record.state == "answered"
+        assert record.owner != owner
 
 
 async def test_redis_restarted_mid_run_loses_no_message(
@@ -126,3 +139,158 @@ async def test_the_same_event_ingested_twice_gets_one_reply(
                 groups = await client.xinfo_groups(keys.queue(partition))
                 assert all(g["pending"] == 0 for g in groups if g["name"] == GROUP)
         assert entries <= 2  # one entry per event (acknowledged ones may be trimmed)
+
+
+# ----- Slack and Discord: the same guarantees through their Web APIs -------------------------
+
+SPLIT_CONVERSATIONS = 6
+SPLIT_PER_CONVERSATION = 4
+
+
+def slack_dms() -> list[str]:
+    return [f"D0SCALE{n:02d}" for n in range(SPLIT_CONVERSATIONS)]
+
+
+def discord_dms() -> list[str]:
+    return list(DISCORD_DMS[:SPLIT_CONVERSATIONS])
+
+
+async def test_slack_messages_are_answered_once_in_order_by_two_workers(
+    redis_url: str, redis_namespace: str
+) -> None:
+    async with slack_scale_rig(redis_url, redis_namespace) as rig:
+        channels = slack_dms()
+        await rig.start_workers(2)
+        for turn in range(SPLIT_PER_CONVERSATION):
+            rig.feed(*(rig.dm(channel, f"{channel} m{turn}") for channel in channels))
+            await rig.until_queued(len(channels) * (turn + 1))
+        await rig.api.wait_until(
+            lambda: all(rig.finished(c, SPLIT_PER_CONVERSATION) for c in channels),
+            within=SCENARIO_LIMIT,
+        )
+        for channel in channels:
+            assert [m.text for m in rig.replies(channel)] == [
+                f"Echo {channel} m{turn}." for turn in range(SPLIT_PER_CONVERSATION)
+            ]
+        assert rig.posted() == len(channels) * SPLIT_PER_CONVERSATION
+        assert rig.api.all_acked()  # every envelope acknowledged once it was queued
+
+
+async def test_discord_messages_are_answered_once_in_order_by_two_workers(
+    redis_url: str, redis_namespace: str
+) -> None:
+    async with discord_scale_rig(redis_url, redis_namespace) as rig:
+        channels = discord_dms()
+        await rig.start_workers(2)
+        for turn in range(SPLIT_PER_CONVERSATION):
+            await rig.feed(*(rig.dm(channel, f"c{channel[-2:]} m{turn}") for channel in channels))
+            await rig.until_queued(len(channels) * (turn + 1))
+        await rig.api.wait_until(
+            lambda: all(rig.finished(c, SPLIT_PER_CONVERSATION) for c in channels),
+            within=SCENARIO_LIMIT,
+        )
+        for channel in channels:
+            assert [m.content for m in rig.replies(channel)] == [
+                f"Echo c{channel[-2:]} m{turn}." for turn in range(SPLIT_PER_CONVERSATION)
+            ]
+        assert rig.posted() == len(channels) * SPLIT_PER_CONVERSATION
+
+
+def stalls_first_slow_question() -> Callable[[GenerateCall], Script]:
+    """A responder whose first answer to "slow question" stalls after a few tokens."""
+    hang = asyncio.Event()  # never set
+    first_attempt = True
+
+    def respond(call: GenerateCall) -> Script:
+        nonlocal first_attempt
+        if "slow question" in asked(call) and first_attempt:
+            first_attempt = False
+            return Script(reply="Part one of the answer, then more.", hang=hang, hang_after=4)
+        return echo(call)
+
+    return respond
+
+
+async def test_a_slack_worker_killed_mid_reply_leaves_it_to_another_that_updates_it(
+    redis_url: str, redis_namespace: str
+) -> None:
+    channel = "D0KILLED1"
+    async with slack_scale_rig(
+        redis_url, redis_namespace, responder=stalls_first_slow_question()
+    ) as rig:
+        await rig.start_workers(2)
+        rig.feed(rig.dm(channel, "slow question"))
+        owner = (await rig.until_recorded()).owner
+        await rig.kill(owner).wait()
+        await rig.api.wait_until(lambda: rig.finished(channel, 1), within=SCENARIO_LIMIT)
+        (reply,) = rig.replies(channel)
+        assert reply.text == "Echo slow question."
+        assert rig.posted() == 1  # the partial message was updated, never posted again
+        assert rig.api.calls_to("chat.update")
+        [record] = await rig.records()
+        assert record.state == "answered"
+        assert record.owner != owner
+
+
+async def test_a_discord_worker_killed_mid_reply_leaves_it_to_another_that_edits_it(
+    redis_url: str, redis_namespace: str
+) -> None:
+    channel = discord_dms()[0]
+    async with discord_scale_rig(
+        redis_url, redis_namespace, responder=stalls_first_slow_question()
+    ) as rig:
+        await rig.start_workers(2)
+        await rig.feed(rig.dm(channel, "slow question"))
+        owner = (await rig.until_recorded()).owner
+        await rig.kill(owner).wait()
+        await rig.api.wait_until(lambda: rig.finished(channel, 1), within=SCENARIO_LIMIT)
+        (reply,) = rig.replies(channel)
+        assert reply.content == "Echo slow question."
+        assert reply.edits >= 1
+        assert rig.posted() == 1
+        [record] = await rig.records()
+        assert record.state == "answered"
+        assert record.owner != owner
+
+
+async def test_the_same_slack_event_ingested_twice_gets_one_reply(
+    redis_url: str, redis_namespace: str
+) -> None:
+    channel = "D0TWICE01"
+    async with slack_scale_rig(redis_url, redis_namespace) as rig:
+        await rig.start_workers(1)
+        event = rig.dm(channel, "only once")
+        rig.api.send(event)
+        rig.api.send(event, retry_attempt=1)  # Slack delivers the event again
+        rig.feed(rig.dm(channel, "and then this"))
+        await rig.api.wait_until(lambda: rig.finished(channel, 2), within=SCENARIO_LIMIT)
+        assert [m.text for m in rig.replies(channel)] == ["Echo only once.", "Echo and then this."]
+        assert await queued_entries(rig) == 2
+
+
+async def test_the_same_discord_message_ingested_twice_gets_one_reply(
+    redis_url: str, redis_namespace: str
+) -> None:
+    channel = discord_dms()[1]
+    async with discord_scale_rig(redis_url, redis_namespace) as rig:
+        await rig.start_workers(1)
+        message = rig.dm(channel, "only once")
+        await rig.feed(message, message)  # a resumed session replays the event
+        await rig.feed(rig.dm(channel, "and then this"))
+        await rig.api.wait_until(lambda: rig.finished(channel, 2), within=SCENARIO_LIMIT)
+        assert [m.content for m in rig.replies(channel)] == [
+            "Echo only once.",
+            "Echo and then this.",
+        ]
+        assert await queued_entries(rig) == 2
+
+
+async def queued_entries(rig: ScaleRig) -> int:
+    """Entries ever appended to the rig's streams."""
+    keys = StoreKeys(rig.settings.redis_namespace)
+    async with Redis.from_url(rig.redis_url, decode_responses=True) as client:
+        total = 0
+        for partition in range(rig.settings.queue_partitions):
+            info = await client.xinfo_stream(keys.queue(partition))
+            total += int(info["entries-added"])
+    return total
