@@ -277,10 +277,13 @@ class ProseReading:
     def _read_events(self, text: str, stop: int, *, settled: bool) -> None:
         """Record the words and sentence ends up to `stop`; the last may stay pending."""
         self._pending = None
+        # Only an event ending at `stop` or one character before it may still change.
+        near = stop - 1
+        add_word = self._add_word
         for match in _EVENT.finditer(text, self._scan, stop):
             start, end = match.span()
-            word = None if match.group("end") is not None else match.group()
-            if not settled and self._may_change(text, stop, end, word):
+            word = None if match.lastgroup == "end" else match.group()
+            if end >= near and not settled and self._may_change(text, stop, end, word):
                 self._pending = _Pending(
                     start, end, None if word is None else hash(word.casefold())
                 )
@@ -290,7 +293,7 @@ class ProseReading:
                 self._close_sentence()
                 self._sentence_start = end
             else:
-                self._add_word(hash(word.casefold()), start)
+                add_word(hash(word.casefold()), start)
         self._scan = stop
 
     @staticmethod
@@ -322,37 +325,38 @@ class ProseReading:
         self._grams.remove(entry[0])
 
     def _add_word(self, word: int, start: int) -> None:
-        key = self._sentence_key = _extended(self._sentence_key, word)
+        # Called for every word of the reply: attribute look-ups and calls are kept few.
+        key = self._sentence_key = hash((self._sentence_key, word))  # `_extended`
         self._sentence_length += 1
-        if len(self._sentence_prefixes) < self._window:
-            self._sentence_prefixes.append(key)
+        prefixes = self._sentence_prefixes
+        if len(prefixes) < self._window:
+            prefixes.append(key)
         if self._sentence_node is not None:
             self._sentence_node = key if self._sentences.has_prefix(key) else None
-        self._add_to_span(word)
+        # The word, and where the 3-word run it ends occurred last, in the span's window.
+        span = self._span_words
+        span.append(word)
+        if len(span) >= 3:
+            run = hash((span[-3], span[-2], word))
+            self._echo_before = self._run_ends.put(run, self._span_base + len(span) - 1)
+            if len(span) >= 2 * self._window:
+                self._forget_span_start(len(span) - self._window)
+        else:
+            self._echo_before = None
         words = self._run_words
-        n = self._ngram_words
+        starts = self._run_starts
         words.append(word)
-        self._run_starts.append(start)
+        starts.append(start)
+        n = self._ngram_words
         if len(words) > n:
             del words[0]
-            del self._run_starts[0]
+            del starts[0]
         if len(words) == n and len(set(words)) >= self._min_distinct_words:
             gram = hash(tuple(words))
             if self._grams.add_new(gram):
                 self._recent_grams.add((gram,), 1)
             elif self._repeated_phrase is None:
-                self._repeated_phrase = self._run_starts[0]
-
-    def _add_to_span(self, word: int) -> None:
-        """Note the word, and where the 3-word run it ends occurred last, in the span's window."""
-        words = self._span_words
-        words.append(word)
-        self._echo_before = None
-        if len(words) >= 3:
-            run = hash((words[-3], words[-2], word))
-            self._echo_before = self._run_ends.put(run, self._span_base + len(words) - 1)
-        if len(words) >= 2 * self._window:
-            self._forget_span_start(len(words) - self._window)
+                self._repeated_phrase = starts[0]
 
     def _forget_span_start(self, count: int) -> None:
         """Forget the span's first `count` words, and the 3-word runs starting with them."""
