@@ -288,6 +288,26 @@ class DiscordRig(ScaleRig):
         return len(self.api.calls_to("create_message"))
 
 
+async def queued_texts(
+    redis_url: str, namespace: str, *, partitions: int = 16, at_least: int = 0
+) -> list[str]:
+    """The texts of every message in a namespace's streams, once there are `at_least`.
+
+    A blocking XREAD wakes when the next entry arrives (or after a second).
+    """
+    streams = [StoreKeys(namespace).queue(partition) for partition in range(partitions)]
+    async with Redis.from_url(redis_url, decode_responses=True) as client:
+        async with asyncio.timeout(SCENARIO_LIMIT):
+            while True:
+                texts = []
+                for key in streams:
+                    entries: Any = await client.xrange(key)
+                    texts += [json.loads(fields["message"])["text"] for _, fields in entries]
+                if len(texts) >= at_least:
+                    return texts
+                await client.xread(dict.fromkeys(streams, "$"), block=1000)
+
+
 async def _added(client: Any, key: str) -> int:
     info = await client.xinfo_stream(key)
     return int(info["entries-added"])
