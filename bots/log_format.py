@@ -20,7 +20,7 @@ class RedactingJsonFormatter(JsonFormatter):
     """One JSON object per record (time, level, logger, message), then redacted whole.
 
     A line written while a message is handled also carries its ids (`core.log_context`):
-    platform, conversation, message_id, event_id.
+    platform, conversation, message_id, and event_id (intake) or queue_entry (queue worker).
     """
 
     def __init__(self) -> None:

@@ -28,6 +28,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from core.errors import BloombridgeError, ReplyDeferred, StoreError
+from core.log_context import message_ids
 from core.queue.codec import QueuedMessage
 from core.queue.leases import PartitionLeases
 from core.queue.ledger import ReplyLedger
@@ -334,7 +335,14 @@ class QueueWorker:
             partition.tasks.pop(key, None)
 
     async def _settle(self, partition: _Partition, entry: QueuedMessage) -> None:
-        """Answer an entry (retrying deferrals and failures) and acknowledge it."""
+        """Answer an entry (retrying deferrals and failures) and acknowledge it.
+
+        Every log line written meanwhile carries the message's ids and its stream entry.
+        """
+        with message_ids(entry.message, queue_entry=entry.entry_id):
+            await self._settle_entry(partition, entry)
+
+    async def _settle_entry(self, partition: _Partition, entry: QueuedMessage) -> None:
         failures = 0
         while True:
             if self._owned.get(partition.number) is not partition:

@@ -10,6 +10,7 @@ repeat each guarantee at a smaller scale. See tests/bots/scale_rig.py.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -294,3 +295,25 @@ async def queued_entries(rig: ScaleRig) -> int:
             info = await client.xinfo_stream(keys.queue(partition))
             total += int(info["entries-added"])
     return total
+
+
+async def test_a_workers_log_lines_carry_the_ids_of_the_message_it_answers(
+    redis_url: str, redis_namespace: str
+) -> None:
+    chat = 6300
+    async with scale_rig(redis_url, redis_namespace) as rig:
+        rig.workers.append(await rig.start_worker(log_format="json"))
+        rig.api.feed(rig.message(chat, "Tell me about rivers"))
+        await rig.api.wait_until(lambda: rig.finished(chat, 1), within=SCENARIO_LIMIT)
+        await stop_workers(rig.workers)
+        (log,) = rig.worker_logs
+        lines = (await log.read()).decode()
+    records = [json.loads(line) for line in lines.splitlines() if line.startswith("{")]
+    # Lines written while the message was answered (the model asked, the reply sent) carry
+    # its ids and its stream entry, never its text.
+    answering = [record for record in records if record.get("message_id") == "1"]
+    assert answering
+    assert {record["conversation"] for record in answering} == {f"telegram:-:{chat}:-"}
+    assert all(record["platform"] == "telegram" for record in answering)
+    assert all(record["queue_entry"] for record in answering)
+    assert not any("rivers" in json.dumps(record) for record in records)
