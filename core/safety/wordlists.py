@@ -341,9 +341,11 @@ class _WordListWatcher(TextWatcher):
             starters = self._starters[fold]
             size = min(len(context), self._longest_beginning)
             for offset, token in enumerate(context[-size:]):
-                if any(s in starters for _, s in token) and self._may_continue(
-                    fold, context[offset - size :]
-                ):
+                # Most tokens have one spelling, and most start no phrase.
+                starts_one = token[0][1] in starters or (
+                    len(token) > 1 and any(s in starters for _, s in token)
+                )
+                if starts_one and self._may_continue(fold, context[offset - size :]):
                     end = min(end, starts[offset - size])
                     break
         return end
