@@ -1,11 +1,13 @@
 """Language identification on the dev part of the public data, per language and detector.
 
-Run: .venv/bin/python -m bench.language_eval --data ../shared/eval/langid [--guard]
+Run: .venv/bin/python -m bench.language_eval --data ../shared/eval/langid [--curve] [--guard]
 
 For the default detector and each library alone (CLD2, py3langid, lingua, langdetect), prints
 per language the share of sentences and of short texts named right and named wrong (an honest
 "und" is neither), then a summary with the speed per sentence and the load time. The right
-answer for Twi is "ak", its reply language. `--guard` adds the streaming guard figures.
+answer for Twi is "ak", its reply language. `--curve` first prints the accuracy/coverage curve
+by naming threshold (the default's threshold is read off it); `--guard` adds the streaming guard
+figures.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from core.language.library_detectors import (
     LinguaDetector,
     Py3langidDetector,
 )
+from core.language.scripts import SINGLE_LANGUAGE_SCRIPTS
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "langid"
 KINDS = ("sentence", "short")
@@ -131,6 +134,40 @@ def summary_table(results: dict[str, Tally]) -> None:
     print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the end of the run")
 
 
+CURVE_THRESHOLDS = (0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9)
+
+
+def curve(items: Sequence[LabelledText]) -> None:
+    """The default detector's accuracy/coverage curve: per naming threshold, the languages at
+    99.5 % right on sentences and the mean right/wrong rates (the threshold is read off it)."""
+    detector = DefaultDetector(min_confidence=0.0)
+    detector.load()
+    found = []
+    for item in items:
+        detection = detector.detect(item.text)
+        # The script alone names these: no threshold applies.
+        by_script = detection.script in SINGLE_LANGUAGE_SCRIPTS or detection.script == "Han"
+        found.append((item, detection.language, 0.0 if by_script else detection.confidence))
+    print("default detector, accuracy/coverage by naming threshold (dev part)")
+    print(f"{'threshold':>9}{'>=99.5% sent':>14}{'right s/sh %':>15}{'wrong s/sh %':>15}")
+    for threshold in CURVE_THRESHOLDS:
+        tally = Tally()
+        for item, language, confidence in found:
+            answer = language if confidence >= threshold else UNDETERMINED
+            expected = reply_language(item.language)
+            key = (item.language, item.kind)
+            tally.total[key] += 1
+            tally.right[key] += int(answer == expected)
+            tally.wrong[key] += int(answer not in (expected, UNDETERMINED))
+        at_target, measured = tally.languages_at("sentence", RIGHT_TARGET)
+        print(
+            f"{threshold:>9.2f}{f'{at_target} of {measured}':>14}"
+            f"{tally.mean_rate(tally.right, 'sentence') * 100:>8.1f}/{tally.mean_rate(tally.right, 'short') * 100:<6.1f}"
+            f"{tally.mean_rate(tally.wrong, 'sentence') * 100:>8.2f}/{tally.mean_rate(tally.wrong, 'short') * 100:<6.2f}"
+        )
+    print()
+
+
 def _loaded(make: Callable[[], LanguageDetector]) -> tuple[LanguageDetector, float]:
     started = time.perf_counter()
     detector = make()
@@ -148,6 +185,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared/eval/langid folder")
     parser.add_argument("--default-only", action="store_true", help="skip the libraries alone")
     parser.add_argument("--guard", action="store_true", help="also run the streaming guard figures")
+    parser.add_argument(
+        "--curve", action="store_true", help="print the accuracy/coverage curve by threshold"
+    )
     args = parser.parse_args(argv)
     dev = load_part(args.data, "dev")
     print(
@@ -155,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{len(dev)} lines (a fixed hash keeps {TUNING_SHARE:.0%} of each language for tuning)"
     )
     print()
+    if args.curve:
+        curve(dev)
     makers: dict[str, Callable[[], LanguageDetector]] = {"default": DefaultDetector}
     if not args.default_only:
         makers |= {

@@ -31,6 +31,7 @@ import numpy.typing as npt
 from bench.language_data import load_part
 from bench.language_ngram_train import (
     BITS,
+    CLASS_POWER,
     CROP_WORDS,
     EPOCHS,
     LEARNING_RATE,
@@ -178,7 +179,7 @@ def fold_of(text: str) -> int:
 
 
 def out_of_fold_models(
-    examples: Sequence[Example], languages: tuple[str, ...]
+    examples: Sequence[Example], languages: tuple[str, ...], class_power: float = CLASS_POWER
 ) -> tuple[CharNgramModel, list[CharNgramModel], list[int]]:
     """The final model on everything, and one model per fold trained without that fold.
 
@@ -187,20 +188,26 @@ def out_of_fold_models(
     grown, origin = with_crops(examples)
     buckets = buckets_of(grown)
     folds = [fold_of(example.text) for example in examples]
-    final = fit(grown, languages, buckets)
+    final = fit(grown, languages, buckets, class_power)
     per_fold = []
     for fold in range(FOLDS):
         keep = [i for i, source in enumerate(origin) if folds[source] != fold]
-        per_fold.append(fit([grown[i] for i in keep], languages, [buckets[i] for i in keep]))
+        kept = [grown[i] for i in keep]
+        per_fold.append(fit(kept, languages, [buckets[i] for i in keep], class_power))
         print(f"n-gram model without fold {fold} trained", flush=True)
     return final, per_fold, folds
 
 
 def cached_models(
-    examples: Sequence[Example], languages: tuple[str, ...], cache: Path | None
+    examples: Sequence[Example],
+    languages: tuple[str, ...],
+    cache: Path | None,
+    class_power: float = CLASS_POWER,
 ) -> tuple[CharNgramModel, list[CharNgramModel], list[int]]:
     """`out_of_fold_models`, kept beside the libraries' cache for reruns on the same texts."""
     settings = (BITS, LONGEST, EPOCHS, LEARNING_RATE, WEIGHT_DECAY, CROP_WORDS, languages)
+    if class_power != CLASS_POWER:
+        settings += (class_power,)
     digest = hashlib.sha1(repr((settings, [(e.label, e.text) for e in examples])).encode())
     path = cache.with_suffix(f".models-{digest.hexdigest()[:12]}.pkl") if cache else None
     if path is not None and path.exists():
@@ -208,7 +215,7 @@ def cached_models(
             path.read_bytes()
         )
         return found
-    models = out_of_fold_models(examples, languages)
+    models = out_of_fold_models(examples, languages, class_power)
     if path is not None:
         path.write_bytes(pickle.dumps(models))
     return models
@@ -309,13 +316,27 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument(
         "--cache", type=Path, help="pickle of the libraries' answers, kept between runs"
     )
+    parser.add_argument(
+        "--class-power",
+        type=float,
+        default=CLASS_POWER,
+        help="each training text weighs (texts of its class) ** -power in the n-gram model",
+    )
+    parser.add_argument(
+        "--min-confidence",
+        type=float,
+        help="naming threshold read off `bench.language_eval --curve` (default: chosen on tuning)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=PACKAGE_DATA, help="folder for the weights (package data)"
+    )
     args = parser.parse_args(None if argv is None else list(argv))
 
     examples = gather(args.data, args.udhr, args.kirundi)
     print("training texts per class:", dict(sorted(Counter(e.label for e in examples).items())))
     languages = tuple(sorted({example.label for example in examples}))
-    final, per_fold, folds = cached_models(examples, languages, args.cache)
-    final.save(str(PACKAGE_DATA / WEIGHTS_FILE))
+    final, per_fold, folds = cached_models(examples, languages, args.cache, args.class_power)
+    final.save(str(args.out / WEIGHTS_FILE))
 
     by_script: dict[str, list[str]] = defaultdict(list)
     for code in languages:
@@ -379,7 +400,10 @@ def main(argv: Iterable[str] | None = None) -> None:
     last_best, last_confidence = answers[-1]
     scored = [cost(last_best, last_confidence, threshold) for threshold in thresholds]
     min_confidence = float(thresholds[int(np.argmax(scored))])
-    full = max(scored)
+    if args.min_confidence is not None:
+        print(f"naming threshold on tuning: {min_confidence:.2f}; given: {args.min_confidence}")
+        min_confidence = args.min_confidence
+    full = cost(last_best, last_confidence, min_confidence)
     # Earliest stages first: each answers alone from the lowest probability that keeps the
     # pipeline within STAGE_EXIT_SLACK of always running every stage.
     exits: list[float] = []
@@ -414,10 +438,10 @@ def main(argv: Iterable[str] | None = None) -> None:
         f"UDHR text in languages outside BLOOM named as a BLOOM language: {named_other.sum() / others.sum() * 100:.1f}%"
     )
     combiner = Combiner(tuple(stages), tuple(exits), min_confidence, candidates)
-    (PACKAGE_DATA / COMBINER_FILE).write_text(
+    (args.out / COMBINER_FILE).write_text(
         json.dumps(combiner.to_json(), indent=1) + "\n", encoding="utf-8"
     )
-    print(f"wrote {PACKAGE_DATA / WEIGHTS_FILE} and {PACKAGE_DATA / COMBINER_FILE}")
+    print(f"wrote {args.out / WEIGHTS_FILE} and {args.out / COMBINER_FILE}")
 
 
 def best_answers(

@@ -69,19 +69,26 @@ def with_crops(examples: Sequence[Example]) -> tuple[list[Example], list[int]]:
     return grown, origin
 
 
-def class_weights(labels: Sequence[str]) -> dict[str, float]:
-    """1/sqrt(texts of the class): big classes count more, but not in proportion."""
+# Each text weighs texts_of_its_class ** -CLASS_POWER: 0 counts every text alike, 1 every class.
+CLASS_POWER = 0.5
+
+
+def class_weights(labels: Sequence[str], power: float = CLASS_POWER) -> dict[str, float]:
+    """texts of the class ** -power: at 0.5 big classes count more, but not in proportion."""
     counts = Counter(labels)
-    return {code: count**-0.5 for code, count in counts.items()}
+    return {code: count**-power for code, count in counts.items()}
 
 
 def fit(
-    examples: Sequence[Example], languages: tuple[str, ...], buckets: Sequence[npt.NDArray[np.intp]]
+    examples: Sequence[Example],
+    languages: tuple[str, ...],
+    buckets: Sequence[npt.NDArray[np.intp]],
+    class_power: float = CLASS_POWER,
 ) -> CharNgramModel:
     """The classifier's averaged weights for `examples` (their n-gram buckets given)."""
     index = {code: position for position, code in enumerate(languages)}
     labels = np.array([index[example.label] for example in examples])
-    weight_of = class_weights([example.label for example in examples])
+    weight_of = class_weights([example.label for example in examples], class_power)
     sample_weights = np.array([weight_of[example.label] for example in examples])
     sample_weights *= len(examples) / sample_weights.sum()
     bags = [np.unique(found, return_counts=True) for found in buckets]

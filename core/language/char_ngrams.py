@@ -45,19 +45,26 @@ def words_only(text: str) -> str:
 
 def ngram_buckets(text: str, bits: int, longest: int = MAX_ORDER) -> npt.NDArray[np.intp]:
     """The hash bucket (of 2**bits) of every character n-gram of `text`, all orders together."""
-    points = np.frombuffer(words_only(text).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    found = [points]
+    points = np.frombuffer(words_only(text).encode("utf-32-le"), dtype=np.uint32)
+    size = len(points)
+    orders = min(longest, size)
+    # Every order's hashes in one buffer: `size` unigrams, then `size - 1` bigrams...
+    hashed = np.empty(orders * size - orders * (orders - 1) // 2, dtype=np.uint64)
+    hashed[:size] = points
+    start, previous = size, hashed[:size]
     with np.errstate(over="ignore"):
         # Each order extends the previous one's hashes by one character (a rolling polynomial).
-        for order in range(2, longest + 1):
-            previous = found[-1]
-            if len(previous) < 2:
-                break
-            found.append(previous[:-1] * _PRIME + points[order - 1 :] + _ORDER_SALT[order])
-        hashed = np.concatenate(found) * _MIX
+        for order in range(2, orders + 1):
+            current = hashed[start : start + len(previous) - 1]
+            np.multiply(previous[:-1], _PRIME, out=current)
+            current += points[order - 1 :]
+            current += _ORDER_SALT[order]
+            start, previous = start + len(current), current
+        hashed *= _MIX
     # Multiplicative hashing: the top bits of the product are the best mixed. The buckets are far
     # below 2**63, so the unsigned array is read as signed indices in place rather than copied.
-    found_buckets: npt.NDArray[np.intp] = (hashed >> np.uint64(64 - bits)).view(np.intp)
+    hashed >>= np.uint64(64 - bits)
+    found_buckets: npt.NDArray[np.intp] = hashed.view(np.intp)
     return found_buckets
 
 
@@ -91,21 +98,70 @@ class CharNgramModel:
             else np.asarray(bias, dtype=np.float32)
         )
         self.index = {code: position for position, code in enumerate(languages)}
+        self._buffers = threading.local()
+        # Per subset of languages asked for, its columns of the weights (copied once).
+        self._subsets: dict[
+            tuple[str, ...], tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
+        ] = {}
         # Ones for summing the gathered rows, sliced rather than made per call (lower-casing can
         # lengthen a text, hence the spare room; longer still gets its own).
         self._ones = np.ones(2 * (MAX_CHARS + 2) * longest, dtype=np.float32)
 
-    def scores(self, text: str) -> NgramScores:
-        """The logits of `text` (its first `MAX_CHARS` characters) for each language."""
+    def __getstate__(self) -> dict[str, Any]:
+        # The weights and what describes them; buffers and column copies are rebuilt.
+        return {
+            "languages": self.languages,
+            "_weights": self._weights,
+            "bits": self.bits,
+            "_bias": self._bias,
+            "longest": self.longest,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(  # type: ignore[misc]
+            state["languages"], state["_weights"], state["bits"], state["_bias"], state["longest"]
+        )
+
+    def scores(self, text: str, among: tuple[str, ...] | None = None) -> NgramScores:
+        """The logits of `text` (its first `MAX_CHARS` characters) for each language, or for
+        the languages `among` only (the candidates of a script: fewer weights to read)."""
+        languages, weights, bias = (
+            (self.languages, self._weights, self._bias) if among is None else self._subset(among)
+        )
         buckets = ngram_buckets(text[:MAX_CHARS], self.bits, self.longest)
         if not len(buckets):
-            return NgramScores(self.languages, self._bias.copy(), 0)
+            return NgramScores(languages, bias.copy(), 0)
         # A row of ones times the gathered rows: BLAS sums them faster than `.sum(axis=0)`.
-        ones = self._ones[: len(buckets)]
-        if len(ones) < len(buckets):
-            ones = np.ones(len(buckets), dtype=np.float32)
-        logits = ones @ self._weights[buckets] + self._bias
-        return NgramScores(self.languages, logits, len(buckets))
+        # The rows are gathered into this thread's buffer rather than a new array each time.
+        count = len(buckets)
+        ones = self._ones[:count]
+        rows = self._rows(count, weights.shape[1])
+        if len(ones) < count or rows is None:
+            return NgramScores(
+                languages, np.ones(count, np.float32) @ weights[buckets] + bias, count
+            )
+        logits = ones @ np.take(weights, buckets, axis=0, out=rows) + bias
+        return NgramScores(languages, logits, count)
+
+    def _rows(self, count: int, width: int) -> npt.NDArray[np.float32] | None:
+        """This thread's buffer of `count` rows of `width` weights, if it is large enough."""
+        buffer: npt.NDArray[np.float32] | None = getattr(self._buffers, "rows", None)
+        if buffer is None:
+            buffer = np.empty(len(self._ones) * len(self.languages), dtype=np.float32)
+            self._buffers.rows = buffer
+        if count * width > len(buffer):
+            return None
+        return buffer[: count * width].reshape(count, width)
+
+    def _subset(
+        self, among: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        found = self._subsets.get(among)
+        if found is None:
+            columns = [self.index[code] for code in among]
+            found = (np.ascontiguousarray(self._weights[:, columns]), self._bias[columns])
+            self._subsets[among] = found
+        return among, found[0], found[1]
 
     def save(self, path: str) -> None:
         """Write the weights (float16) with their bias, languages and hash size."""

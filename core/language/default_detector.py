@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from core.language.char_ngrams import OTHER, CharNgramModel, shipped_model
 from core.language.combination import (
     Combiner,
     Opinions,
-    features,
-    probabilities,
+    opinions_needed,
     shipped_combiner,
+    stage_probabilities,
 )
 from core.language.detector import UNSURE, Detection, LanguageDetector
 from core.language.languages import UNDETERMINED, reply_language
@@ -22,7 +23,13 @@ from core.language.library_detectors import (
     py3langid_distribution,
     shared_lingua,
 )
-from core.language.scripts import SINGLE_LANGUAGE_SCRIPTS, han_variant, script_counts
+from core.language.scripts import (
+    SINGLE_LANGUAGE_SCRIPTS,
+    han_variant,
+    letter_scripts,
+    load_script_table,
+    script_counts,
+)
 
 # Fewer letters than this say nothing reliable about a language.
 MIN_LETTERS = 4
@@ -63,6 +70,7 @@ class DefaultDetector(LanguageDetector):
     def load(self) -> None:
         """Load every model now (a few seconds, mostly lingua) rather than on first use."""
         self._parts()
+        load_script_table()
         shared_lingua().load()
         py3langid_distribution("warm up")
         cld2_guess("warm up")
@@ -96,14 +104,13 @@ class DefaultDetector(LanguageDetector):
             script, count = "Latin", len(text.encode("ascii").translate(None, _ASCII_NOT_LETTERS))
             total = count
         else:
-            counts = script_counts(text)
-            total = sum(counts.values())
-            script, count = counts.most_common(1)[0] if total else ("", 0)
+            found, count, total = letter_scripts(text)
+            script = found or ""
         if not total:
             return UNSURE
         share = count / total
         if script == "Han":
-            if counts.get("Kana", 0) or count < MIN_HAN:
+            if (total > count and script_counts(text).get("Kana", 0)) or count < MIN_HAN:
                 return Detection(UNDETERMINED, 0.0, script=script)
             variant = han_variant(text)
             return Detection(variant, share, {variant: share}, script=script)
@@ -121,22 +128,21 @@ class DefaultDetector(LanguageDetector):
             return Detection(UNDETERMINED, 0.0, script=script)
         return self.combine(text, script, candidates)
 
-    def combine(self, text: str, script: str, candidates: Sequence[str]) -> Detection:
+    def combine(self, text: str, script: str, candidates: tuple[str, ...]) -> Detection:
         """The combination's answer among `candidates` (the languages of `script`)."""
         model, combiner = self._parts()
-        # The fast models first; py3langid and lingua only when those leave the answer open.
-        opinions = Opinions(cld2_guess(text), model.scores(text))
+        # The cheapest models first; each later stage asks the models it adds only when the
+        # stages before it leave the answer open.
+        opinions = Opinions()
         for position, stage in enumerate(combiner.stages):
-            if position == 1:
-                opinions = replace(
-                    opinions,
-                    py3langid=py3langid_distribution(text),
-                    lingua=lingua_distribution(text),
-                )
-            matrix = features(
-                opinions, candidates, stage.features, LIBRARY_LANGUAGES, model.languages
-            )
-            found = probabilities(matrix, stage, candidates)
+            asked = {
+                field: _ASK[field](model, text, candidates)
+                for field in opinions_needed(stage.features)
+                if getattr(opinions, field) is None
+            }
+            if asked:
+                opinions = replace(opinions, **asked)
+            found = stage_probabilities(opinions, candidates, stage, LIBRARY_LANGUAGES)
             if position < len(combiner.exits) and found.max() >= combiner.exits[position]:
                 break
         ranked = sorted(zip(found.tolist(), candidates, strict=True), reverse=True)
@@ -146,12 +152,22 @@ class DefaultDetector(LanguageDetector):
         return Detection(best if sure else UNDETERMINED, confidence, scores, script=script)
 
 
+# How to get each model's opinion of a text (an `Opinions` field), when a stage needs it.
+_ASK: dict[str, Callable[[CharNgramModel, str, tuple[str, ...]], Any]] = {
+    "cld2": lambda model, text, candidates: cld2_guess(text),
+    "ngrams": lambda model, text, candidates: model.scores(text, among=candidates),
+    "py3langid": lambda model, text, candidates: py3langid_distribution(text),
+    "lingua": lambda model, text, candidates: lingua_distribution(text),
+}
+
+
 def _has_distinct_letters(text: str, needed: int) -> bool:
-    """Whether `text` has `needed` different letters (stops looking once it has)."""
-    found = 0
-    for char in set(text.lower()):
+    """Whether `text` has `needed` different letters (stops looking once it has: in prose,
+    after a few characters)."""
+    seen: set[str] = set()
+    for char in text:
         if char.isalpha():
-            found += 1
-            if found >= needed:
+            seen.add(char.lower())
+            if len(seen) >= needed:
                 return True
     return False

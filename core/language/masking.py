@@ -44,6 +44,8 @@ SPAN_PATTERNS: tuple[re.Pattern[str], ...] = (
     _NUMBER,
 )
 WORD_PATTERNS: tuple[re.Pattern[str], ...] = (_ACRONYM, _NAME)
+# The patterns whose matches can end a sentence with their last characters.
+_KEEP_TERMINATORS = frozenset({QUOTED, _NUMBER, URL})
 
 # Characters every match of a pattern contains at least one of: a text with none of them is
 # left as it is by that pattern (numbers need a decimal digit of any script instead).
@@ -77,9 +79,33 @@ def may_match_any(chars: set[str]) -> bool:
     return not _ANY_TRIGGER.isdisjoint(chars) or any(char.isdecimal() for char in chars)
 
 
+# Sentence terminators (those `segments` ends sentences at) and the marks that close a quotation.
+_TERMINATORS = frozenset(".!?;…।॥؟۔።。！？；")  # noqa: RUF001
+_CLOSING_MARKS = frozenset("\"”“»›」』'")  # noqa: RUF001
+
+
 def blank(match: re.Match[str]) -> str:
-    """The matched text as spaces (newlines stay): the replacement every pass makes."""
-    return "".join("\n" if char == "\n" else " " for char in match.group(0))
+    """The matched text as spaces (newlines stay): the replacement every pass makes.
+
+    Terminators that end a quotation (before its closing mark), a number or a link stay: they
+    end the sentence the match closes ("He said "I will come." Then...", "It had 4. Then..."),
+    and blanking them would join it to the next one. Code keeps none: its matches may run to
+    the end of a line that is still being written.
+    """
+    text = match.group(0)
+    blanked = "".join("\n" if char == "\n" else " " for char in text)
+    if match.re not in _KEEP_TERMINATORS:
+        return blanked
+    end = len(text)
+    if text[-1] in _CLOSING_MARKS:
+        # French sets its closing guillemet apart: « on arrive ! »
+        end = len(text[: end - 1].rstrip())
+    start = end
+    while start > 0 and text[start - 1] in _TERMINATORS:
+        start -= 1
+    if start == end or start == 0:
+        return blanked
+    return blanked[:start] + text[start:end] + blanked[end:]
 
 
 def looks_like_code(length: int, symbols: int, last: str) -> bool:

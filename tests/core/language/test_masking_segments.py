@@ -72,3 +72,44 @@ def test_unspaced_scripts_end_sentences_at_once() -> None:
     found = segments(text, final=False)
     assert [text[s.start : s.end] for s in found] == ["你好。", "我很好！", "谢谢"]
     assert [s.complete for s in found] == [True, True, False]
+
+
+def sentences_of(text: str) -> list[str]:
+    return [text[s.start : s.end] for s in segments(mask(text), final=True)]
+
+
+def test_a_full_stop_inside_closing_quotes_still_ends_the_sentence() -> None:
+    text = 'She told us "the ferry leaves at dawn." Il pleuvait sur le port depuis hier soir.'
+    assert sentences_of(text) == [
+        'She told us "the ferry leaves at dawn.',
+        "Il pleuvait sur le port depuis hier soir.",
+    ]
+    assert "ferry" not in prose(text)
+    # The closing mark is blank: the sentence ends at its terminator.
+    assert sentences_of("Il a crié « on arrive ! » Then everyone went home.") == [
+        "Il a crié « on arrive !",
+        "Then everyone went home.",
+    ]
+
+
+def test_a_full_stop_after_a_number_still_ends_the_sentence() -> None:
+    text = "Nous avons compté les chaises : il y en avait 37. The rest were in the hall."
+    assert sentences_of(text) == [
+        "Nous avons compté les chaises : il y en avait 37.",
+        "The rest were in the hall.",
+    ]
+    assert "37" not in prose(text)
+
+
+def test_a_link_ending_a_sentence_keeps_its_full_stop() -> None:
+    text = "Tout est sur https://example.org/docs. The next step is simple."
+    assert sentences_of(text) == [
+        "Tout est sur https://example.org/docs.",
+        "The next step is simple.",
+    ]
+
+
+def test_numbers_and_quotations_without_a_terminator_stay_blank() -> None:
+    assert mask("Le prix est 3.14 euros") == "Le prix est      euros"
+    assert mask('Il dit "bonjour, mon ami" puis part') == "Il dit                    puis part"
+    assert mask("`fin.`") == "      "
