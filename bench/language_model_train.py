@@ -205,7 +205,15 @@ def cached_models(
     class_power: float = CLASS_POWER,
 ) -> tuple[CharNgramModel, list[CharNgramModel], list[int]]:
     """`out_of_fold_models`, kept beside the libraries' cache for reruns on the same texts."""
-    settings = (BITS, LONGEST, EPOCHS, LEARNING_RATE, WEIGHT_DECAY, CROP_WORDS, languages)
+    settings: tuple[object, ...] = (
+        BITS,
+        LONGEST,
+        EPOCHS,
+        LEARNING_RATE,
+        WEIGHT_DECAY,
+        CROP_WORDS,
+        languages,
+    )
     if class_power != CLASS_POWER:
         settings += (class_power,)
     digest = hashlib.sha1(repr((settings, [(e.label, e.text) for e in examples])).encode())
