@@ -22,7 +22,7 @@ from adapters.markdown import MarkdownRenderer
 from adapters.pacer import Clock
 from adapters.streaming import ReplyTarget, StreamingDelivery, language_hint
 from core.errors import PlatformError
-from core.messages import FinishReason, IncomingMessage, Reply
+from core.messages import FinishReason, IncomingMessage, Reply, ReplyStream
 from core.notices import notice
 from core.queue.worker import current_reply
 
@@ -144,6 +144,23 @@ class StreamingAdapter(Adapter):
             await self.delivery.deliver_reply(message, reply, self.reply_target(message))
         except PlatformError as exc:
             logger.warning("could not tell the sender to send a message again: %s", exc)
+
+    async def tell_queued(self, message: IncomingMessage, position: int) -> None:
+        """Queue worker: tell the sender their message waits for the model, and its place.
+
+        The notice is posted as the reply's first message and recorded like one
+        (`current_reply`), so the reply, when it comes, replaces it: shown once per message.
+        """
+        language = language_hint(message)
+        text = notice("queued", language, position=position)
+        reply = Reply("", language, FinishReason.REJECTED, (text,))  # no answer yet: no rating
+        resumed = current_reply.get()
+        await self.delivery.deliver(
+            message,
+            ReplyStream.of(reply),
+            self.reply_target(message),
+            on_messages=resumed.record if resumed is not None else None,
+        )
 
     async def drain(self) -> None:
         """Stop taking events and let replies in progress finish (bounded by the intake)."""

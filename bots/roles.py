@@ -40,7 +40,8 @@ from core.queue.codec import QueuedMessage
 from core.queue.leases import PartitionLeases
 from core.queue.ledger import ReplyLedger
 from core.queue.streams import MessageQueue
-from core.queue.worker import QueueWorker, WorkerLimits
+from core.queue.waiting import WaitingLine
+from core.queue.worker import QueuedFeedback, QueueWorker, WorkerLimits
 from core.store.base import Store
 from core.store.keys import StoreKeys
 from core.store.redis_pool import WaitingConnectionPool
@@ -219,7 +220,18 @@ async def serve_worker(bot: PlatformBot, settings: Settings) -> None:
         async def answer(entry: QueuedMessage) -> None:
             await adapter.answer(entry.message)
 
-        worker = QueueWorker(queue, leases, ledger, answer, limits=limits)
+        async def tell_queued(entry: QueuedMessage, position: int) -> None:
+            await adapter.tell_queued(entry.message, position)
+
+        line = WaitingLine(client, keys, ttl_seconds=dialog.config.dedup_ttl_seconds)
+        worker = QueueWorker(
+            queue,
+            leases,
+            ledger,
+            answer,
+            limits=limits,
+            feedback=QueuedFeedback(line, tell_queued),
+        )
         ops = operations(
             settings,
             metrics=metrics,

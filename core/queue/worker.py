@@ -13,7 +13,11 @@ Guarantees (tested in tests/core/queue and tests/bots/test_scale_out.py):
 - A worker that loses a lease (not renewed, or taken) stops reading that partition and
   abandons its entries there unacknowledged: the new owner claims and finishes them.
 - When every model replica is busy (`ReplyDeferred`) the entry stays pending and is tried
-  again after `retry_seconds`; the platform's waiting signal (typing) shows meanwhile.
+  again after `retry_seconds`; the platform's waiting signal (typing) shows meanwhile. The
+  first time a message is put off with nothing shown yet, it joins the waiting line
+  (core/queue/waiting.py) and the user is told its place (`QueuedFeedback`); the notice is
+  recorded in the ledger like a reply's first message, so it is shown once and the reply
+  replaces it.
 """
 
 from __future__ import annotations
@@ -27,17 +31,20 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from core.errors import BloombridgeError, ReplyDeferred, StoreError
+from core.errors import BloombridgeError, PlatformError, ReplyDeferred, StoreError
 from core.log_context import message_ids
 from core.queue.codec import QueuedMessage
 from core.queue.leases import PartitionLeases
 from core.queue.ledger import ReplyLedger
 from core.queue.streams import MessageQueue
+from core.queue.waiting import WaitingLine
 
 logger = logging.getLogger(__name__)
 
 Answer = Callable[[QueuedMessage], Awaitable[None]]
 Clock = Callable[[], float]
+# Shows the user that a message waits for the model, and its position in line (1 = next).
+TellQueued = Callable[[QueuedMessage, int], Awaitable[None]]
 
 
 class ReplyTaken(BloombridgeError):
@@ -60,6 +67,14 @@ class WorkerLimits:
     def tick_seconds(self) -> float:
         """Heartbeats and lease renewals happen three times per lease period."""
         return self.lease_seconds / 3
+
+
+@dataclass(frozen=True)
+class QueuedFeedback:
+    """How a worker tells users their message waits for a busy model: the line and the notice."""
+
+    line: WaitingLine
+    tell: TellQueued
 
 
 @dataclass(frozen=True)
@@ -99,6 +114,7 @@ class QueueWorker:
         answer: Answer,
         *,
         limits: WorkerLimits | None = None,
+        feedback: QueuedFeedback | None = None,
         monotonic: Clock = time.monotonic,
     ) -> None:
         self.queue = queue
@@ -114,6 +130,8 @@ class QueueWorker:
         self._handovers: set[asyncio.Task[None]] = set()
         self._abandoned: dict[int, list[asyncio.Task[None]]] = {}
         self._last_trim = 0.0
+        self._feedback = feedback
+        self._in_line: set[str] = set()  # entries that may be in the waiting line
         self.answered = 0  # messages this worker answered (its own count, for benchmarks)
 
     @property
@@ -343,27 +361,35 @@ class QueueWorker:
             await self._settle_entry(partition, entry)
 
     async def _settle_entry(self, partition: _Partition, entry: QueuedMessage) -> None:
+        try:
+            if await self._answer_entry(partition, entry):
+                await self._ack(partition, entry)
+                await self._leave_line(entry)
+        finally:
+            self._in_line.discard(entry.entry_id)
+
+    async def _answer_entry(self, partition: _Partition, entry: QueuedMessage) -> bool:
+        """Answer (or give up) an entry; False when the partition was lost meanwhile."""
         failures = 0
         while True:
             if self._owned.get(partition.number) is not partition:
-                return  # the partition was lost: the entry is the next owner's now
+                return False  # the partition was lost: the entry is the next owner's now
             try:
                 if await self._attempt(partition, entry):
                     self.answered += 1
-                break
+                return True
             except ReplyTaken as exc:
                 logger.warning("%s; leaving it", exc)
-                return
+                return False
             except ReplyDeferred as exc:
                 logger.info("message %s deferred (%s); trying again", entry.entry_id, exc)
             except BloombridgeError as exc:
                 failures += 1
                 if failures >= self.limits.max_attempts:
                     logger.error("gave up on message %s: %s", entry.entry_id, exc)
-                    break
+                    return True
                 logger.warning("answering message %s failed, will retry: %s", entry.entry_id, exc)
             await asyncio.sleep(self.limits.retry_seconds)
-        await self._ack(partition, entry)
 
     def _still_mine(self, partition: _Partition, entry: QueuedMessage) -> None:
         """Raise unless this task may still answer: not cancelled, the partition still ours.
@@ -387,6 +413,8 @@ class QueueWorker:
             logger.info("message %s was answered already", entry.entry_id)
             return False
         ids: list[str] = list(record.message_ids)
+        if ids:
+            self._in_line.add(entry.entry_id)  # an earlier attempt may have put it in line
 
         async def remember(shown: list[str]) -> None:
             ids[:] = shown
@@ -404,6 +432,10 @@ class QueueWorker:
         token = current_reply.set(ReplyInProgress(entry, record.message_ids, remember))
         try:
             await self._answer(entry)
+        except ReplyDeferred:
+            if not ids:  # nothing shown for this message yet, not even its place in line
+                await self._tell_queued(partition, entry)
+            raise
         finally:
             current_reply.reset(token)
         await self._retrying(
@@ -411,6 +443,34 @@ class QueueWorker:
             lambda: self.ledger.finish(conversation, message.id, self.worker_id, ids),
         )
         return True
+
+    async def _tell_queued(self, partition: _Partition, entry: QueuedMessage) -> None:
+        """Put a deferred message in the waiting line and show the user its place there."""
+        feedback = self._feedback
+        if feedback is None:
+            return
+        try:
+            position = await feedback.line.join(entry)
+        except StoreError as exc:
+            logger.warning("could not put message %s in the waiting line: %s", entry.entry_id, exc)
+            return
+        self._in_line.add(entry.entry_id)
+        self._still_mine(partition, entry)
+        try:
+            await feedback.tell(entry, position)
+        except PlatformError as exc:
+            # Typing still shows; the notice is tried again at the next deferral.
+            logger.warning("could not show message %s its place in line: %s", entry.entry_id, exc)
+
+    async def _leave_line(self, entry: QueuedMessage) -> None:
+        if self._feedback is None or entry.entry_id not in self._in_line:
+            return
+        try:
+            await self._feedback.line.leave(entry)
+        except StoreError as exc:
+            logger.info(
+                "could not take message %s out of the waiting line: %s", entry.entry_id, exc
+            )
 
     async def _ack(self, partition: _Partition, entry: QueuedMessage) -> None:
         await self._retrying(

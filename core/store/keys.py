@@ -103,6 +103,10 @@ class StoreKeys:
         """String: the id of the worker that owns a partition now."""
         return f"{self.namespace}:queue-lease:{partition}"
 
+    def queue_waiting(self) -> str:
+        """Sorted set: messages put off until a model replica is free, by when they were queued."""
+        return f"{self.namespace}:queue-waiting"
+
     def queue_workers(self) -> str:
         """Sorted set: live workers by their latest heartbeat (milliseconds)."""
         return f"{self.namespace}:queue-workers"

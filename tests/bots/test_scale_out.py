@@ -30,7 +30,7 @@ from tests.bots.scale_rig import (
     slack_scale_rig,
     stop_workers,
 )
-from tests.fakes.tgi import GenerateCall, Script
+from tests.fakes.tgi import GenerateCall, Script, TgiFailure
 from tests.redis_process import RedisProcess
 
 CHATS = 50
@@ -317,3 +317,29 @@ async def test_a_workers_log_lines_carry_the_ids_of_the_message_it_answers(
     assert all(record["platform"] == "telegram" for record in answering)
     assert all(record["queue_entry"] for record in answering)
     assert not any("rivers" in json.dumps(record) for record in records)
+
+
+async def test_a_message_waiting_for_a_busy_model_shows_its_place_in_line_then_the_reply(
+    redis_url: str, redis_namespace: str
+) -> None:
+    chat = 6400
+    busy = True  # every replica answers 429 until the user has seen the notice
+
+    def respond(call: GenerateCall) -> Script:
+        if busy:
+            return Script(failure=TgiFailure.overloaded(), failure_as_status=True)
+        return echo(call)
+
+    async with scale_rig(redis_url, redis_namespace, responder=respond) as rig:
+        await rig.start_workers(1)
+        rig.api.feed(rig.message(chat, "Is anyone there?"))
+        await rig.api.wait_until(lambda: bool(rig.replies(chat)), within=SCENARIO_LIMIT)
+        (queued,) = rig.replies(chat)
+        # The catalogue's notice (plain: Telegram shows notices as written).
+        assert "Queued: you are number 1 in line." in queued.text
+        busy = False
+        await rig.api.wait_until(lambda: rig.finished(chat, 1), within=SCENARIO_LIMIT)
+        (reply,) = rig.replies(chat)
+        assert reply.message_id == queued.message_id  # the notice became the reply
+        assert reply.text == "Echo Is anyone there?."
+        assert len(rig.api.calls_to("sendMessage")) == 1  # shown once, then edited

@@ -18,7 +18,7 @@ from core.queue.codec import QueuedMessage
 from core.queue.leases import PartitionLeases, assignment
 from core.queue.ledger import ReplyLedger
 from core.queue.streams import GROUP, MessageQueue
-from core.queue.worker import QueueWorker, WorkerLimits, current_reply
+from core.queue.worker import QueuedFeedback, QueueWorker, WorkerLimits, current_reply
 from core.store.keys import StoreKeys
 from tests.core.queue.test_codec_and_streams import message
 
@@ -57,6 +57,8 @@ async def running_worker(
     namespace: str,
     worker_id: str,
     answer: Callable[[QueuedMessage], Awaitable[None]],
+    *,
+    feedback: QueuedFeedback | None = None,
 ) -> AsyncIterator[QueueWorker]:
     keys = StoreKeys(namespace)
     queue = MessageQueue(client, keys, partitions=PARTITIONS)
@@ -64,7 +66,7 @@ async def running_worker(
         client, keys, worker_id=worker_id, partitions=PARTITIONS, lease_seconds=LIMITS.lease_seconds
     )
     ledger = ReplyLedger(client, keys, ttl_seconds=600)
-    worker = QueueWorker(queue, leases, ledger, answer, limits=LIMITS)
+    worker = QueueWorker(queue, leases, ledger, answer, limits=LIMITS, feedback=feedback)
     task = asyncio.create_task(worker.run())
     try:
         yield worker
