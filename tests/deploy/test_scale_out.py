@@ -14,8 +14,8 @@ from tests.deploy.project_facts import DEPLOY
 K8S = DEPLOY / "k8s"
 COMPONENT = K8S / "components" / "scale-out"
 PLATFORMS = ("telegram", "slack", "discord")
-# Platforms whose workers can send replies (`Adapter.start_sending`); the others stay one process.
-SPLIT = ("telegram",)
+# Every platform's workers send replies through its Web API (`Adapter.start_sending`).
+SPLIT = PLATFORMS
 BACKLOG = "bloombridge_queue_backlog"
 
 
@@ -64,13 +64,6 @@ def test_each_bot_is_one_ingress_and_workers_that_an_autoscaler_owns(
     }
     assert metric["external"]["target"]["type"] == "AverageValue"
     assert float(metric["external"]["target"]["averageValue"]) > 0
-
-
-def test_platforms_without_workers_stay_one_process(manifests: list[Manifest]) -> None:
-    for platform in set(PLATFORMS) - set(SPLIT):
-        bot = named(manifests, "Deployment", f"bot-{platform}")
-        assert container(bot)["args"] == ["run", platform]
-        assert not [m for m in manifests if m["metadata"]["name"] == f"worker-{platform}"]
 
 
 def test_each_split_platform_has_streams_of_its_own(manifests: list[Manifest]) -> None:
