@@ -115,9 +115,10 @@ def main() -> None:
     parser.add_argument("--fp-budget", type=float, default=0.0)
     args = parser.parse_args()
     from bench.safety_eval import classifier_layers, quality
+    from core.safety.wordlists import WordListClassifier
 
     rows = read_rows(args.data, "dev")
-    for name, layer in classifier_layers(args.data, args.fp_budget, rows):
+    for name, layer in classifier_layers(args.data, args.fp_budget, rows, WordListClassifier()):
         quality(name, layer, rows, args.data, "dev")
 
 

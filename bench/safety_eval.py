@@ -1,11 +1,13 @@
 """Safety: recall and false positives on the public safety set, and what moderation costs in time.
 
 Run: .venv/bin/python -m bench.safety_eval --data ../shared/eval/safety
-     [--part dev] [--replies 20] [--token-delay 0.02] [--guard-delay 0.05]
+     [--part dev] [--wordlist-dir DIR] [--no-classifier] [--no-latency]
+     [--replies 20] [--token-delay 0.02] [--guard-delay 0.05]
 
 Part 1 reads the public safety set (shared/eval/safety: MLMA, COLD, XSTest, MultiJail and RTP-LX
 rows in 12 languages, see its README) in place, keeps the dev part (`bench.safety_data`: a hash
-of each text puts it in tuning or dev) and prints, per language, for the word lists:
+of each text puts it in tuning or dev) and prints, per language, for the word lists (the bundled
+ones, with an operator's folder as `BLOOMBRIDGE_SAFETY_WORDLIST_DIR` would add it):
 - `hate`: hateful rows flagged `hate` by the lists, and flagged at all (`hate` or `obscenity`);
 - `harmful`: all harmful rows flagged at all;
 - false positives among benign rows: flagged `hate`, flagged `obscenity` (counted apart: a
@@ -43,7 +45,7 @@ from core.safety.guard import SafetyGuard
 from core.safety.guard_formats import LlamaGuard3
 from core.safety.guard_model import GuardModelClassifier
 from core.safety.policy import PolicyConfig, SafetyPolicy
-from core.safety.wordlists import WordListClassifier
+from core.safety.wordlists import WordListClassifier, load_word_lists
 from core.store.memory import MemoryStore
 from tests.fakes.tgi import FakeTGI, GenerateCall, Script
 
@@ -66,9 +68,7 @@ def blocked_by_default(row: SafetyRow, found: frozenset[str]) -> bool:
     return any(DEFAULT_POLICY.blocks(category, 1.0, role) for category in found)
 
 
-def word_list_layer() -> Layer:
-    classifier = WordListClassifier()
-
+def word_list_layer(classifier: WordListClassifier) -> Layer:
     def judge(row: SafetyRow) -> frozenset[str]:
         return frozenset(classifier.verdict_now(row.text, row.language).categories)
 
@@ -76,12 +76,10 @@ def word_list_layer() -> Layer:
 
 
 def classifier_layers(
-    data: Path, fp_budget: float, rows: Sequence[SafetyRow]
+    data: Path, fp_budget: float, rows: Sequence[SafetyRow], lists: WordListClassifier
 ) -> list[tuple[str, Layer]]:
     """The n-gram classifier trained on the tuning part, alone and with the lists, for `rows`."""
     from bench.safety_classifier import pick_threshold, train
-
-    lists = WordListClassifier()
 
     def listed(row: SafetyRow) -> frozenset[str]:
         return frozenset(lists.verdict_now(row.text, row.language).categories)
@@ -272,16 +270,30 @@ def main() -> None:
         help="also train the n-gram classifier on the tuning part and compare (default: yes)",
     )
     parser.add_argument("--fp-budget", type=float, default=0.0, help="classifier's extra FPs")
+    parser.add_argument(
+        "--wordlist-dir",
+        type=Path,
+        help="an operator's folder of lists, added to the bundled ones (`[remove]` drops entries)",
+    )
+    parser.add_argument(
+        "--latency",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure the time until text is first visible (default: yes)",
+    )
     parser.add_argument("--replies", type=int, default=20)
     parser.add_argument("--token-delay", type=float, default=0.02)
     parser.add_argument("--guard-delay", type=float, default=0.05)
     args = parser.parse_args()
     rows = read_rows(args.data, args.part)
-    quality("Word lists", word_list_layer(), rows, args.data, args.part)
+    lists = WordListClassifier(load_word_lists(args.wordlist_dir))
+    name = "Word lists" if args.wordlist_dir is None else f"Word lists with {args.wordlist_dir}"
+    quality(name, word_list_layer(lists), rows, args.data, args.part)
     if args.classifier:
-        for name, layer in classifier_layers(args.data, args.fp_budget, rows):
+        for name, layer in classifier_layers(args.data, args.fp_budget, rows, lists):
             quality(name, layer, rows, args.data, args.part)
-    asyncio.run(moderation_latency(args.replies, args.token_delay, args.guard_delay))
+    if args.latency:
+        asyncio.run(moderation_latency(args.replies, args.token_delay, args.guard_delay))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Which word-list entries fire on the tuning part of the public safety set, and on what.
 
 Run: .venv/bin/python -m bench.safety_terms --data ../shared/eval/safety [--language fr]
-     [--frontier]
+     [--frontier] [--wordlist-dir DIR]
 
 For each entry found at least once, prints how many tuning rows it flags among hateful rows,
 other harmful rows and benign rows, so an entry that mostly flags benign text can be dropped.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.safety_data import TUNING, SafetyRow, read_rows
 from core.safety.categories import HATE
-from core.safety.wordlists import WordListClassifier
+from core.safety.wordlists import WordListClassifier, load_word_lists
 
 # A row's hate entries, as (list, term).
 Terms = frozenset[tuple[str, str]]
@@ -89,6 +89,11 @@ def main() -> None:
         action="store_true",
         help="recall against false positives as entries are dropped (needs --language)",
     )
+    parser.add_argument(
+        "--wordlist-dir",
+        type=Path,
+        help="an operator's folder of lists, added to the bundled ones (`[remove]` drops entries)",
+    )
     args = parser.parse_args()
     if args.frontier and args.language is None:
         parser.error("--frontier needs --language")
@@ -97,7 +102,7 @@ def main() -> None:
         for row in read_rows(args.data, TUNING)
         if args.language is None or row.language == args.language
     ]
-    classifier = WordListClassifier()
+    classifier = WordListClassifier(load_word_lists(args.wordlist_dir))
     if args.frontier:
         print_frontier(rows, classifier)
         return

@@ -15,6 +15,8 @@
     i'm a                      (a cue: a slur after it is a reclaimed, in-group use)
     [except]
     spic and span              (a phrase in which a listed word is not what it is listed for)
+    [remove]
+    retarded                   (in an operator's list: a bundled entry to leave out)
 
 Sources, licences and how entries were chosen: `core/data/safety/SOURCES.md`.
 """
@@ -36,6 +38,9 @@ EXCEPT_SECTION = "except"
 # Cues that follow the one-word slur they excuse ("<slur> is a slur"): counter-speech often
 # names the word first.
 AFTER_SECTION = "mention after"
+# The section of an operator's list naming bundled entries to leave out (the false positives
+# an entry costs are a choice: README, "Safety").
+REMOVE_SECTION = "remove"
 # A section qualifier: its entries are not checked in text of other languages, where they are
 # everyday words (English "retard" is French for "late").
 THIS_LANGUAGE_ONLY = "this language only"
@@ -60,13 +65,18 @@ class WordList:
     cues: tuple[str, ...] = ()
     exceptions: tuple[str, ...] = ()
     after_cues: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()  # bundled entries an operator's list leaves out
 
 
 def _section(language: str, header: str) -> tuple[str, bool]:
     """The category a `[header]` opens and whether its entries apply in other languages too."""
     name, _, qualifier = header.partition(":")
     name, qualifier = name.strip(), qualifier.strip().lower()
-    if name not in ALL_CATEGORIES and name not in CUE_SECTIONS | {EXCEPT_SECTION, AFTER_SECTION}:
+    if name not in ALL_CATEGORIES and name not in CUE_SECTIONS | {
+        EXCEPT_SECTION,
+        AFTER_SECTION,
+        REMOVE_SECTION,
+    }:
         raise ConfigurationError(f"word list {language}: unknown category {name!r}")
     if qualifier and (qualifier != THIS_LANGUAGE_ONLY or name not in ALL_CATEGORIES):
         raise ConfigurationError(f"word list {language}: unknown section [{header}]")
@@ -79,6 +89,7 @@ def parse_word_list(language: str, text: str) -> WordList:
     cues: list[str] = []
     exceptions: list[str] = []
     after_cues: list[str] = []
+    removed: list[str] = []
     category: str | None = None
     everywhere = True
     fold_accents = True
@@ -104,6 +115,8 @@ def parse_word_list(language: str, text: str) -> WordList:
             exceptions.append(line)
         elif category == AFTER_SECTION:
             after_cues.append(line)
+        elif category == REMOVE_SECTION:
+            removed.append(line)
         else:
             entries.append(Entry(line, category, everywhere))
     return WordList(
@@ -113,6 +126,7 @@ def parse_word_list(language: str, text: str) -> WordList:
         tuple(cues),
         tuple(exceptions),
         tuple(after_cues),
+        tuple(removed),
     )
 
 
@@ -130,7 +144,11 @@ def bundled_word_lists() -> list[WordList]:
 
 
 def load_word_lists(extra_folder: Path | None = None) -> list[WordList]:
-    """Bundled lists plus an operator's folder; an operator list extends the same language."""
+    """Bundled lists plus an operator's folder.
+
+    An operator list extends the bundled list of its language and drops the bundled entries its
+    `[remove]` section names (in every category).
+    """
     lists = bundled_word_lists()
     if extra_folder is None:
         return lists
@@ -140,9 +158,11 @@ def load_word_lists(extra_folder: Path | None = None) -> list[WordList]:
     for extra in _read_folder(extra_folder):
         base = by_language.get(extra.language)
         if base is not None:
+            removed = {term.casefold() for term in extra.removed}
+            kept = tuple(entry for entry in base.entries if entry.term.casefold() not in removed)
             extra = WordList(
                 extra.language,
-                base.entries + extra.entries,
+                kept + extra.entries,
                 extra.fold_accents,
                 base.cues + extra.cues,
                 base.exceptions + extra.exceptions,

@@ -166,3 +166,12 @@ def test_operator_lists_extend_the_bundled_ones(tmp_path: Path) -> None:
     assert categories(classifier, "qovpatlh!", "tlh") == {cat.HATE}
     with pytest.raises(ConfigurationError):
         load_word_lists(tmp_path / "missing")
+
+
+def test_operator_lists_may_leave_bundled_entries_out(tmp_path: Path) -> None:
+    (tmp_path / "en.txt").write_text("[remove]\nRetarded\nmongoloid\n", encoding="utf-8")
+    classifier = WordListClassifier(load_word_lists(tmp_path))
+    assert categories(classifier, "that was a retarded idea") == set()
+    assert categories(classifier, "mongoloid") == set()
+    assert categories(classifier, "you retard") == {cat.HATE}  # only the entries named go
+    assert categories(classifier, "fuck") == {cat.OBSCENITY}
