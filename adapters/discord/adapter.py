@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 _THREAD_NAME_LENGTH = 100  # Discord's limit for thread names
 _AUTHENTICATION_FAILED = 4004  # gateway close code for a bad token
+_THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 
 
 def _facts(interaction: discord.Interaction[Any]) -> InteractionFacts:
@@ -327,8 +328,19 @@ class DiscordAdapter(StreamingAdapter):
             raise PlatformError("threads can only be opened in a server's text channels")
         name = " ".join(message.text.split())[:_THREAD_NAME_LENGTH] or "BLOOMChat"
         partial = channel.get_partial_message(int(message.id))
-        thread = await call_discord("opening a thread", lambda: partial.create_thread(name=name))
-        return str(thread.id)
+
+        async def create() -> str:
+            try:
+                thread = await partial.create_thread(name=name)
+            except discord.HTTPException as exc:
+                if exc.code != _THREAD_EXISTS:
+                    raise
+                # Opened by an earlier attempt at this reply (a queue worker that died): a
+                # thread started from a message has the message's id, and the reply goes on there.
+                return message.id
+            return str(thread.id)
+
+        return await call_discord("opening a thread", create)
 
     def reply_target(self, message: IncomingMessage) -> ReplyTarget:
         conversation = message.conversation

@@ -30,6 +30,7 @@ from tests.bots.scale_rig import (
     slack_scale_rig,
     stop_workers,
 )
+from tests.fakes.discord_rest import ChannelMessage
 from tests.fakes.tgi import GenerateCall, Script, TgiFailure
 from tests.redis_process import RedisProcess
 
@@ -343,3 +344,32 @@ async def test_a_message_waiting_for_a_busy_model_shows_its_place_in_line_then_t
         assert reply.message_id == queued.message_id  # the notice became the reply
         assert reply.text == "Echo Is anyone there?."
         assert len(rig.api.calls_to("sendMessage")) == 1  # shown once, then edited
+
+
+async def test_a_discord_slash_command_is_answered_by_a_worker_through_its_webhook(
+    redis_url: str, redis_namespace: str
+) -> None:
+    async with discord_scale_rig(redis_url, redis_namespace) as rig:
+        await rig.start_workers(1)
+        registered = next(c for c in rig.api.commands if c["name"] == "ask")
+        option = registered["options"][0]["name"]
+        data = {
+            "id": registered["id"],
+            "name": "ask",
+            "type": 1,
+            "options": [{"name": option, "type": 3, "value": "what is a stream?"}],
+        }
+        command = rig.world.interaction(rig.world.channel_id, kind=2, data=data)
+        await rig.gateway.dispatch("INTERACTION_CREATE", command)
+
+        def answered() -> list[ChannelMessage]:
+            return [m for m in rig.api.messages if m.interaction_token == command["token"]]
+
+        await rig.api.wait_until(
+            lambda: any(m.components for m in answered()), within=SCENARIO_LIMIT
+        )
+        # The ingress deferred it ("thinking…"); the worker edited that response into the answer.
+        (answer,) = answered()
+        assert answer.content == "Echo what is a stream?."
+        assert rig.api.calls_to("edit_original")
+        assert rig.posted() == 0  # nothing posted in the channel

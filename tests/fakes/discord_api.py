@@ -356,6 +356,12 @@ class FakeDiscordAPI(ObservedFake):
 
     def _api_start_thread(self, params: Mapping[str, Any]) -> Answer:
         parent = str(params["_channel"])
+        if str(params["_message"]) in self.world.threads:
+            error = {
+                "message": "A thread has already been created for this message",
+                "code": 160004,
+            }
+            raise Refused(ApiError(400, error))
         thread = self.world.add_thread(parent, str(params["_message"]), str(params["name"]))
         return 201, thread, frozenset()
 

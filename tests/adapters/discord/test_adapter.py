@@ -233,6 +233,27 @@ async def test_a_mention_in_a_channel_can_open_a_thread_for_the_answer(
         assert turn.reply_text == "Answered in a thread."
 
 
+async def test_a_reply_whose_thread_an_earlier_attempt_opened_goes_on_in_that_thread(
+    redis_url: str, redis_namespace: str
+) -> None:
+    options = DiscordOptions(thread_per_mention=True, guild_ready_timeout=0.05)
+    async with discord_harness(redis_url, redis_namespace, options=options) as harness:
+        harness.rig.tgi.enqueue(Script(reply="Answered in the same thread."))
+        await harness.start()
+        world = harness.world
+        asked = world.user_message(world.channel_id, "How do shards talk?", mention_bot=True)
+        # A queue worker opened the thread, then died; the worker taking over opens it again.
+        world.add_thread(world.channel_id, asked["id"], "How do shards talk?")
+        await harness.send(asked)
+        await harness.settle()
+        (refused,) = harness.api.calls_to("start_thread")
+        assert refused.status == 400
+        assert harness.shown(Place.GROUP) == []
+        assert [m.content for m in harness.api.visible(asked["id"])] == [
+            "Answered in the same thread."
+        ]
+
+
 async def test_without_permission_for_a_thread_the_answer_stays_in_the_channel(
     redis_url: str, redis_namespace: str
 ) -> None:
