@@ -179,6 +179,7 @@ class SlackStreamSink(SlackMessageSink):
         self._recipient = recipient
         self._on_unavailable = on_unavailable
         self._streams: dict[str, _Stream] = {}
+        self._posted: set[str] = set()  # messages of this sink that never streamed
 
     async def open(self, markdown: str) -> str:
         helper = await self._client.chat_stream(
@@ -268,12 +269,22 @@ class SlackStreamSink(SlackMessageSink):
         stream.unsent = ""
         return True
 
+    async def post(self, message: RenderedMessage, *, final: Reply | None) -> str:
+        message_id = await super().post(message, final=final)
+        self._posted.add(message_id)
+        return message_id
+
     async def update(
         self, message_id: str, message: RenderedMessage, *, final: Reply | None
     ) -> None:
         stream = self._streams.get(message_id)
         if stream is not None and stream.helper is not None:
             await self._end_stream(stream, message_id)
+        elif stream is None and message_id not in self._posted:
+            # A message an earlier attempt at this reply streamed (a queue worker that died):
+            # its stream may still be open, and an open stream cannot be updated.
+            await self._end_stream(_Stream("", None), message_id, force=True)
+            self._posted.add(message_id)
         await super().update(message_id, message, final=final)
         if stream is not None:
             stream.source = message.source
@@ -284,9 +295,12 @@ class SlackStreamSink(SlackMessageSink):
             await self._end_stream(stream, message_id)
         await super().remove(message_id)
 
-    async def _end_stream(self, stream: _Stream, message_id: str) -> None:
-        """Stop a stream that is still open, so chat.update may replace the message."""
-        if stream.helper is None:
+    async def _end_stream(self, stream: _Stream, message_id: str, *, force: bool = False) -> None:
+        """Stop a stream that is still open, so chat.update may replace the message.
+
+        `force`: stop it also when this sink does not know it open (one it adopted).
+        """
+        if stream.helper is None and not force:
             return
         stream.helper = None
         stream.unsent = ""

@@ -224,6 +224,14 @@ class SlackRig(ScaleRig):
             "authorizations": [{"user_id": self.api.bot_user_id, "is_bot": True}],
         }
 
+    def mention(self, channel: str, text: str) -> dict[str, Any]:
+        """An `app_mention` payload: the bot mentioned in a channel, answered in a thread."""
+        payload = self.dm(channel, f"<@{self.api.bot_user_id}> {text}")
+        event = payload["event"]
+        event["type"] = "app_mention"
+        del event["channel_type"]
+        return payload
+
     def feed(self, *events: dict[str, Any]) -> None:
         for event in events:
             self.api.send(event)

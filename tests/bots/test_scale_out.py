@@ -213,21 +213,24 @@ def stalls_first_slow_question() -> Callable[[GenerateCall], Script]:
     return respond
 
 
-async def test_a_slack_worker_killed_mid_reply_leaves_it_to_another_that_updates_it(
+async def test_a_slack_worker_killed_mid_stream_leaves_it_to_another_that_updates_it(
     redis_url: str, redis_namespace: str
 ) -> None:
-    channel = "D0KILLED1"
+    channel = "C0KILLED1"  # a mention in a channel: the reply streams into its thread
     async with slack_scale_rig(
         redis_url, redis_namespace, responder=stalls_first_slow_question()
     ) as rig:
         await rig.start_workers(2)
-        rig.feed(rig.dm(channel, "slow question"))
+        rig.feed(rig.mention(channel, "slow question"))
         owner = (await rig.until_recorded()).owner
         await rig.kill(owner).wait()
         await rig.api.wait_until(lambda: rig.finished(channel, 1), within=SCENARIO_LIMIT)
         (reply,) = rig.replies(channel)
         assert reply.text == "Echo slow question."
-        assert rig.posted() == 1  # the partial message was updated, never posted again
+        assert reply.streamed and not reply.streaming
+        # The stream the dead worker left open was stopped, then updated: one message in all.
+        assert len(rig.api.calls_to("chat.startStream")) == 1
+        assert rig.posted() == 0
         assert rig.api.calls_to("chat.update")
         [record] = await rig.records()
         assert record.state == "answered"
