@@ -123,25 +123,19 @@ class _CompiledList:
             self.longest = max(self.longest, len(tokens))
             key = tuple(_squeeze(token) for token in tokens)
             self.index[key].append((_pattern(tokens), entry))
-        self.cues = Cues(
-            (self._squeezed(cue) for cue in word_list.cues),
-            (
-                key
-                for key, candidates in self.index.items()
-                if len(key) == 1 and any(entry.category == HATE for _, entry in candidates)
-            ),
-        )
+        slurs = [
+            key
+            for key, candidates in self.index.items()
+            if len(key) == 1 and any(entry.category == HATE for _, entry in candidates)
+        ]
+        self.cues = Cues((self._squeezed(cue) for cue in word_list.cues), slurs)
         # How many tokens before a window the cues may need to see.
         self.lookback = self.cues.lookback
         self.exceptions = ExceptionPhrases(
             (self._squeezed(phrase) for phrase in word_list.exceptions),
             self.index,
             after_cues=(self._squeezed(cue) for cue in word_list.after_cues),
-            slurs=(
-                key
-                for key, candidates in self.index.items()
-                if len(key) == 1 and any(entry.category == HATE for _, entry in candidates)
-            ),
+            slurs=slurs,
         )
         # How far back a window may start and still be decided by a new token.
         self.reach = max(self.longest, self.exceptions.longest)
