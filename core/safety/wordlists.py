@@ -140,7 +140,7 @@ class _CompiledList:
         # How far back a window may start and still be decided by a new token.
         self.reach = max(self.longest, self.exceptions.longest)
         # Most words start no entry: one look-up rules out every window they start.
-        self._first_words = frozenset(key[0] for key in self.index)
+        self.first_words = frozenset(key[0] for key in self.index)
         # The first words of entries of several words, or of exception phrases: text ending in
         # them may go on to one.
         self._beginnings = (
@@ -169,7 +169,7 @@ class _CompiledList:
 
         A match is decided by its last token, or later when an exception phrase may hold it.
         """
-        first_words = self._first_words
+        first_words = self.first_words
         for start in range(max(0, first_new - self.reach + 1), len(tokens)):
             token = tokens[start]
             # Most tokens have one spelling, and most start no entry.
@@ -227,6 +227,17 @@ def _phrase_ends(lists: tuple[_CompiledList, ...]) -> _PhraseEnds:
     return beginnings, starters, longest, enders
 
 
+@lru_cache(maxsize=64)
+def _entry_starts(lists: tuple[_CompiledList, ...]) -> dict[bool, tuple[frozenset[str], int]]:
+    """By folding: the first words of every list's entries, and how far back a window may start
+    and still be decided by a new token (the longest reach)."""
+    starts: dict[bool, tuple[frozenset[str], int]] = {}
+    for compiled in lists:
+        words, reach = starts.get(compiled.fold_accents, (frozenset(), 1))
+        starts[compiled.fold_accents] = (words | compiled.first_words, max(reach, compiled.reach))
+    return starts
+
+
 class _WordListWatcher(TextWatcher):
     """Word-list verdicts on a growing text: each part is tokenised and matched once.
 
@@ -248,6 +259,7 @@ class _WordListWatcher(TextWatcher):
             self._longest_beginning,
             self._enders,
         ) = _phrase_ends(tuple(lists))
+        self._entry_starts = _entry_starts(tuple(lists))
         self._reset()
 
     def _reset(self) -> None:
@@ -259,6 +271,10 @@ class _WordListWatcher(TextWatcher):
         # that yielded each of them starts (the start of its part: at or before the token).
         self._context: dict[bool, list[_Token]] = {fold: [] for fold in foldings}
         self._starts: dict[bool, list[int]] = {fold: [] for fold in foldings}
+        # Tokens counted from the first one settled: how many were trimmed from the context, and
+        # the last one that starts an entry (a new token decides nothing when none is in reach).
+        self._dropped: dict[bool, int] = dict.fromkeys(foldings, 0)
+        self._last_start: dict[bool, int] = dict.fromkeys(foldings, -1)
         # Where a run of single letters still open (maybe a spaced-out word) starts.
         self._open_run: dict[bool, int | None] = dict.fromkeys(foldings)
         self._found: dict[str, float] = {}
@@ -309,11 +325,21 @@ class _WordListWatcher(TextWatcher):
                 context, starts = self._context[fold], self._starts[fold]
                 first_new = len(context)
                 context += new
-                self._match(fold, context, self._found, first_new)
+                first_words, reach = self._entry_starts[fold]
+                counted = self._dropped[fold] + first_new
+                for offset, token in enumerate(new):
+                    if token[0][1] in first_words or (
+                        len(token) > 1 and any(squeezed in first_words for _, squeezed in token)
+                    ):
+                        self._last_start[fold] = counted + offset
+                # Most words start no entry, nor do the few before them: nothing to match.
+                if self._last_start[fold] > counted - reach:
+                    self._match(fold, context, self._found, first_new)
                 starts += [start] * len(new)
                 excess = len(context) - self._context_size
                 if excess > 0:
                     del context[:excess], starts[:excess]
+                    self._dropped[fold] += excess
             if not stream.open_run:
                 self._open_run[fold] = None
             elif not was_open or new:
