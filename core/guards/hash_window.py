@@ -75,13 +75,13 @@ class HashPositions:
         self._values.insert(index, value)
         return None
 
-    def remove_if(self, key: int, value: int) -> None:
-        """Forget `key` if it still maps to `value`."""
-        keys = self._keys
-        index = bisect_left(keys, key)
-        if index < len(keys) and keys[index] == key and self._values[index] == value:
-            del keys[index]
-            del self._values[index]
+    def forget_before(self, low: int) -> None:
+        """Forget every key whose position is below `low`."""
+        keys, values = self._keys, self._values
+        kept = [index for index, value in enumerate(values) if value >= low]
+        if len(kept) < len(keys):
+            self._keys = array("q", [keys[index] for index in kept])
+            self._values = array("q", [values[index] for index in kept])
 
 
 class RecentEntries:

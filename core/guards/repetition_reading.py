@@ -360,15 +360,11 @@ class ProseReading:
 
     def _forget_span_start(self, count: int) -> None:
         """Forget the span's first `count` words, and the 3-word runs starting with them."""
-        words = self._span_words
-        ends = self._run_ends
-        base = self._span_base
-        for index in range(count):
-            ends.remove_if(
-                hash((words[index], words[index + 1], words[index + 2])), base + index + 2
-            )
-        del words[:count]
-        self._span_base = base + count
+        # A run is remembered at its latest end; it started at a forgotten word exactly when
+        # that end is before the third word kept. One pass, not a search for each run.
+        self._span_base += count
+        self._run_ends.forget_before(self._span_base + 2)
+        del self._span_words[:count]
 
     # --- judging ---------------------------------------------------------------------------
 
