@@ -363,12 +363,24 @@ class SlackAdapter(StreamingAdapter):
         An ingress hands the message on as it came (the worker looks the locale up), so the
         hand-off stays within Slack's three seconds.
         """
-        if message.sender.locale_hint is None and not self.hands_off:
-            locale = await self._locales.of(message.sender.id)
-            if locale is not None:
-                sender = dataclasses.replace(message.sender, locale_hint=locale)
-                message = dataclasses.replace(message, sender=sender)
+        if not self.hands_off:
+            message = await self._with_locale(message)
         await super().answer(message)
+
+    async def tell_queued(self, message: IncomingMessage, position: int) -> None:
+        """The place-in-line notice, in the sender's Slack locale."""
+        await super().tell_queued(await self._with_locale(message), position)
+
+    async def _with_locale(self, message: IncomingMessage) -> IncomingMessage:
+        """The message with the sender's Slack locale as its language hint (users.info, cached)."""
+        if message.sender.locale_hint is not None:
+            return message
+        locale = await self._locales.of(message.sender.id)
+        if locale is None:
+            return message
+        return dataclasses.replace(
+            message, sender=dataclasses.replace(message.sender, locale_hint=locale)
+        )
 
     async def _on_error(self, error: Exception, body: Mapping[str, Any]) -> None:
         if isinstance(error, PlatformError | SlackClientError):

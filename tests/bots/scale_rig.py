@@ -232,12 +232,18 @@ class SlackRig(ScaleRig):
         del event["channel_type"]
         return payload
 
-    def feed(self, *events: dict[str, Any]) -> None:
+    async def feed(self, *events: dict[str, Any]) -> None:
         for event in events:
             self.api.send(event)
 
+    def dms(self, count: int) -> list[str]:
+        return [f"D0SCALE{n:02d}" for n in range(count)]
+
     def replies(self, channel: str) -> list[SlackMessage]:
         return self.api.visible(channel)
+
+    def texts(self, channel: str) -> list[str]:
+        return [message.text for message in self.replies(channel)]
 
     def finished(self, channel: str, count: int) -> bool:
         """`count` replies shown, every one finished (it has feedback buttons)."""
@@ -284,8 +290,18 @@ class DiscordRig(ScaleRig):
         for payload in payloads:
             await self.gateway.dispatch("MESSAGE_CREATE", payload)
 
+    def dms(self, count: int) -> list[str]:
+        return list(DISCORD_DMS[:count])
+
     def replies(self, channel: str) -> list[ChannelMessage]:
         return self.api.visible(channel)
+
+    def texts(self, channel: str) -> list[str]:
+        return [message.content for message in self.replies(channel)]
+
+    def ask(self, question: str, *, locale: str = "en-US") -> dict[str, Any]:
+        """An INTERACTION_CREATE `d`: `/ask question` in the server's text channel."""
+        return ask_interaction(self.api, self.world.channel_id, question, locale=locale)
 
     def finished(self, channel: str, count: int) -> bool:
         """`count` replies shown, every one finished (it has feedback buttons)."""
@@ -314,6 +330,20 @@ async def queued_texts(
                 if len(texts) >= at_least:
                     return texts
                 await client.xread(dict.fromkeys(streams, "$"), block=1000)
+
+
+def ask_interaction(
+    api: FakeDiscordAPI, channel_id: str, question: str, *, locale: str = "en-US"
+) -> dict[str, Any]:
+    """An INTERACTION_CREATE `d`: `/ask question` as the fake's user runs it in `channel_id`."""
+    registered = next(c for c in api.commands if c["name"] == "ask")
+    data = {
+        "id": registered["id"],
+        "name": "ask",
+        "type": 1,
+        "options": [{"name": registered["options"][0]["name"], "type": 3, "value": question}],
+    }
+    return api.world.interaction(channel_id, kind=2, data=data, locale=locale)
 
 
 async def _added(client: Any, key: str) -> int:

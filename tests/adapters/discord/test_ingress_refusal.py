@@ -68,16 +68,10 @@ async def test_a_slash_command_that_cannot_be_queued_is_answered_with_the_notice
 ):
     world = DiscordWorld()
     async with RedisProcess() as redis, ingress(world, redis) as (api, gateway):
-        registered = next(c for c in api.commands if c["name"] == "ask")
-        option = registered["options"][0]["name"]
-        data = {
-            "id": registered["id"],
-            "name": "ask",
-            "type": 1,
-            "options": [{"name": option, "type": 3, "value": "Qu'est-ce qu'un flux ?"}],
-        }
         await redis.stop()
-        command = world.interaction(world.channel_id, kind=2, data=data, locale="fr")
+        command = scale_rig.ask_interaction(
+            api, world.channel_id, "Qu'est-ce qu'un flux ?", locale="fr"
+        )
         await gateway.dispatch("INTERACTION_CREATE", command)
         expected = notice("not_taken", "fr")
         await api.wait_until(lambda: any(expected in m.content for m in api.messages))

@@ -13,7 +13,9 @@ import aiohttp
 import pytest
 
 from adapters.slack.adapter import HttpConfig, SlackAdapter
+from adapters.slack.translate import to_incoming_message
 from core.errors import ConfigurationError
+from core.notices import notice
 from tests.adapters.contract import Place
 from tests.adapters.slack.harness import (
     CHANNEL,
@@ -311,3 +313,25 @@ async def test_the_fake_refuses_streams_without_recipient_in_channels() -> None:
             await client.chat_startStream(channel=CHANNEL, thread_ts="1.2", markdown_text="x")
         started = await client.chat_startStream(channel=DM, thread_ts="1.2", markdown_text="x")
         assert started["ts"]
+
+
+async def test_a_queue_worker_sends_through_the_web_api_only_in_the_senders_language(
+    slack: SlackHarness,
+) -> None:
+    adapter = SlackAdapter(
+        slack.rig.dialog, bot_token=slack.api.bot_token, api_url=slack.api.base_url
+    )
+    await adapter.start_sending()
+    try:
+        assert adapter.connected
+        envelope = slack.post_events("ok", Place.PRIVATE, True)[0]
+        envelope["event"]["user"] = "U0ZOEFR"  # the fake's users.info: locale fr-FR
+        message = to_incoming_message(envelope, adapter.identity)
+        assert message is not None
+        await adapter.tell_queued(message, 3)
+    finally:
+        await adapter.stop()
+    assert not adapter.connected
+    assert not slack.api.calls_to("apps.connections.open")  # no Socket Mode: sending only
+    (shown,) = slack.api.visible(DM)
+    assert notice("queued", "fr", position=3) in shown.text
