@@ -145,11 +145,8 @@ class DialogManager:
         conversation = message.conversation
         self.metrics.messages_received.labels(platform=conversation.platform).inc()
         # Without the store the reply is still written, only without the conversation's past.
-        preference = await self._store_outage.attempt(
-            "read the language setting", self.store.language(conversation), None
-        )
-        history = await self._store_outage.attempt(
-            "read history", self.store.history(conversation), []
+        preference, history = await self._store_outage.attempt(
+            "read the conversation", self.store.conversation_state(conversation), (None, [])
         )
         language = await self.language_policy.choose(message, history, preference)
         context = GuardContext(

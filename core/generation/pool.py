@@ -41,7 +41,7 @@ from core.errors import (
 from core.generation.base import GenerationParams, ModelInfo, TextGenerator, Token
 from core.generation.health import JitteredBackoff, ReplicaHealth, ReplicaState, is_fault
 from core.generation.observer import NoObserver, ReplicaObserver, error_kind
-from core.generation.streaming import DeliveredText, broken_stream
+from core.generation.streaming import broken_stream
 from core.generation.tgi import TgiGenerator
 from core.generation.wait_line import LineFull, WaitLine
 
@@ -50,7 +50,11 @@ logger = logging.getLogger(__name__)
 
 @runtime_checkable
 class Replica(TextGenerator, Protocol):
-    """A backend the pool can route to: a `TextGenerator` with a URL and a health check."""
+    """A backend the pool can route to: a `TextGenerator` with a URL and a health check.
+
+    A stream that breaks after its first token raises `StreamInterrupted` with the text it
+    delivered, as every `core.generation.streaming.StreamingBackend` does.
+    """
 
     url: str
 
@@ -215,19 +219,18 @@ class ReplicaPool:
                         continue
                     slot.health.succeeded()
                     self._observer.first_token(url, self._clock() - sent)
-                    delivered = DeliveredText()
-                    delivered.add(first.text)
                     last = first
                     broke = False
                     try:
                         yield first
                         async for token in tokens:
-                            delivered.add(token.text)
                             last = token
                             yield token
                     except GenerationError as exc:
                         broke = True
-                        error = broken_stream(exc, delivered.text(), url)
+                        # The replica reports the text it delivered (StreamInterrupted): the
+                        # pool keeps no copy of the reply.
+                        error = broken_stream(exc, "", url)
                         self._failed(slot, exc, reported=error)
                         raise error from exc
                     finally:
@@ -331,6 +334,12 @@ class ReplicaPool:
         except GenerationError:
             return  # asked again when a probe brings the replica back
         slot.max_in_flight = info.max_concurrent_requests
+        limit = info.max_concurrent_requests
+        logger.info(
+            "replica %s takes %s requests at once (its /info)",
+            slot.replica.url,
+            "any number of" if limit is None else limit,
+        )
 
     # --- model facts -----------------------------------------------------------------------
 

@@ -33,6 +33,9 @@ class StopTextTrimmer:
     def __init__(self, stops: Iterable[str], *, turn_markers: bool = True) -> None:
         self._stops = tuple(stop for stop in stops if stop)
         self._turn_markers = turn_markers
+        # Every stop text and marker, and every start of one, holds one of these characters.
+        openers = {stop[0] for stop in self._stops} | ({"<"} if turn_markers else set())
+        self._openers = tuple(openers)
         self._held = ""
         self.stopped = False
 
@@ -40,6 +43,8 @@ class StopTextTrimmer:
         """The part of `held + text` that is certainly not (the start of) a stop text."""
         if self.stopped:
             return ""
+        if not self._held and not any(opener in text for opener in self._openers):
+            return text  # the usual token: nothing held, nothing that could begin a stop text
         buffer = self._held + text
         found = [i for i in (buffer.find(stop) for stop in self._stops) if i >= 0]
         if self._turn_markers and (marker := _TURN_MARKER.search(buffer)) is not None:

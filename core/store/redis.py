@@ -182,6 +182,20 @@ class RedisStore(Store):
             raw_turns = await self._client.lrange(self._keys.history(conversation), 0, -1)
         return [decode_turn(_text(raw)) for raw in raw_turns]
 
+    async def conversation_state(
+        self, conversation: ConversationRef
+    ) -> tuple[str | None, list[Turn]]:
+        # One round trip for both reads (no MULTI: each read is consistent on its own).
+        async with (
+            self._translated("read the conversation"),
+            self._client.pipeline(transaction=False) as pipe,
+        ):
+            pipe.get(self._keys.language(conversation))
+            pipe.lrange(self._keys.history(conversation), 0, -1)
+            language, raw_turns = await pipe.execute()
+        turns = [decode_turn(_text(raw)) for raw in raw_turns]
+        return (None if language is None else _text(language)), turns
+
     async def append_turn(
         self, conversation: ConversationRef, turn: Turn, *, max_turns: int, ttl_seconds: int
     ) -> None:

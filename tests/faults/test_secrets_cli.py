@@ -39,7 +39,8 @@ async def test_credentials_in_model_server_urls_stay_out_of_info_logs() -> None:
         result = await run_cli("chat", stdin="hi\n", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Hello.\n"
-    assert "HTTP Request" in result.stderr  # the request lines are logged, credentials are not
+    # The replica is named in the INFO log, without its credentials.
+    assert f"replica {tgi.url} takes" in result.stderr
     assert "tgi-pa55word" not in result.stderr and "operator" not in result.stderr
 
 

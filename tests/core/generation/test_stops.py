@@ -38,6 +38,13 @@ def test_end_of_stream_flushes_an_unfinished_prefix() -> None:
     assert feed_all(["cost < 5 <hu"]) == ["cost < 5 ", "<hu"]
 
 
+def test_a_stop_text_not_beginning_with_a_bracket_is_cut_across_tokens_too() -> None:
+    # Plain tokens pass untouched; the stop's first character makes the trimmer look closer.
+    shown = feed_all(["Plain", " text #", "#", "# after"], stops=("###",))
+    assert shown == ["Plain", " text ", "", "", ""]
+    assert feed_all(["a #", "b"], stops=("###",)) == ["a ", "#b", ""]
+
+
 def test_earliest_of_several_stops_wins() -> None:
     trimmer = StopTextTrimmer(["</s>", HUMAN_STOP])
     assert trimmer.feed("ok<human>: x</s>") == "ok"

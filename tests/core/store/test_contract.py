@@ -108,6 +108,18 @@ async def test_language_set_and_back_to_automatic(harness: StoreHarness) -> None
     assert await store.language(CHAT) is None
 
 
+async def test_conversation_state_reads_the_language_and_the_turns_together(
+    harness: StoreHarness,
+) -> None:
+    store = harness.store
+    assert await store.conversation_state(CHAT) == (None, [])
+    await store.set_language(CHAT, "yo")
+    await store.append_turn(CHAT, turn(1), max_turns=10, ttl_seconds=60)
+    await store.append_turn(CHAT, turn(2), max_turns=10, ttl_seconds=60)
+    assert await store.conversation_state(CHAT) == ("yo", [turn(1), turn(2)])
+    assert await store.conversation_state(OTHER_CHAT) == (None, [])
+
+
 async def test_forget_sender_leaves_other_senders_turns(harness: StoreHarness) -> None:
     senders = ["alice", "bob", "alice", "carol", "alice", "bob"]
     for number, sender in enumerate(senders):

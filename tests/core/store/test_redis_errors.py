@@ -35,6 +35,7 @@ OPERATIONS: dict[str, Operation] = {
     "append_turn": lambda store: store.append_turn(CHAT, TURN, max_turns=5, ttl_seconds=60),
     "clear_history": lambda store: store.clear_history(CHAT),
     "language": lambda store: store.language(CHAT),
+    "conversation_state": lambda store: store.conversation_state(CHAT),
     "set_language": lambda store: store.set_language(CHAT, "fr"),
     "forget_sender": lambda store: store.forget_sender(CHAT, "me"),
     "claim": lambda store: store.claim("event", 60),
