@@ -147,7 +147,7 @@ def curve(items: Sequence[LabelledText]) -> None:
         detection = detector.detect(item.text)
         # The script alone names these: no threshold applies.
         by_script = detection.script in SINGLE_LANGUAGE_SCRIPTS or detection.script == "Han"
-        found.append((item, detection.language, 0.0 if by_script else detection.confidence))
+        found.append((item, detection.language, 1.0 if by_script else detection.confidence))
     print("default detector, accuracy/coverage by naming threshold (dev part)")
     print(f"{'threshold':>9}{'>=99.5% sent':>14}{'right s/sh %':>15}{'wrong s/sh %':>15}")
     for threshold in CURVE_THRESHOLDS:

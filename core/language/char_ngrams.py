@@ -52,15 +52,16 @@ def ngram_buckets(text: str, bits: int, longest: int = MAX_ORDER) -> npt.NDArray
     hashed = np.empty(orders * size - orders * (orders - 1) // 2, dtype=np.uint64)
     hashed[:size] = points
     start, previous = size, hashed[:size]
-    with np.errstate(over="ignore"):
-        # Each order extends the previous one's hashes by one character (a rolling polynomial).
-        for order in range(2, orders + 1):
-            current = hashed[start : start + len(previous) - 1]
-            np.multiply(previous[:-1], _PRIME, out=current)
-            current += points[order - 1 :]
-            current += _ORDER_SALT[order]
-            start, previous = start + len(current), current
-        hashed *= _MIX
+    # Each order extends the previous one's hashes by one character (a rolling polynomial).
+    # Unsigned array arithmetic wraps around silently: no `np.errstate` needed (it costs more
+    # than the arithmetic).
+    for order in range(2, orders + 1):
+        current = hashed[start : start + len(previous) - 1]
+        np.multiply(previous[:-1], _PRIME, out=current)
+        current += points[order - 1 :]
+        current += _ORDER_SALT[order]
+        start, previous = start + len(current), current
+    hashed *= _MIX
     # Multiplicative hashing: the top bits of the product are the best mixed. The buckets are far
     # below 2**63, so the unsigned array is read as signed indices in place rather than copied.
     hashed >>= np.uint64(64 - bits)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from core.language.char_ngrams import OTHER, CharNgramModel, shipped_model
@@ -47,11 +46,12 @@ class DefaultDetector(LanguageDetector):
     Seven BLOOM languages have a script of their own (Gujarati, Punjabi, Odia, Tamil, Telugu,
     Kannada, Malayalam): the letters answer at once. Chinese is split into simplified and
     traditional by the characters only one form uses; Kana makes it Japanese (not BLOOM). In the
-    Latin, Arabic, Devanagari and Bengali scripts a `Combiner` weighs CLD2 and the shipped
-    character n-gram model, then py3langid and lingua when those two leave it unsure, into one
-    probability per candidate language (and "other", for languages outside BLOOM). The best
-    candidate is the answer when its probability reaches `min_confidence` (chosen on the tuning
-    data unless given). Twi is answered as Akan, its reply language (`languages.reply_language`).
+    Latin, Arabic, Devanagari and Bengali scripts a `Combiner` turns the shipped character
+    n-gram model's scores into one probability per candidate language (and "other", for
+    languages outside BLOOM), adding CLD2, then py3langid and lingua, only while the stages
+    before leave it unsure. The best candidate is the answer when its probability reaches
+    `min_confidence` (the combiner's unless given). Twi is answered as Akan, its reply language
+    (`languages.reply_language`).
     """
 
     name = "default"
@@ -133,21 +133,18 @@ class DefaultDetector(LanguageDetector):
         model, combiner = self._parts()
         # The cheapest models first; each later stage asks the models it adds only when the
         # stages before it leave the answer open.
-        opinions = Opinions()
+        asked: dict[str, Any] = {}
         for position, stage in enumerate(combiner.stages):
-            asked = {
-                field: _ASK[field](model, text, candidates)
-                for field in opinions_needed(stage.features)
-                if getattr(opinions, field) is None
-            }
-            if asked:
-                opinions = replace(opinions, **asked)
-            found = stage_probabilities(opinions, candidates, stage, LIBRARY_LANGUAGES)
+            for field in opinions_needed(stage.features):
+                if field not in asked:
+                    asked[field] = _ASK[field](model, text, candidates)
+            found = stage_probabilities(Opinions(**asked), candidates, stage, LIBRARY_LANGUAGES)
             if position < len(combiner.exits) and found.max() >= combiner.exits[position]:
                 break
-        ranked = sorted(zip(found.tolist(), candidates, strict=True), reverse=True)
-        confidence, best = ranked[0]
-        scores = {code: value for value, code in ranked if code != OTHER}
+        values = found.tolist()
+        order = sorted(range(len(values)), key=values.__getitem__, reverse=True)
+        confidence, best = values[order[0]], candidates[order[0]]
+        scores = {candidates[i]: values[i] for i in order if candidates[i] != OTHER}
         sure = best != OTHER and confidence >= self.min_confidence
         return Detection(best if sure else UNDETERMINED, confidence, scores, script=script)
 
