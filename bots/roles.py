@@ -203,7 +203,7 @@ async def serve_worker(bot: PlatformBot, settings: Settings) -> None:
         build_dialog(settings, metrics=metrics, defer_when_busy=True) as dialog,
         queue_client(settings, block_seconds=limits.tick_seconds) as client,
     ):
-        adapter = bot.build_adapter(settings, dialog)
+        adapter = bot.sender(settings, dialog)
         if not isinstance(adapter, StreamingAdapter):
             raise ConfigurationError(f"{bot.name} cannot run as a queue worker")
         queue = message_queue(settings, client)

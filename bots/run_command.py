@@ -78,6 +78,13 @@ class PlatformBot:
     summary: str  # one line for `bloombridge run --help`
     build_adapter: Callable[[Settings, ChatHandler], Adapter]  # raises ConfigurationError
     secrets: Callable[[Settings], Sequence[SecretStr | None]]  # values kept out of logs
+    # A queue worker's adapter, checking only what sending replies needs; None: build_adapter.
+    build_sender: Callable[[Settings, ChatHandler], Adapter] | None = None
+
+    def sender(self, settings: Settings, handler: ChatHandler) -> Adapter:
+        """The adapter a queue worker sends replies with (`--role worker`)."""
+        build = self.build_sender or self.build_adapter
+        return build(settings, handler)
 
 
 def platform_bot(name: str) -> PlatformBot:

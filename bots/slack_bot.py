@@ -30,14 +30,29 @@ def http_config(settings: Settings) -> HttpConfig | None:
     )
 
 
-def build_adapter(settings: Settings, handler: ChatHandler) -> SlackAdapter:
-    """The Slack adapter the settings describe."""
+def _bot_token(settings: Settings) -> str:
     bot_token = _secret(settings.slack.bot_token)
     if not bot_token.startswith("xoxb-"):
         raise ConfigurationError(
             "BLOOMBRIDGE_SLACK_BOT_TOKEN must be set to the app's Bot User OAuth Token "
             "(xoxb-..., from OAuth & Permissions)"
         )
+    return bot_token
+
+
+def build_sender(settings: Settings, handler: ChatHandler) -> SlackAdapter:
+    """A queue worker's Slack adapter: the bot token and the Web API only (no events)."""
+    return SlackAdapter(
+        handler,
+        bot_token=_bot_token(settings),
+        api_url=settings.slack.api_url,
+        streaming=settings.slack.streaming,
+    )
+
+
+def build_adapter(settings: Settings, handler: ChatHandler) -> SlackAdapter:
+    """The Slack adapter the settings describe."""
+    bot_token = _bot_token(settings)
     http = http_config(settings)
     app_token = _secret(settings.slack.app_token)
     if http is None and not app_token.startswith("xapp-"):
@@ -69,4 +84,5 @@ BOT = PlatformBot(
     summary="answer Slack mentions, DMs and threads (Socket Mode, or HTTP with --http PORT)",
     build_adapter=build_adapter,
     secrets=_secrets,
+    build_sender=build_sender,
 )

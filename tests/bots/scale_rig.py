@@ -415,12 +415,10 @@ async def slack_scale_rig(
     async with AsyncExitStack() as stack:
         tgi = await stack.enter_async_context(FakeTGI(responder=responder))
         api = await stack.enter_async_context(FakeSlackAPI())
-        platform = {
-            "slack_bot_token": api.bot_token,
-            "slack_app_token": api.app_token,
-            "slack_api_url": api.base_url,
-        }
-        settings = _settings(tgi, redis_url, namespace, platform)
+        # Workers get the bot token only: they never open Socket Mode.
+        platform = {"slack_bot_token": api.bot_token, "slack_api_url": api.base_url}
+        ingress = {**platform, "slack_app_token": api.app_token}
+        settings = _settings(tgi, redis_url, namespace, ingress)
         rig = SlackRig(slack_bot.BOT, tgi, settings, redis_url, platform, api=api)
         await stack.enter_async_context(_ingress(rig))
         yield rig

@@ -46,6 +46,13 @@ def test_socket_mode_needs_both_tokens() -> None:
     assert adapter.platform == "slack" and not adapter.connected
 
 
+def test_a_queue_worker_needs_the_bot_token_only() -> None:
+    with pytest.raises(ConfigurationError, match="BLOOMBRIDGE_SLACK_BOT_TOKEN"):
+        BOT.sender(settings(slack_app_token=SecretStr(APP_TOKEN)), object())  # type: ignore[arg-type]
+    adapter = BOT.sender(settings(slack_bot_token=SecretStr(BOT_TOKEN)), object())  # type: ignore[arg-type]
+    assert adapter.platform == "slack" and not adapter.connected
+
+
 def test_http_mode_needs_the_signing_secret() -> None:
     assert http_config(settings()) is None
     with pytest.raises(ConfigurationError, match="BLOOMBRIDGE_SLACK_SIGNING_SECRET"):
