@@ -174,6 +174,7 @@ class LanguageGuardSession(GuardSession):
         self._others_cleared: int | None = None
         self._fit_sentence = -1  # the unfinished sentence the two fields below are about
         self._next_fit = FIT_LETTERS  # letters at which its opening is judged next
+        self._opening_judged = False  # its opening was judged on its own
         self._script_cap = False  # flow stopped at a letter of another script
         self._judged_to = 0  # end of the last span given to the detector
         self._letters_wanted = 0  # letters still to come before the waiting sentence is judged
@@ -340,6 +341,7 @@ class LanguageGuardSession(GuardSession):
         if self._fit_sentence != start:
             self._fit_sentence = start
             self._next_fit = self._opening_letters()
+            self._opening_judged = False
             self._script_cap = False
         cap = self._flow_end
         if cap is not None and not self._script_cap:
@@ -362,6 +364,7 @@ class LanguageGuardSession(GuardSession):
                 # Its opening words decide whether the sentence may be shown as it grows.
                 judgement = await self._judge_span(window_start, end)
                 self._partial_judged_at = end
+                self._opening_judged = True
                 if judgement.agrees or self._fits_unsure(judgement, masked):
                     self._start_flow(text, start)
                 # Unclear: try again a few letters on; another language: only whole checks.
@@ -385,9 +388,15 @@ class LanguageGuardSession(GuardSession):
                 cut = text.rfind(" ", start, other)
             if cut > start:
                 self._verified = cut
-            if self._early_release and self._flow_from is None and other is None:
-                # Judged on more letters than an opening: shown as it grows like one, so its
-                # end (often in the same batch of tokens) needs no judgement of its own.
+            if (
+                self._early_release
+                and self._flow_from is None
+                and not self._opening_judged
+                and other is None
+            ):
+                # First judged on more letters than an opening (the tokens came in a batch): shown
+                # as it grows like an opening that fits, so its end needs no judgement of its
+                # own. An opening judged unsure or foreign keeps the sentence to whole checks.
                 self._start_flow(text, start)
         return None
 
