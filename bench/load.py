@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python -m bench.load [--conversations 100,500] [--token-delay 0,0.045]
      [--reply-tokens 100] [--stores memory,redis] [--redis-url redis://127.0.0.1:6379/0]
+     [--profile load.prof]
 
 The dialog is built by `bots.wiring.build_dialog` from default settings (default guards,
 admission, a replica pool of one), once with the in-process store and once with Redis. The fake
@@ -11,13 +12,16 @@ is this process's CPU time over the tokens streamed; the bare client (one `TgiGe
 dialog) is measured in the same run, at each model delay, as the baseline. Memory per reply in
 flight is the traced allocation peak while 200- and 2,000-token replies stream, divided by their
 number (a separate pass at 25 ms a token, slow enough that the process keeps up and no unread
-stream piles up in its buffers); the same figure for both lengths means bounded.
+stream piles up in its buffers); the same figure for both lengths means bounded, and what it
+grows by a token between them is printed. `--profile FILE` writes a cProfile of the pipeline
+runs (not the bare client's, nor the memory pass) for `python -m pstats FILE`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import time
 import tracemalloc
 import uuid
@@ -97,14 +101,22 @@ async def _one_reply(dialog: DialogManager, message: IncomingMessage) -> ReplyTi
 
 
 async def _pipeline_run(
-    dialog: DialogManager, conversations: int, token_delay: float, reply_tokens: int
+    dialog: DialogManager,
+    conversations: int,
+    token_delay: float,
+    reply_tokens: int,
+    profile: cProfile.Profile | None = None,
 ) -> RunResult:
     run = uuid.uuid4().hex[:8]
     text = "Tell me something interesting about rivers."
     messages = [_message(run, c, text) for c in range(conversations)]
+    if profile is not None:
+        profile.enable()
     cpu, wall = time.process_time(), time.perf_counter()
     timings = await asyncio.gather(*(_one_reply(dialog, m) for m in messages))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if profile is not None:
+        profile.disable()
     # Each answered reply streamed the fake's reply and its end-of-sequence token.
     tokens = sum(t.answered for t in timings) * (reply_tokens + 1)
     return RunResult(conversations, token_delay, wall, cpu, tokens, list(timings))
@@ -184,6 +196,7 @@ async def main(
     stores: list[str],
     redis_url: str,
     memory_replies: int,
+    profile: cProfile.Profile | None = None,
 ) -> None:
     print(
         f"{reply_tokens}-token replies through the full pipeline (default settings and guards), "
@@ -210,7 +223,9 @@ async def main(
                             f"{'µs/tok':>9}{'/bare':>8}{'failed':>8}"
                         )
                         for count in conversations:
-                            result = await _pipeline_run(dialog, count, delay, reply_tokens)
+                            result = await _pipeline_run(
+                                dialog, count, delay, reply_tokens, profile
+                            )
                             _print_result(result, bare_us)
                 finally:
                     if store == "redis":
@@ -246,7 +261,9 @@ async def _print_memory(stores: list[str], redis_url: str, replies: int) -> None
             figures = ", ".join(
                 f"{n}-token reply {k:.0f} KiB" for n, k in zip(MEMORY_LENGTHS, kib, strict=True)
             )
-            print(f"  {store:>7} store: {figures}")
+            shortest, longest_reply = MEMORY_LENGTHS[0], MEMORY_LENGTHS[-1]
+            growth = (kib[-1] - kib[0]) * 1024 / (longest_reply - shortest)
+            print(f"  {store:>7} store: {figures}; {growth:.0f} bytes more a token")
 
 
 def _numbers(text: str) -> list[float]:
@@ -261,7 +278,9 @@ if __name__ == "__main__":
     parser.add_argument("--stores", default="memory,redis")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--memory-replies", type=int, default=20)
+    parser.add_argument("--profile", help="write a cProfile of the pipeline runs to this file")
     arguments = parser.parse_args()
+    profiler = cProfile.Profile() if arguments.profile else None
     asyncio.run(
         main(
             [int(n) for n in _numbers(arguments.conversations)],
@@ -270,5 +289,9 @@ if __name__ == "__main__":
             [s.strip() for s in arguments.stores.split(",") if s.strip()],
             arguments.redis_url,
             arguments.memory_replies,
+            profiler,
         )
     )
+    if profiler is not None:
+        profiler.dump_stats(arguments.profile)
+        print(f"profile of the pipeline runs written to {arguments.profile}")

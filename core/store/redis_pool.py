@@ -22,8 +22,11 @@ from redis.asyncio.connection import AbstractConnection
 logger = logging.getLogger(__name__)
 
 # How many connections one process keeps to Redis, and how long a call waits for one
-# (bots/settings.py refers to these defaults).
-DEFAULT_MAX_CONNECTIONS = 100
+# (bots/settings.py refers to these defaults). A store call holds a connection for one round
+# trip (well under a millisecond) and opening one costs about a millisecond of CPU (connect,
+# HELLO, client identity): 32 serve a burst of hundreds of conversations, which opened a
+# connection each at 100 and spent more CPU connecting than answering.
+DEFAULT_MAX_CONNECTIONS = 32
 DEFAULT_POOL_TIMEOUT_SECONDS = 10.0
 
 
