@@ -150,3 +150,49 @@ class RecentEntries:
             del entries[:head]
             head = 0
         return head, cost
+
+
+class RecentHashes:
+    """`RecentEntries` for entries of one hash costing one word each (a word's run of words):
+    the same forgetting, without an entry's cost and size stored or sliced out each time."""
+
+    def __init__(self, limit: int, forget: Callable[[int], None]) -> None:
+        self._limit = limit
+        self._forget = forget
+        self._settled: array[int] = array("q")
+        self._settled_head = 0
+        self._line: array[int] = array("q")
+        self._line_head = 0
+
+    def add(self, value: int) -> None:
+        line = self._line
+        line.append(value)
+        if len(line) - self._line_head > self._limit:
+            self._line_head = self._trim(line, self._line_head)
+
+    def settle(self) -> None:
+        """The open line is finished: its entries join the others'."""
+        if len(self._line) == self._line_head:
+            return
+        self._settled.extend(self._line[self._line_head :])
+        self._line = array("q")
+        self._line_head = 0
+        self._settled_head = self._trim(self._settled, self._settled_head)
+
+    def take_back_line(self) -> list[int]:
+        """The open line's entries, no longer remembered."""
+        taken = self._line[self._line_head :].tolist()
+        self._line = array("q")
+        self._line_head = 0
+        return taken
+
+    def _trim(self, entries: array[int], head: int) -> int:
+        """Forget the oldest entries beyond the limit; the new head."""
+        forget = self._forget
+        while len(entries) - head > self._limit:
+            forget(entries[head])
+            head += 1
+        if head > len(entries) // 2:
+            del entries[:head]
+            head = 0
+        return head

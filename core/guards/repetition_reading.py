@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.guards.base import Verdict
-from core.guards.hash_window import HashBag, HashPositions, RecentEntries
+from core.guards.hash_window import HashBag, HashPositions, RecentEntries, RecentHashes
 
 # Lines that are not prose (each pattern is matched at the start of a line).
 _FENCE = re.compile(r"\s*(```|~~~)")
@@ -119,7 +119,7 @@ class ProseReading:
         self._sentences = _SentenceIndex()
         self._recent_sentences = RecentEntries(self._window, self._forget_sentence)
         self._grams = HashBag()
-        self._recent_grams = RecentEntries(self._window, self._forget_gram)
+        self._recent_grams = RecentHashes(self._window, self._grams.remove)
         self._repeated_sentence: int | None = None  # start of the first repeated sentence
         self._repeated_phrase: int | None = None  # start of the first repeated long phrase
         # The span (consecutive prose lines) being read, and its open sentence.
@@ -241,8 +241,8 @@ class ProseReading:
         self._pending = None
         for entry in self._recent_sentences.take_back_line():
             self._forget_sentence(entry)
-        for entry in self._recent_grams.take_back_line():
-            self._forget_gram(entry)
+        for gram in self._recent_grams.take_back_line():
+            self._grams.remove(gram)
         mark = self._line_mark
         self._span_open = mark.span_open
         self._sentence_start = mark.sentence_start
@@ -321,9 +321,6 @@ class ProseReading:
         if entry[0] in self._sentences.keys:
             self._sentences.remove(entry[0], entry[1:])
 
-    def _forget_gram(self, entry: array[int]) -> None:
-        self._grams.remove(entry[0])
-
     def _add_word(self, word: int, start: int) -> None:
         # Called for every word of the reply: attribute look-ups and calls are kept few.
         key = self._sentence_key = hash((self._sentence_key, word))  # `_extended`
@@ -354,7 +351,7 @@ class ProseReading:
         if len(words) == n and len(set(words)) >= self._min_distinct_words:
             gram = hash(tuple(words))
             if self._grams.add_new(gram):
-                self._recent_grams.add((gram,), 1)
+                self._recent_grams.add(gram)
             elif self._repeated_phrase is None:
                 self._repeated_phrase = starts[0]
 
