@@ -18,6 +18,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from core.cancellation import cancellation_kept
 from core.errors import StoreError
 from core.messages import IncomingMessage
 from core.queue.codec import QueuedMessage, decode, encode
@@ -42,11 +43,15 @@ def _after(entry_id: str) -> str:
 
 @asynccontextmanager
 async def translated(action: str) -> AsyncIterator[None]:
-    """Redis failures as StoreError (redis-py messages name host and port, never a password)."""
-    try:
-        yield
-    except (RedisError, OSError) as exc:
-        raise StoreError(f"the message queue could not {action}: {exc}") from exc
+    """Redis failures as StoreError (redis-py messages name host and port, never a password).
+
+    A cancellation redis-py swallowed during the call is raised again (`cancellation_kept`).
+    """
+    with cancellation_kept():
+        try:
+            yield
+        except (RedisError, OSError) as exc:
+            raise StoreError(f"the message queue could not {action}: {exc}") from exc
 
 
 class MessageQueue:

@@ -15,6 +15,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import AuthenticationError, RedisError, WatchError
 
+from core.cancellation import cancellation_kept
 from core.errors import ConfigurationError, StoreError
 from core.messages import ConversationRef, Turn
 from core.store.base import Store
@@ -150,16 +151,18 @@ class RedisStore(Store):
 
     @asynccontextmanager
     async def _translated(self, action: str) -> AsyncIterator[None]:
-        try:
-            yield
-        except AuthenticationError as exc:
-            raise StoreError(
-                f"Redis at {self._location} refused the credentials in its URL "
-                f"(could not {action}): {exc}"
-            ) from exc
-        except (RedisError, OSError) as exc:
-            # redis-py's messages name host and port, never the password.
-            raise StoreError(f"Redis at {self._location} could not {action}: {exc}") from exc
+        # A cancellation redis-py swallowed during the call is raised again.
+        with cancellation_kept():
+            try:
+                yield
+            except AuthenticationError as exc:
+                raise StoreError(
+                    f"Redis at {self._location} refused the credentials in its URL "
+                    f"(could not {action}): {exc}"
+                ) from exc
+            except (RedisError, OSError) as exc:
+                # redis-py's messages name host and port, never the password.
+                raise StoreError(f"Redis at {self._location} could not {action}: {exc}") from exc
 
     async def ping(self) -> None:
         async with self._translated("answer PING"):
