@@ -71,16 +71,7 @@ async def test_500_messages_in_50_chats_are_answered_once_in_order_by_three_work
 async def test_a_worker_killed_mid_reply_leaves_it_to_another_that_edits_the_partial_reply(
     redis_url: str, redis_namespace: str
 ) -> None:
-    hang = asyncio.Event()  # never set: the first attempt stalls after a few tokens
-    first_attempt = True
-
-    def respond(call: GenerateCall) -> Script:
-        nonlocal first_attempt
-        if "slow question" in asked(call) and first_attempt:
-            first_attempt = False
-            return Script(reply="Part one of the answer, then more.", hang=hang, hang_after=4)
-        return echo(call)
-
+    respond = stalls_first_slow_question()
     group = -1001234
     async with scale_rig(redis_url, redis_namespace, responder=respond) as rig:
         await rig.start_workers(2)
