@@ -392,14 +392,11 @@ class QueueWorker:
             await asyncio.sleep(self.limits.retry_seconds)
 
     def _still_mine(self, partition: _Partition, entry: QueuedMessage) -> None:
-        """Raise unless this task may still answer: not cancelled, the partition still ours.
+        """Raise unless this task may still answer: the partition is still ours.
 
-        redis-py can swallow a cancellation that arrives inside a command, so every Redis
-        call of a reply is followed by this check before anything is sent to the platform.
+        Every Redis call of a reply is followed by this check before anything is sent to the
+        platform (a cancellation redis-py swallowed is raised by the call's `translated`).
         """
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise asyncio.CancelledError
         if self._owned.get(partition.number) is not partition:
             raise ReplyTaken(f"partition {partition.number} of message {entry.entry_id} was lost")
 
