@@ -94,11 +94,17 @@ class ConnectTimeout(ReplicaUnreachable):
 
 
 class StreamInterrupted(GenerationError):
-    """The stream broke after some tokens were already delivered; `partial_text` holds them."""
+    """The stream broke after some tokens were already delivered.
 
-    def __init__(self, message: str, *, partial_text: str = "", replica: str | None = None) -> None:
+    `delivered_chars` is how much text they held. The caller already has that text (it was
+    yielded to it), so the error counts it rather than keeping another copy of a long reply.
+    """
+
+    def __init__(
+        self, message: str, *, delivered_chars: int = 0, replica: str | None = None
+    ) -> None:
         super().__init__(message, replica=replica)
-        self.partial_text = partial_text
+        self.delivered_chars = delivered_chars
 
 
 class NoReplicaAvailable(GenerationError):

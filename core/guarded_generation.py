@@ -39,6 +39,16 @@ async def vetted(
     return None
 
 
+def _stripped_prefix(text: str, end: int) -> str:
+    """`text[:end].strip()` as one slice: no second copy of a long reply while it is made."""
+    while end and text[end - 1].isspace():
+        end -= 1
+    start = 0
+    while start < end and text[start].isspace():
+        start += 1
+    return text[start:end]
+
+
 @dataclass
 class Outcome:
     """How a guarded generation ended; filled in while the snapshots are consumed."""
@@ -122,7 +132,7 @@ class GuardedGeneration:
                         if cleared == shown_to:
                             continue  # nothing new cleared: no need to look at the text
                         shown_to = cleared
-                        visible = text[:cleared].strip()
+                        visible = _stripped_prefix(text, cleared)
                         if visible and visible != shown:
                             shown = visible
                             yield visible

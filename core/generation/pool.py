@@ -230,7 +230,7 @@ class ReplicaPool:
                         broke = True
                         # The replica reports the text it delivered (StreamInterrupted): the
                         # pool keeps no copy of the reply.
-                        error = broken_stream(exc, "", url)
+                        error = broken_stream(exc, 0, url)
                         self._failed(slot, exc, reported=error)
                         raise error from exc
                     finally:

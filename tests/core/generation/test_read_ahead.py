@@ -26,7 +26,9 @@ class Source:
         try:
             for index, text in enumerate(self.texts):
                 if self.error_after is not None and index == self.error_after:
-                    raise StreamInterrupted("broke", partial_text="".join(self.texts[:index]))
+                    raise StreamInterrupted(
+                        "broke", delivered_chars=len("".join(self.texts[:index]))
+                    )
                 self.sent += 1
                 yield Token(text)
         finally:

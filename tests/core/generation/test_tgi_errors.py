@@ -70,24 +70,24 @@ async def test_server_side_validation_error_is_a_validation_error(
         [t async for t in generator.stream(long_prompt, GenerationParams())]
 
 
-async def test_error_event_mid_stream_interrupts_with_the_partial_text(
+async def test_error_event_mid_stream_interrupts_counting_the_partial_text(
     tgi: FakeTGI, generator: TgiGenerator
 ) -> None:
     tgi.default = Script(reply="one two three four", failure=TgiFailure.generation(), fail_after=2)
     with pytest.raises(StreamInterrupted) as caught:
         await drain(generator)
-    assert caught.value.partial_text == "one two"
+    assert caught.value.delivered_chars == len("one two")
     assert isinstance(caught.value.__cause__, ModelError)
     assert caught.value.replica == tgi.url
 
 
-async def test_connection_drop_mid_stream_interrupts_with_the_partial_text(
+async def test_connection_drop_mid_stream_interrupts_counting_the_partial_text(
     tgi: FakeTGI, generator: TgiGenerator
 ) -> None:
     tgi.default = Script(reply="one two three four", drop_after=3)
     with pytest.raises(StreamInterrupted) as caught:
         await drain(generator)
-    assert caught.value.partial_text == "one two three"
+    assert caught.value.delivered_chars == len("one two three")
     assert isinstance(caught.value.__cause__, ReplicaUnreachable)
 
 
