@@ -143,6 +143,8 @@ def test_bots_address_every_tgi_replica_individually(overlay: tuple[str, list[Ma
     urls = config["BLOOMBRIDGE_TGI_URLS"].split(",")
     expected = [f"http://tgi-{i}.tgi:{port}" for i in range(statefulset["spec"]["replicas"])]
     assert urls == expected
+    # The service names the port the bots call, so what it declares is what is served.
+    assert [p["port"] for p in service["spec"]["ports"]] == [port]
 
 
 def test_only_the_bots_reach_tgi_and_redis(overlay: tuple[str, list[Manifest]]) -> None:
