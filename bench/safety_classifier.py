@@ -8,12 +8,20 @@ logistic unit, harmful vs benign. Its threshold is the lowest at which lists plu
 flag no more of the non-RTP-LX benign tuning rows than the lists alone plus `--fp-budget`.
 `bench.safety_eval` then compares lists, classifier and both on the dev part; the package ships
 the classifier only if that comparison shows more recall at the same false-positive rate.
+
+As a second opinion on the lists' hits (`--second-opinion`), a list's finding stands only where
+the classifier scores the text at or above a threshold. The thresholds are read off the tuning
+part, with scores each half of it gets from a classifier trained on the other half: the one at
+which the classifier confirms a given share of the lists' hits on hateful tuning rows. The dev
+part then shows what each costs in hate recall and saves in false positives, beside the lists'
+own trade-off (`bench.safety_terms --frontier`: entries dropped).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -109,17 +117,51 @@ def pick_threshold(
     return extra[budget] + 1e-9 if budget < len(extra) else 0.0
 
 
+def cross_fitted_scores(rows: Sequence[SafetyRow]) -> list[float]:
+    """Each row's score from a classifier trained on the other half of `rows` (by position)."""
+    scores = [0.0] * len(rows)
+    for half in (0, 1):
+        classifier = NgramClassifier()
+        classifier.fit([row for i, row in enumerate(rows) if i % 2 != half])
+        held_out = [i for i in range(len(rows)) if i % 2 == half]
+        for i, score in zip(
+            held_out, classifier.scores([rows[i].text for i in held_out]), strict=True
+        ):
+            scores[i] = score
+    return scores
+
+
+def confirming_thresholds(
+    scores: Sequence[float], hits: Sequence[bool], hateful: Sequence[bool], shares: Sequence[float]
+) -> list[float]:
+    """For each share: the highest threshold at which that share of the hateful hits score above it.
+
+    `hits` says which rows the lists flag, `hateful` which rows are hateful; all three run in
+    parallel. A share of 1.0 keeps every hit.
+    """
+    confirmed = sorted(
+        (score for score, hit, hate in zip(scores, hits, hateful, strict=True) if hit and hate),
+        reverse=True,
+    )
+    if not confirmed:
+        return [0.0 for _ in shares]
+    return [confirmed[max(0, math.ceil(share * len(confirmed)) - 1)] for share in shares]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, required=True, help="the shared/eval/safety folder")
     parser.add_argument("--fp-budget", type=float, default=0.0)
     args = parser.parse_args()
-    from bench.safety_eval import classifier_layers, quality
+    from bench.safety_eval import classifier_layers, quality, second_opinion
     from core.safety.wordlists import WordListClassifier
 
     rows = read_rows(args.data, "dev")
-    for name, layer in classifier_layers(args.data, args.fp_budget, rows, WordListClassifier()):
+    lists = WordListClassifier()
+    classifier = train(args.data)
+    for name, layer in classifier_layers(classifier, args.data, args.fp_budget, rows, lists):
         quality(name, layer, rows, args.data, "dev")
+    second_opinion(classifier, args.data, rows, "dev", lists)
 
 
 if __name__ == "__main__":

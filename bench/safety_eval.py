@@ -34,7 +34,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.safety_data import DEV, SafetyRow, languages, read_rows
+from bench.safety_classifier import (
+    NgramClassifier,
+    confirming_thresholds,
+    cross_fitted_scores,
+    pick_threshold,
+    train,
+)
+from bench.safety_data import DEV, TUNING, SafetyRow, languages, read_rows
 from core.dialog import DialogManager
 from core.generation.tgi import TgiGenerator
 from core.guards.base import Guard
@@ -76,15 +83,17 @@ def word_list_layer(classifier: WordListClassifier) -> Layer:
 
 
 def classifier_layers(
-    data: Path, fp_budget: float, rows: Sequence[SafetyRow], lists: WordListClassifier
+    classifier: NgramClassifier,
+    data: Path,
+    fp_budget: float,
+    rows: Sequence[SafetyRow],
+    lists: WordListClassifier,
 ) -> list[tuple[str, Layer]]:
-    """The n-gram classifier trained on the tuning part, alone and with the lists, for `rows`."""
-    from bench.safety_classifier import pick_threshold, train
+    """`classifier` (trained on the tuning part), alone and with the lists, for `rows`."""
 
     def listed(row: SafetyRow) -> frozenset[str]:
         return frozenset(lists.verdict_now(row.text, row.language).categories)
 
-    classifier = train(data)
     threshold = pick_threshold(classifier, lambda row: bool(listed(row)), data, fp_budget)
     print(f"n-gram classifier trained on the tuning part; threshold {threshold:.3f}\n")
 
@@ -99,6 +108,56 @@ def classifier_layers(
         return listed(row) | alone(row)
 
     return [("N-gram classifier", alone), ("Word lists + classifier", both)]
+
+
+SHARES = (1.0, 0.98, 0.95, 0.9, 0.8, 0.6, 0.4, 0.2)
+
+
+def second_opinion(
+    classifier: NgramClassifier,
+    data: Path,
+    rows: Sequence[SafetyRow],
+    part: str,
+    lists: WordListClassifier,
+) -> None:
+    """The lists with `classifier` as a second opinion on their hits, thresholds from tuning."""
+
+    def listed(row: SafetyRow) -> frozenset[str]:
+        return frozenset(lists.verdict_now(row.text, row.language).categories)
+
+    tuning = [row for row in read_rows(data, TUNING) if row.trainable]
+    thresholds = confirming_thresholds(
+        cross_fitted_scores(tuning),
+        [bool(listed(row)) for row in tuning],
+        [row.harmful and row.category == HATE for row in tuning],
+        SHARES,
+    )
+    texts = [row.text for row in rows]
+    scores = dict(zip(texts, classifier.scores(texts), strict=True))
+    print(
+        "Word lists with the n-gram classifier as a second opinion: a list's finding stands "
+        "where the classifier\nscores the text at or above a threshold, the one that confirms "
+        f"a share of the lists' hits on hateful\ntuning rows (scores cross-fitted on the tuning "
+        f"halves); {part} part:"
+    )
+    print(
+        f"{'confirmed':>9}{'threshold':>10}  {'language':<9}{'as hate':>8}"
+        f"{'FP hate':>9}{'FP obsc':>9}{'FP any':>8}"
+    )
+    for share, threshold in zip(SHARES, thresholds, strict=True):
+        tallies: dict[str, Tally] = defaultdict(Tally)
+        for row in rows:
+            found = listed(row) if scores[row.text] >= threshold else frozenset()
+            tallies[row.language].add(row, found)
+            tallies["all"].add(row, found)
+        for language in ("en", "all"):
+            t = tallies[language]
+            print(
+                f"{share:>9.0%}{threshold:>10.3f}  {language:<9}"
+                f"{_rate(t.hate_as_hate, t.hate):>8}{_rate(t.benign_hate, t.benign):>9}"
+                f"{_rate(t.benign_obscenity, t.benign):>9}{_rate(t.benign_any, t.benign):>8}"
+            )
+    print()
 
 
 @dataclass
@@ -290,8 +349,10 @@ def main() -> None:
     name = "Word lists" if args.wordlist_dir is None else f"Word lists with {args.wordlist_dir}"
     quality(name, word_list_layer(lists), rows, args.data, args.part)
     if args.classifier:
-        for name, layer in classifier_layers(args.data, args.fp_budget, rows, lists):
+        classifier = train(args.data)
+        for name, layer in classifier_layers(classifier, args.data, args.fp_budget, rows, lists):
             quality(name, layer, rows, args.data, args.part)
+        second_opinion(classifier, args.data, rows, args.part, lists)
     if args.latency:
         asyncio.run(moderation_latency(args.replies, args.token_delay, args.guard_delay))
 

@@ -1,23 +1,27 @@
-"""Which word-list entries fire on the tuning part of the public safety set, and on what.
+"""Which word-list entries fire on the public safety set's tuning part, and on what.
 
 Run: .venv/bin/python -m bench.safety_terms --data ../shared/eval/safety [--language fr]
-     [--frontier] [--wordlist-dir DIR]
+     [--frontier] [--wordlist-dir DIR] [--benign-hits [--sample 60] [--part dev]]
 
-For each entry found at least once, prints how many tuning rows it flags among hateful rows,
+For each entry found at least once, prints how many rows it flags among hateful rows,
 other harmful rows and benign rows, so an entry that mostly flags benign text can be dropped.
 With `--frontier` (one language), prints instead the trade-off between hate recall and hate
 false positives: `hate` entries dropped one at a time, each time the one that costs the fewest
 hateful rows per benign row it stops flagging, with the recall and false-positive rate left.
-Reads only the tuning part: figures to report come from `bench.safety_eval` on the dev part.
+With `--benign-hits`, prints instead the benign rows the lists flag (a seeded `--sample` of
+them), with the entries found, to be read by hand: is the row's `benign` label right? That
+reading may be done on the dev part (`--part dev`); entries are chosen on the tuning part, the
+default, and figures to report come from `bench.safety_eval` on the dev part.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 from collections import Counter
 from pathlib import Path
 
-from bench.safety_data import TUNING, SafetyRow, read_rows
+from bench.safety_data import DEV, TUNING, SafetyRow, read_rows
 from core.safety.categories import HATE
 from core.safety.wordlists import WordListClassifier, load_word_lists
 
@@ -68,16 +72,44 @@ def frontier(rows: list[SafetyRow], classifier: WordListClassifier) -> list[tupl
     return steps
 
 
-def print_frontier(rows: list[SafetyRow], classifier: WordListClassifier) -> None:
+def print_frontier(rows: list[SafetyRow], classifier: WordListClassifier, part: str) -> None:
     hateful = sum(1 for row in rows if row.harmful and row.category == HATE)
     benign = sum(1 for row in rows if not row.harmful)
-    print(f"hate recall and hate false positives on the tuning part ({hateful} hateful rows,")
+    print(f"hate recall and hate false positives on the {part} part ({hateful} hateful rows,")
     print(f" {benign} benign rows), dropping one entry more on each line:")
     print(f"{'dropped':<24}{'recall':>8}{'FP hate':>9}")
     for term, hate_left, benign_left in frontier(rows, classifier):
         recall = hate_left / hateful if hateful else 0.0
         false_positives = benign_left / benign if benign else 0.0
         print(f"{term or '(none)':<24}{recall:>8.1%}{false_positives:>9.1%}")
+
+
+def benign_hits(
+    rows: list[SafetyRow], classifier: WordListClassifier, sample: int | None, seed: int = 0
+) -> list[tuple[SafetyRow, list[str]]]:
+    """The benign rows the lists flag, with the categories and entries found, in file order.
+
+    With `sample`, that many of them drawn with `seed` (all of them if there are fewer).
+    """
+    hits = []
+    for row in rows:
+        if row.harmful:
+            continue
+        found = sorted({f"{m.category}:{m.term}" for m in classifier.find(row.text, row.language)})
+        if found:
+            hits.append((row, found))
+    if sample is not None and sample < len(hits):
+        chosen = set(random.Random(seed).sample(range(len(hits)), sample))
+        hits = [hit for index, hit in enumerate(hits) if index in chosen]
+    return hits
+
+
+def print_benign_hits(
+    rows: list[SafetyRow], classifier: WordListClassifier, sample: int | None
+) -> None:
+    for number, (row, found) in enumerate(benign_hits(rows, classifier, sample), start=1):
+        text = " ".join(row.text.split())
+        print(f"{number:>4} {row.language:<8}{row.source:<28}{' '.join(found)}\n     {text}")
 
 
 def main() -> None:
@@ -90,6 +122,18 @@ def main() -> None:
         help="recall against false positives as entries are dropped (needs --language)",
     )
     parser.add_argument(
+        "--benign-hits",
+        action="store_true",
+        help="print the benign rows the lists flag, to read by hand",
+    )
+    parser.add_argument("--sample", type=int, help="with --benign-hits: this many rows, seeded")
+    parser.add_argument(
+        "--part",
+        choices=(TUNING, DEV),
+        default=TUNING,
+        help="the part to read (default: tuning; dev only to read labels, not to choose entries)",
+    )
+    parser.add_argument(
         "--wordlist-dir",
         type=Path,
         help="an operator's folder of lists, added to the bundled ones (`[remove]` drops entries)",
@@ -99,12 +143,15 @@ def main() -> None:
         parser.error("--frontier needs --language")
     rows = [
         row
-        for row in read_rows(args.data, TUNING)
+        for row in read_rows(args.data, args.part)
         if args.language is None or row.language == args.language
     ]
     classifier = WordListClassifier(load_word_lists(args.wordlist_dir))
+    if args.benign_hits:
+        print_benign_hits(rows, classifier, args.sample)
+        return
     if args.frontier:
-        print_frontier(rows, classifier)
+        print_frontier(rows, classifier, args.part)
         return
     hits: dict[tuple[str, str, str], Counter[str]] = {}
     for row in rows:
