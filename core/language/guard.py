@@ -162,6 +162,7 @@ class LanguageGuardSession(GuardSession):
         self._verified = 0  # text[:verified] passed, sentence by sentence
         self._partial_judged_at = 0
         self._resumed = False
+        self._restart_at: int | None = None  # after a resume: the text kept, the rest is new
         self._held_from: int | None = None  # after a second drift: text from here is translated
         self._reply = MaskedReply()  # the reply's mask, brought up to date at checkpoints
         self.anchor: str | None = None  # the language the reply settled in when target is "und"
@@ -189,10 +190,12 @@ class LanguageGuardSession(GuardSession):
         if self._held_from is not None:
             return await self._hold_or_translate(text, final=final)
         seen = self._seen
-        if len(text) < seen:
-            # The reply restarted shorter (a resume): re-check from there.
+        if len(text) < seen or self._restart_at is not None:
+            # The reply restarted (a resume, a cut): re-check from there.
+            kept = len(text) if self._restart_at is None else self._restart_at
+            self._restart_at = None
             seen = 0
-            self._verified = min(self._verified, len(text))
+            self._verified = min(self._verified, kept)
             self._flow_from = self._flow_end = None
             self._recheck = True
         self._seen = len(text)
@@ -328,6 +331,8 @@ class LanguageGuardSession(GuardSession):
             self._fit_sentence = -1
             self._next_fit = self._opening_letters()
             self._letters_wanted = self._letters_to_wait(0)
+        # Nothing before the sentence holding the verified point is read again.
+        self._reply.forget(self._verified)
         if final:
             return Verdict.allow()
         self._cleared = self._visible_end(text)
@@ -478,6 +483,12 @@ class LanguageGuardSession(GuardSession):
         if not self._resumed:
             self._resumed = True
             self._partial_judged_at = 0
+            # The reply goes on from `text[:at]` without its trailing blanks.
+            kept = at
+            while kept and text[kept - 1].isspace():
+                kept -= 1
+            self._restart_at = kept
+            self._reply.rewind(kept)
             return Verdict.resume(at, firm_instruction(self._target), REASON_DRIFT)
         if self._translate and self._target in BY_CODE:
             self._held_from = at

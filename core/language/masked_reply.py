@@ -9,6 +9,10 @@ after it. The results are exactly those of `mask(text)` and `segments(mask(text)
 code depends on the whole line, so the line holding the settled point keeps its mask as if it
 were prose and counts of its symbols, and is blanked only when the line as a whole looks like
 code.
+
+Of the reply itself only the unsettled text is kept, and the caller may let go of the mask of
+sentences it will not read again (`forget`): what a reply holds follows its unsettled part and
+its last sentences, not its length.
 """
 
 from __future__ import annotations
@@ -74,16 +78,18 @@ class _LineEvidence(NamedTuple):
 class MaskedReply:
     """`mask(text)` and its sentences for a reply that grows (see the module docstring).
 
-    Call `update` with the whole reply after every token; text that is not an extension of
-    the previous one (a restart from a kept prefix, a cut) is masked afresh from the last
-    settled point it still shares, or from its start.
+    Call `update` with the whole reply as it grows. A text cut short is masked afresh from
+    the last settled point it still holds, or from its start. Text before the unsettled part
+    is not kept to compare with: a caller that changes it (a restart from a kept prefix) says
+    so first with `rewind`.
     """
 
     def __init__(self) -> None:
         self._reset()
 
     def _reset(self) -> None:
-        self._text = ""
+        self._length = 0  # of the text at the last update
+        self._tail = ""  # its unsettled part, text[settled:]
         self._settled = 0
         self._line_start = 0  # start of the line holding the settled point
         # The mask of text[:line_start], then of text[line_start:settled] as if not code.
@@ -98,18 +104,46 @@ class MaskedReply:
 
     def update(self, text: str) -> None:
         """Take the reply as it now stands."""
-        previous = self._text
-        extends = len(text) >= len(previous) and text.startswith(previous)
-        # A settled point may depend on the character after it (not a capital): a text that
-        # is not an extension keeps the settled part only if it also keeps that character.
-        if not extends and not text.startswith(previous[: self._settled + 1]):
+        # A settled point may depend on the character after it (not a capital): the settled
+        # part is kept only if the text still holds that character.
+        if not text.startswith(self._tail[:1], self._settled):
             self._reset()
-        self._text = text
-        self._remask()
+        self._length = len(text)
+        self._remask(text[self._settled :])
+
+    def rewind(self, length: int) -> None:
+        """Hear that the text after its first `length` characters is about to change."""
+        if length <= self._settled:
+            self._reset()
+
+    def forget(self, before: int) -> None:
+        """Let go of the mask before the sentence holding `before`: no later call reads it.
+
+        `masked`, `first_visible` and `segments` must then start at `before` or later.
+        """
+        ends = self._prefix_ends
+        index = bisect.bisect_right(ends, min(before, self._settled))
+        if not index:
+            return
+        keep = ends[index - 1]
+        # Kept: the sentence end before the settled line, where a sentence starts while that
+        # line is blank as code, and the ends from the sentence holding `before` on.
+        head = bisect.bisect_left(ends, self._line_start, 0, index) - 1
+        if head >= 0 and ends[head] < keep:
+            ends[head + 1 : index - 1] = []
+            del ends[:head]
+        else:
+            del ends[: index - 1]
+        self._prefix.forget(keep)
+
+    def held(self) -> int:
+        """Characters of text and mask held for the reply: its unsettled part twice, and the
+        mask of its last sentences."""
+        return len(self._tail) + len(self._window) + self._prefix.held()
 
     def masked(self, start: int, end: int) -> str:
         """`mask(text)[start:end]`."""
-        end = min(end, len(self._text))
+        end = min(end, self._length)
         if start >= end:
             return ""
         parts: list[str] = []
@@ -159,12 +193,13 @@ class MaskedReply:
         # The sentence holding `visible` starts at the last end up to it.
         start = window[in_window - 1] if in_window else (prefix[in_prefix - 1] if in_prefix else 0)
         later = prefix[in_prefix:limit] + window[in_window:]
-        found = split(self.masked(start, len(self._text)), start, later, final=final)
+        found = split(self.masked(start, self._length), start, later, final=final)
         return [segment for segment in found if segment.end > after]
 
-    def _remask(self) -> None:
+    def _remask(self, raw: str) -> None:
+        """Mask `raw`, the text from the settled point on, and settle what no match can reach."""
         settled = self._settled
-        raw = self._text[settled:]
+        self._tail = raw
         # Most tokens hold none of the characters a pattern needs: skip those patterns.
         chars = set(raw)
         found: list[Fence] = []
@@ -190,7 +225,7 @@ class MaskedReply:
             for end in sentence_ends(context + view)
             if end + settled - len(context) >= settled
         ]
-        self._window_ends = _outside_code(view_ends, lines, self._text)
+        self._window_ends = _outside_code(view_ends, lines, raw, settled)
         for point in settle_points.candidates(raw):
             if settle_points.can_settle(point, raw, stages, found):
                 self._open_fence = settle_points.open_fence(point, found)
@@ -248,8 +283,9 @@ class MaskedReply:
             line_code = lines[0][2]
             new_line = settled + last_newline + 1
             if line_code:
-                self._prefix.truncate(self._line_start)
-                self._prefix.append(" " * (settled - self._line_start))
+                blank_from = max(self._line_start, self._prefix.start)  # none of it forgotten
+                self._prefix.truncate(blank_from)
+                self._prefix.append(" " * (settled - blank_from))
                 del self._prefix_ends[bisect.bisect_left(self._prefix_ends, self._line_start) :]
             self._prefix.append(self._window[: last_newline + 1])
             self._prefix.append(view[last_newline + 1 : point])
@@ -258,18 +294,24 @@ class MaskedReply:
             self._line_start = new_line
             self._line_evidence = _LineEvidence.of(spans[last_newline + 1 : point], new_line)
         self._settled = new_settled
+        self._tail = raw[point:]
         self._window = self._window[point:]
         self._window_ends = [end for end in self._window_ends if end >= new_settled]
         self._line_code = next(code for start, stop, code in lines if start <= new_settled <= stop)
 
 
-def _outside_code(ends: list[int], lines: list[tuple[int, int, bool]], text: str) -> list[int]:
-    """The sentence ends that remain once code lines are blank: line breaks, and ends in prose."""
+def _outside_code(
+    ends: list[int], lines: list[tuple[int, int, bool]], raw: str, offset: int
+) -> list[int]:
+    """The sentence ends that remain once code lines are blank: line breaks, and ends in prose.
+
+    `ends` are positions in the reply from `offset` on, where `raw` (the rest of it) starts.
+    """
     if not any(code for _, _, code in lines):
         return ends
     kept: list[int] = []
     for end in ends:
-        if end < len(text) and text[end] == "\n":
+        if end - offset < len(raw) and raw[end - offset] == "\n":
             kept.append(end)
             continue
         for start, stop, code in lines:

@@ -9,12 +9,22 @@ _VISIBLE = re.compile(r"\S")
 
 
 class SettledMask:
-    """A string built by appending pieces, readable by position."""
+    """A string built by appending pieces, readable by position.
+
+    Characters before a point may be forgotten (`forget`): positions stay those of the whole
+    string, and a forgotten character reads as a blank, so the memory held is that of the
+    characters still to be read, not of everything appended.
+    """
 
     def __init__(self) -> None:
         self._pieces: list[str] = []
         self._starts: list[int] = []
         self.length = 0
+
+    @property
+    def start(self) -> int:
+        """Where the characters still held begin (0 until something was forgotten)."""
+        return self._starts[0] if self._starts else self.length
 
     def append(self, piece: str) -> None:
         """Add `piece` at the end."""
@@ -23,8 +33,22 @@ class SettledMask:
             self._starts.append(self.length)
             self.length += len(piece)
 
+    def forget(self, before: int) -> None:
+        """Let go of the characters before `before` (the last character is always kept)."""
+        before = min(before, self.length - 1)
+        index = bisect.bisect_right(self._starts, before) - 1
+        if index < 0 or before <= self._starts[0]:
+            return
+        start = self._starts[index]
+        # The piece holding `before` loses its head too: a piece joined by `slice` may reach
+        # far back.
+        self._pieces[index] = self._pieces[index][before - start :]
+        self._starts[index] = before
+        del self._pieces[:index], self._starts[:index]
+
     def truncate(self, length: int) -> None:
-        """Keep only the first `length` characters."""
+        """Keep only the first `length` characters (forgotten ones stay forgotten)."""
+        length = max(length, self.start)
         index = bisect.bisect_right(self._starts, length) - 1
         if index < 0:
             return
@@ -33,12 +57,17 @@ class SettledMask:
         del self._pieces[index:], self._starts[index:]
         self.length = start
         self.append(kept)
+        if not self._pieces:
+            self.length = length  # everything was forgotten: the next piece goes on from here
 
     def slice(self, start: int, end: int) -> str:
-        """The characters from `start` to `end`."""
+        """The characters from `start` to `end`; forgotten ones as blanks."""
         end = min(end, self.length)
         if start >= end:
             return ""
+        held = self.start
+        if start < held:
+            return " " * (min(end, held) - start) + self.slice(held, end)
         first = bisect.bisect_right(self._starts, start) - 1
         last = bisect.bisect_left(self._starts, end, first)
         if last - first > 1:
@@ -64,3 +93,7 @@ class SettledMask:
     def last(self) -> str:
         """The last character, or "" when empty."""
         return self._pieces[-1][-1] if self._pieces else ""
+
+    def held(self) -> int:
+        """How many characters are held (appended and not forgotten)."""
+        return self.length - self.start

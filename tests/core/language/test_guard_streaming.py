@@ -123,6 +123,23 @@ async def test_a_restart_from_the_kept_text_is_checked_as_new_text(
     assert shown >= len(kept) + 1 + len(FRENCH[4])
 
 
+async def test_a_restart_longer_than_the_text_it_replaces_is_checked_as_new_text(
+    detector: DefaultDetector, generator: TgiGenerator
+) -> None:
+    # The resumed reply's first batch of tokens already reaches past the end of the text the
+    # guard last saw: it is still new text from the kept prefix on, not an extension.
+    guard = session(detector, generator)
+    head = " ".join(FRENCH[:3])
+    drifted = f"{head} {ENGLISH[0]} {ENGLISH[1]}"
+    verdict, _ = await streamed(guard, drifted, random.Random(9))
+    assert verdict.kind is VerdictKind.RESUME
+    restarted = f"{head} {FRENCH[5]} {FRENCH[4]} {FRENCH[3]}"
+    assert len(restarted) > len(drifted)
+    step = await guard.check(restarted, final=False)
+    assert step.kind is VerdictKind.PASS
+    assert (await guard.check(restarted, final=True)).kind is VerdictKind.PASS
+
+
 async def test_a_second_drift_after_a_restart_cuts_and_the_kept_text_passes(
     detector: DefaultDetector, generator: TgiGenerator
 ) -> None:

@@ -139,14 +139,59 @@ def test_text_that_is_not_an_extension_is_masked_afresh(seed: int) -> None:
         end = 0
         while end < len(text):
             if end and rng.random() < 0.08:
-                # A restart from a kept prefix with new text, or a cut to a shorter text.
+                # A restart from a kept prefix with new text (announced), or a cut to a shorter
+                # text (not announced: the reply sees it is shorter).
                 kept = rng.randrange(end)
                 tail = random_text(rng, rng.randint(1, 20)) if rng.random() < 0.7 else ""
+                if tail:
+                    reply.rewind(kept)
+                else:
+                    reply.update(text[:kept])
+                    assert_same_as_whole_text(reply, text[:kept], rng)
                 text = text[:kept] + tail
                 end = kept
             end = min(len(text), end + rng.choice((1, 2, 4, 9)))
             reply.update(text[:end])
             assert_same_as_whole_text(reply, text[:end], rng)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_what_follows_a_forgotten_point_reads_as_in_the_whole_text(seed: int) -> None:
+    rng = random.Random(200 + seed)
+    for _ in range(40):
+        text = random_text(rng, rng.randint(5, 60))
+        reply = MaskedReply()
+        end = before = 0
+        while end < len(text):
+            end = min(len(text), end + rng.choice((1, 2, 4, 9, 15)))
+            reply.update(text[:end])
+            before = rng.randint(before, end)
+            reply.forget(before)
+            whole = mask(text[:end])
+            start = rng.randint(before, end)
+            stop = rng.randint(start, end)
+            assert reply.masked(start, stop) == whole[start:stop], (text[:end], before)
+            assert reply.first_visible(start) == first_visible(whole, start)
+            for final in (False, True):
+                expected = [s for s in segments(whole, final=final) if s.end > start]
+                assert reply.segments(final=final, after=start) == expected, (text[:end], before)
+
+
+def test_a_long_reply_holds_its_last_sentences_only() -> None:
+    sentence = "Le boulanger porte une chaise près de la rivière chaque matin. "
+    reply = MaskedReply()
+    text = ""
+    for _ in range(200):
+        for piece in (sentence[i : i + 4] for i in range(0, len(sentence), 4)):
+            text += piece
+            reply.update(text)
+            reply.forget(len(text) - len(sentence))
+    assert len(text) > 12_000
+    # Without `forget`, the mask of the whole reply stays.
+    assert reply.held() < 3 * len(sentence)
+    whole = MaskedReply()
+    whole.update(text)
+    assert whole.held() >= len(text)
 
 
 def stream(text: str, step: int = 1) -> MaskedReply:
