@@ -31,6 +31,7 @@ from core.language.masking import (
     looks_like_code,
     may_match,
     may_match_any,
+    may_match_text,
 )
 from core.language.segments import Segment, sentence_ends, split
 from core.language.settle_points import Fence
@@ -38,7 +39,8 @@ from core.language.settled_mask import SettledMask
 
 _VISIBLE = re.compile(r"\S")
 assert SPAN_PATTERNS[0] is FENCED_CODE  # fences are blanked by `settle_points`, open or not
-_SYMBOLS_DELETED = str.maketrans(dict.fromkeys(CODE_SYMBOLS))
+# Code symbols counted by one C-level search (a translation table is read character by character).
+_CODE_SYMBOL = re.compile("[" + re.escape("".join(sorted(CODE_SYMBOLS))) + "]")
 
 
 class _LineEvidence(NamedTuple):
@@ -56,7 +58,7 @@ class _LineEvidence(NamedTuple):
         if leading == len(piece):
             return cls()
         kept = piece.rstrip()
-        symbols = len(piece) - len(piece.translate(_SYMBOLS_DELETED))
+        symbols = len(_CODE_SYMBOL.findall(piece))
         return cls(symbols, offset + leading, offset + len(kept) - 1, kept[-1])
 
     def then(self, other: _LineEvidence) -> _LineEvidence:
@@ -209,12 +211,13 @@ class MaskedReply:
             stages.append(settle_points.blank_fences(raw, found))
             for pattern in SPAN_PATTERNS[1:]:
                 stage = stages[-1]
-                stages.append(pattern.sub(blank, stage) if may_match(pattern, chars) else stage)
+                runs = may_match(pattern, chars) and may_match_text(pattern, stage)
+                stages.append(pattern.sub(blank, stage) if runs else stage)
         else:
             stages *= len(SPAN_PATTERNS) + 1
         spans = view = stages[-1]  # `view`: the mask if no line were code
         for pattern in WORD_PATTERNS:
-            if may_match(pattern, chars):
+            if may_match(pattern, chars) and may_match_text(pattern, view):
                 view = pattern.sub(blank, view)
         lines = self._lines(spans, settled)
         self._line_code = lines[0][2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # Each pattern's matches are replaced by spaces of the same length, so positions in the masked
 # text are positions in the original: a sentence found in one is the same span in the other.
@@ -77,6 +78,57 @@ def may_match(pattern: re.Pattern[str], chars: set[str]) -> bool:
 def may_match_any(chars: set[str]) -> bool:
     """Whether any masking pattern can match a text made of `chars`."""
     return not _ANY_TRIGGER.isdisjoint(chars) or any(char.isdecimal() for char in chars)
+
+
+# What every match of the costliest patterns contains, found by searches that start at a fixed
+# character and look back from it (Python's `re` finds a fixed character fast, and tries a
+# pattern that starts with a class or a look-behind at every position): most prose has none,
+# and the pattern itself need not run. `_IDENTIFIER`: `_`, `()`, a word character on each side
+# of `./\:`, a small letter before a capital, or a `-` after no word character.
+_DOTTED = re.compile(r"[./\\:](?<=\w[./\\:])\w")
+_CAMEL = re.compile(r"[A-Z](?<=[a-z][A-Z])")
+_FLAG = re.compile(r"-(?<!\w-)")
+# A quotation mark other than the apostrophe, or an apostrophe after no word character.
+_OPENING_APOSTROPHE = re.compile("'(?<![\\w'’]')")  # noqa: RUF001
+_QUOTATION_MARKS = '"“„«‹「『'  # noqa: RUF001
+_TWO_CAPITALS = re.compile(r"[A-Z][A-Z0-9]")
+_NAME_START = re.compile(r"[A-Z](?<=[\w,;:)\]] [A-Z])")
+
+
+def _may_be_identifier(text: str) -> bool:
+    return (
+        "_" in text
+        or "()" in text
+        or _DOTTED.search(text) is not None
+        or _CAMEL.search(text) is not None
+        or _FLAG.search(text) is not None
+    )
+
+
+def _may_be_url(text: str) -> bool:
+    return "://" in text or "www." in text.lower()
+
+
+def _may_be_quoted(text: str) -> bool:
+    return (
+        any(mark in text for mark in _QUOTATION_MARKS)
+        or _OPENING_APOSTROPHE.search(text) is not None
+    )
+
+
+_FOUND_IN: dict[re.Pattern[str], Callable[[str], bool]] = {
+    _IDENTIFIER: _may_be_identifier,
+    URL: _may_be_url,
+    QUOTED: _may_be_quoted,
+    _ACRONYM: lambda text: _TWO_CAPITALS.search(text) is not None,
+    _NAME: lambda text: _NAME_START.search(text) is not None,
+}
+
+
+def may_match_text(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether `pattern` (one of the masking patterns) can match `text`; False is certain."""
+    found = _FOUND_IN.get(pattern)
+    return found is None or found(text)
 
 
 # Sentence terminators (those `segments` ends sentences at) and the marks that close a quotation.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from core.language.masking import mask, prose
+import random
+
+from core.language.masking import SPAN_PATTERNS, WORD_PATTERNS, mask, may_match_text, prose
 from core.language.segments import segments
 
 
@@ -113,3 +115,21 @@ def test_numbers_and_quotations_without_a_terminator_stay_blank() -> None:
     assert mask("Le prix est 3.14 euros") == "Le prix est      euros"
     assert mask('Il dit "bonjour, mon ami" puis part') == "Il dit                    puis part"
     assert mask("`fin.`") == "      "
+
+
+def test_a_pattern_is_skipped_only_on_text_it_cannot_match() -> None:
+    rng = random.Random(12)
+    alphabet = "aZbQ_.:/\\()-'’\"“«「 \n5@#wW"
+    words = ("www.", "http://", "snake_case", "a.b", "camelCase", "--x", "NASA", "ok Jean")
+    words += ("```", "~~~", "`x`", "<a|b>", "u@x.org", "#tag", "4,2")
+    tested = dict.fromkeys((*SPAN_PATTERNS, *WORD_PATTERNS), 0)
+    for _ in range(6000):
+        pieces = [rng.choice(alphabet) for _ in range(rng.randint(0, 12))]
+        pieces += [rng.choice(words)] if rng.random() < 0.3 else []
+        rng.shuffle(pieces)
+        text = "".join(pieces)
+        for pattern in tested:
+            if pattern.search(text) is not None:
+                tested[pattern] += 1
+                assert may_match_text(pattern, text), (pattern.pattern, text)
+    assert all(tested.values())
