@@ -63,6 +63,11 @@ _SENTENCE_MARK = re.compile(r"[.!?;…।॥؟۔።。！？；\n]")  # noqa: RU
 # Clause ends: checkpoints for detection.
 _CLAUSE_END = re.compile(r"[,:،؛、，：]")  # noqa: RUF001
 _WORD_BREAK = re.compile(r"\s")
+# Below U+0250 every character is a Latin letter, or a digit, mark or symbol of no script, but
+# for three letters of no particular script (ª µ º): for a Latin target only these and the
+# characters from U+0250 on may be of another script.
+MAYBE_NOT_LATIN = "\xaa\xb5\xba\u0250-\U0010ffff"
+_MAYBE_NOT_LATIN = re.compile(f"[{MAYBE_NOT_LATIN}]")
 # Marks that end a sentence only once a blank follows them.
 _SPACED = frozenset(".!?;…।॥؟۔።")  # noqa: RUF001
 
@@ -262,6 +267,16 @@ class LanguageGuardSession(GuardSession):
 
     def _other_script_at(self, text: str, start: int, end: int) -> int | None:
         """Where the first letter of a script other than the target's is in `text[start:end]`."""
+        if self._target_script == "Latin":
+            # Only characters a Latin letter, digit or mark cannot be are looked up.
+            found = _MAYBE_NOT_LATIN.search(text, start, end)
+            while found is not None:
+                index = found.start()
+                script = script_of(text[index])
+                if script is not None and script != "Latin":
+                    return index
+                found = _MAYBE_NOT_LATIN.search(text, index + 1, end)
+            return None
         for index in range(start, end):
             script = script_of(text[index])
             if script is not None and script != self._target_script:

@@ -35,8 +35,10 @@ _QUOTE_OPENER = re.compile("[" + re.escape("".join(_QUOTE_CLOSERS)) + "]")
 _WORDISH = re.compile(r"[\w'’]")  # noqa: RUF001
 # The longest quotation `QUOTED` blanks is 200 characters between its marks.
 _QUOTE_REACH = 201
-# How many candidate points to try per update, latest first.
+# How many candidate points to try per update, latest first, and how far from the end of the
+# text they are looked for first.
 _TRIES = 4
+_NEAR_END = 64
 # `stages[i]` is the text `SPAN_PATTERNS[i]` reads: stage 1 has fences blanked.
 _AFTER_FENCES = SPAN_PATTERNS.index(FENCED_CODE) + 1
 _BEFORE_LINKS = SPAN_PATTERNS.index(SLACK_LINK)
@@ -90,8 +92,14 @@ def blank_fences(text: str, found: list[Fence]) -> str:
 
 def candidates(text: str) -> list[int]:
     """The latest points of `text` worth trying, latest first."""
-    points = [match.end() for match in _CANDIDATE.finditer(text)]
-    return points[: -_TRIES - 1 : -1]
+    # They are near the end: look there first, and at the whole text only when that is short
+    # of points (the look-behinds still see the characters before where the search starts).
+    start = max(len(text) - _NEAR_END, 0)
+    while True:
+        points = [match.end() for match in _CANDIDATE.finditer(text, start)]
+        if len(points) >= _TRIES or not start:
+            return points[: -_TRIES - 1 : -1]
+        start = 0
 
 
 def open_fence(point: int, found: list[Fence]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -11,7 +12,14 @@ from core.generation.base import GenerationParams
 from core.generation.tgi import TgiGenerator
 from core.guards.base import GuardContext, GuardSession, Verdict, VerdictKind
 from core.language.default_detector import DefaultDetector
-from core.language.guard import LATER_FIT_LETTERS, REASON_DRIFT, REASON_TRANSLATED, LanguageGuard
+from core.language.guard import (
+    LATER_FIT_LETTERS,
+    MAYBE_NOT_LATIN,
+    REASON_DRIFT,
+    REASON_TRANSLATED,
+    LanguageGuard,
+)
+from core.language.scripts import script_of
 from core.messages import ConversationRef, IncomingMessage, Sender
 from tests.fakes.tgi import FakeTGI, Script
 
@@ -239,3 +247,10 @@ async def test_a_switch_of_script_is_caught(
     verdict, _ = await feed(session, hindi + " 德里是印度的首都，有很多历史古迹。")
     assert verdict.kind is VerdictKind.RESUME
     assert verdict.at == len(hindi) + 1
+
+
+def test_only_the_characters_a_latin_target_looks_up_may_be_of_another_script() -> None:
+    looked_up = re.compile(f"[{MAYBE_NOT_LATIN}]")
+    skipped = [chr(point) for point in range(0x10000) if not looked_up.match(chr(point))]
+    assert len(skipped) > 500
+    assert {script_of(char) for char in skipped} <= {None, "Latin"}
