@@ -268,7 +268,7 @@ class LanguageGuardSession(GuardSession):
     def _other_script_at(self, text: str, start: int, end: int) -> int | None:
         """Where the first letter of a script other than the target's is in `text[start:end]`."""
         if self._target_script == "Latin":
-            # Only characters a Latin letter, digit or mark cannot be are looked up.
+            # Only the characters that may be of another script are looked up.
             found = _MAYBE_NOT_LATIN.search(text, start, end)
             while found is not None:
                 index = found.start()
