@@ -120,7 +120,16 @@ def test_numbers_and_quotations_without_a_terminator_stay_blank() -> None:
 def test_a_pattern_is_skipped_only_on_text_it_cannot_match() -> None:
     rng = random.Random(12)
     alphabet = "aZbQ_.:/\\()-'’\"“«「 \n5@#wW"
-    words = ("www.", "http://", "snake_case", "a.b", "camelCase", "--x", "NASA", "ok Jean")
+    words: tuple[str, ...] = (
+        "www.",
+        "http://",
+        "snake_case",
+        "a.b",
+        "camelCase",
+        "--x",
+        "NASA",
+        "ok Jean",
+    )
     words += ("```", "~~~", "`x`", "<a|b>", "u@x.org", "#tag", "4,2")
     tested = dict.fromkeys((*SPAN_PATTERNS, *WORD_PATTERNS), 0)
     for _ in range(6000):
