@@ -1,87 +1,34 @@
-"""Compact stores of 64-bit hashes for the repetition reading: 8 bytes an entry, not a set's ~100.
+"""Stores of hashes for the repetition reading, each bounded by its window of recent words.
 
 The repetition guard remembers the word runs and sentences of a reply's last few hundred words
-for every reply in flight, so how it stores them is most of a reply's memory. Sorted `array`s
-hold hashes without a Python object each; lookups are binary searches.
+for every reply in flight. Lookups are by hash in dicts and sets (one probe, no Python int built
+per comparison); what bounds their size is the reading order kept in compact `array`s (8 bytes
+an entry), which hands the oldest entries back to be forgotten.
 """
 
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left, insort
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 
-class HashBag:
-    """A multiset of hashes in a sorted array."""
+class HashCounts(dict[int, int]):
+    """A multiset of hashes: how many remembered entries have each one (`in` asks the dict)."""
 
-    def __init__(self) -> None:
-        self._items: array[int] = array("q")
+    def add_all(self, values: Iterable[int]) -> None:
+        for value in values:
+            self[value] = self.get(value, 0) + 1
 
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __contains__(self, value: int) -> bool:
-        items = self._items
-        index = bisect_left(items, value)
-        return index < len(items) and items[index] == value
-
-    def add(self, value: int) -> None:
-        insort(self._items, value)
-
-    def add_new(self, value: int) -> bool:
-        """Add `value` unless it is there already; whether it was added (one search)."""
-        items = self._items
-        index = bisect_left(items, value)
-        if index < len(items) and items[index] == value:
-            return False
-        items.insert(index, value)
-        return True
-
-    def remove(self, value: int) -> None:
-        """Take one occurrence of `value` out (none: nothing happens)."""
-        items = self._items
-        index = bisect_left(items, value)
-        if index < len(items) and items[index] == value:
-            del items[index]
-
-
-class HashPositions:
-    """A map from hashes to positions (ints), in two parallel arrays sorted by hash."""
-
-    def __init__(self) -> None:
-        self._keys: array[int] = array("q")
-        self._values: array[int] = array("q")
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def get(self, key: int) -> int | None:
-        keys = self._keys
-        index = bisect_left(keys, key)
-        if index < len(keys) and keys[index] == key:
-            return self._values[index]
-        return None
-
-    def put(self, key: int, value: int) -> int | None:
-        """Set `key` to `value`; the value it had before, if any."""
-        keys = self._keys
-        index = bisect_left(keys, key)
-        if index < len(keys) and keys[index] == key:
-            old = self._values[index]
-            self._values[index] = value
-            return old
-        keys.insert(index, key)
-        self._values.insert(index, value)
-        return None
-
-    def forget_before(self, low: int) -> None:
-        """Forget every key whose position is below `low`."""
-        keys, values = self._keys, self._values
-        kept = [index for index, value in enumerate(values) if value >= low]
-        if len(kept) < len(keys):
-            self._keys = array("q", [keys[index] for index in kept])
-            self._values = array("q", [values[index] for index in kept])
+    def remove_all(self, values: Iterable[int]) -> None:
+        """Take one occurrence of each value out (one that is absent: nothing happens)."""
+        for value in values:
+            count = self.get(value)
+            if count is None:
+                continue
+            if count > 1:
+                self[value] = count - 1
+            else:
+                del self[value]
 
 
 class RecentEntries:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.guards.base import Verdict
-from core.guards.hash_window import HashBag, HashPositions, RecentEntries, RecentHashes
+from core.guards.hash_window import HashCounts, RecentEntries, RecentHashes
 
 # Lines that are not prose (each pattern is matched at the start of a line).
 _FENCE = re.compile(r"\s*(```|~~~)")
@@ -46,21 +46,17 @@ class _SentenceIndex:
     of hashes), to tell whether an open sentence starts like one."""
 
     def __init__(self) -> None:
-        self.keys = HashBag()
-        self._prefixes = HashBag()  # one entry per sentence that starts so
-
-    def has_prefix(self, prefix: int) -> bool:
-        return prefix in self._prefixes
+        # A sentence is remembered only when its hash is not (a repeat is reported instead).
+        self.keys: set[int] = set()
+        self.prefixes = HashCounts()  # one count per remembered sentence that starts so
 
     def add(self, key: int, prefixes: Sequence[int]) -> None:
         self.keys.add(key)
-        for prefix in prefixes:
-            self._prefixes.add(prefix)
+        self.prefixes.add_all(prefixes)
 
     def remove(self, key: int, prefixes: Sequence[int]) -> None:
-        self.keys.remove(key)
-        for prefix in prefixes:
-            self._prefixes.remove(prefix)
+        self.keys.discard(key)
+        self.prefixes.remove_all(prefixes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +114,10 @@ class ProseReading:
         # Earlier sentences and `ngram_words` runs, as hashes, of the last `window` words.
         self._sentences = _SentenceIndex()
         self._recent_sentences = RecentEntries(self._window, self._forget_sentence)
-        self._grams = HashBag()
-        self._recent_grams = RecentHashes(self._window, self._grams.remove)
+        # Every `ngram_words` run of the window, however few distinct words it has: whether it
+        # has enough is asked only of a run that repeats (the same words, the same answer).
+        self._grams: set[int] = set()
+        self._recent_grams = RecentHashes(self._window, self._grams.discard)
         self._repeated_sentence: int | None = None  # start of the first repeated sentence
         self._repeated_phrase: int | None = None  # start of the first repeated long phrase
         # The span (consecutive prose lines) being read, and its open sentence.
@@ -135,7 +133,7 @@ class ProseReading:
         # span), each 3-word run's last end, and the one before it of the run ending last.
         self._span_words: array[int] = array("q")
         self._span_base = 0
-        self._run_ends = HashPositions()
+        self._run_ends: dict[int, int] = {}
         self._echo_before: int | None = None
         self._pending: _Pending | None = None
         self._start_line(0)
@@ -242,7 +240,7 @@ class ProseReading:
         for entry in self._recent_sentences.take_back_line():
             self._forget_sentence(entry)
         for gram in self._recent_grams.take_back_line():
-            self._grams.remove(gram)
+            self._grams.discard(gram)
         mark = self._line_mark
         self._span_open = mark.span_open
         self._sentence_start = mark.sentence_start
@@ -265,7 +263,7 @@ class ProseReading:
         self._run_starts = []
         self._span_words = array("q")
         self._span_base = 0
-        self._run_ends = HashPositions()
+        self._run_ends = {}
         self._echo_before = None
 
     def _open_sentence(self) -> None:
@@ -279,22 +277,88 @@ class ProseReading:
         self._pending = None
         # Only an event ending at `stop` or one character before it may still change.
         near = stop - 1
-        add_word = self._add_word
+        # Every word of the reply passes through this loop: what it updates is held in locals
+        # and written back once, so a word costs no method call and few attribute look-ups.
+        # The open sentence: its hash, length, prefix hashes and whether one remembered
+        # sentence starts so (`_add_word` in one place).
+        key = self._sentence_key
+        length = self._sentence_length
+        prefixes = self._sentence_prefixes
+        node = self._sentence_node
+        known = self._sentences.prefixes
+        window = self._window
+        # The span's words, its last two, and where each 3-word run last ended.
+        span = self._span_words
+        last2 = span[-2] if len(span) >= 2 else None
+        last1 = span[-1] if span else None
+        number = self._span_base + len(span)  # the next word's number in the span
+        run_ends = self._run_ends
+        echo = self._echo_before
+        # The last `ngram_words` words and their starts, and the runs of them remembered.
+        words = self._run_words
+        starts = self._run_starts
+        n = self._ngram_words
+        grams = self._grams
+        remember = self._recent_grams.add
+        repeated = self._repeated_phrase
+        scan = stop
         for match in _EVENT.finditer(text, self._scan, stop):
             start, end = match.span()
-            word = None if match.lastgroup == "end" else match.group()
-            if end >= near and not settled and self._may_change(text, stop, end, word):
-                self._pending = _Pending(
-                    start, end, None if word is None else hash(word.casefold())
-                )
-                self._scan = start
-                return
-            if word is None:
+            is_end = match.lastgroup == "end"
+            if (
+                end >= near
+                and not settled
+                and self._may_change(text, stop, end, None if is_end else match.group())
+            ):
+                word = None if is_end else hash(match.group().casefold())
+                self._pending = _Pending(start, end, word)
+                scan = start
+                break
+            if is_end:
+                self._sentence_key = key
+                self._sentence_length = length
+                self._sentence_node = node
                 self._close_sentence()
                 self._sentence_start = end
+                key, length, prefixes, node = _ROOT, 0, self._sentence_prefixes, _ROOT
+                continue
+            word = hash(match.group().casefold())
+            key = hash((key, word))  # `_extended`
+            length += 1
+            if len(prefixes) < window:
+                prefixes.append(key)
+            if node is not None:
+                node = key if key in known else None
+            span.append(word)
+            if last2 is not None:
+                run = hash((last2, last1, word))
+                echo = run_ends.get(run)
+                run_ends[run] = number
+                if len(span) >= 2 * window:
+                    self._forget_span_start(len(span) - window)
+                    run_ends = self._run_ends
             else:
-                add_word(hash(word.casefold()), start)
-        self._scan = stop
+                echo = None
+            last2, last1 = last1, word
+            number += 1
+            words.append(word)
+            starts.append(start)
+            if len(words) > n:
+                del words[0]
+                del starts[0]
+            if len(words) == n:
+                gram = hash(tuple(words))
+                if gram not in grams:
+                    grams.add(gram)
+                    remember(gram)
+                elif repeated is None and len(set(words)) >= self._min_distinct_words:
+                    repeated = starts[0]
+        self._scan = scan
+        self._sentence_key = key
+        self._sentence_length = length
+        self._sentence_node = node
+        self._echo_before = echo
+        self._repeated_phrase = repeated
 
     @staticmethod
     def _may_change(text: str, stop: int, end: int, word: str | None) -> bool:
@@ -321,46 +385,13 @@ class ProseReading:
         if entry[0] in self._sentences.keys:
             self._sentences.remove(entry[0], entry[1:])
 
-    def _add_word(self, word: int, start: int) -> None:
-        # Called for every word of the reply: attribute look-ups and calls are kept few.
-        key = self._sentence_key = hash((self._sentence_key, word))  # `_extended`
-        self._sentence_length += 1
-        prefixes = self._sentence_prefixes
-        if len(prefixes) < self._window:
-            prefixes.append(key)
-        if self._sentence_node is not None:
-            self._sentence_node = key if self._sentences.has_prefix(key) else None
-        # The word, and where the 3-word run it ends occurred last, in the span's window.
-        span = self._span_words
-        span.append(word)
-        if len(span) >= 3:
-            run = hash((span[-3], span[-2], word))
-            self._echo_before = self._run_ends.put(run, self._span_base + len(span) - 1)
-            if len(span) >= 2 * self._window:
-                self._forget_span_start(len(span) - self._window)
-        else:
-            self._echo_before = None
-        words = self._run_words
-        starts = self._run_starts
-        words.append(word)
-        starts.append(start)
-        n = self._ngram_words
-        if len(words) > n:
-            del words[0]
-            del starts[0]
-        if len(words) == n and len(set(words)) >= self._min_distinct_words:
-            gram = hash(tuple(words))
-            if self._grams.add_new(gram):
-                self._recent_grams.add(gram)
-            elif self._repeated_phrase is None:
-                self._repeated_phrase = starts[0]
-
     def _forget_span_start(self, count: int) -> None:
         """Forget the span's first `count` words, and the 3-word runs starting with them."""
         # A run is remembered at its latest end; it started at a forgotten word exactly when
         # that end is before the third word kept. One pass, not a search for each run.
         self._span_base += count
-        self._run_ends.forget_before(self._span_base + 2)
+        low = self._span_base + 2
+        self._run_ends = {run: end for run, end in self._run_ends.items() if end >= low}
         del self._span_words[:count]
 
     # --- judging ---------------------------------------------------------------------------
@@ -379,7 +410,7 @@ class ProseReading:
             key = _extended(key, pending.word)
             length += 1
             if node is not None:
-                node = key if self._sentences.has_prefix(key) else None
+                node = key if key in self._sentences.prefixes else None
             if repeated_phrase is None:
                 repeated_phrase = self._phrase_ending_in(pending)
         elif pending is not None:
