@@ -51,6 +51,10 @@ class RecentEntries:
         self._line_head = 0
         self._line_cost = 0
 
+    def __len__(self) -> int:
+        """How many hashes (with each entry's cost and size) are held."""
+        return len(self._settled) - self._settled_head + len(self._line) - self._line_head
+
     def add(self, values: Sequence[int], cost: int) -> None:
         line = self._line
         line.append(cost)
@@ -110,6 +114,9 @@ class RecentHashes:
         self._settled_head = 0
         self._line: array[int] = array("q")
         self._line_head = 0
+
+    def __len__(self) -> int:
+        return len(self._settled) - self._settled_head + len(self._line) - self._line_head
 
     def add(self, value: int) -> None:
         line = self._line

@@ -88,6 +88,10 @@ class RepetitionSession(GuardSession):
             self._verdict_current = True
         return self._verdict
 
+    def held(self) -> int:
+        """How many hashes the session keeps of the reply (bounded by the guard's window)."""
+        return self._reading.held()
+
     def _boundary_of(self, text: str) -> int:
         """Where the last word of `text` starts, looking only at what was added when it can."""
         extends = text.startswith(self._text)

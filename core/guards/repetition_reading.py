@@ -129,14 +129,34 @@ class ProseReading:
         self._sentence_node: int | None = _ROOT  # its key while an earlier sentence starts so
         self._run_words: list[int] = []  # hashes of the span's last `ngram_words` words
         self._run_starts: list[int] = []
-        # The span's last words (hashes; self._span_base is the first one's number in the
-        # span), each 3-word run's last end, and the one before it of the run ending last.
+        # The span's last `window` words (hashes; self._span_base is the first one's number in
+        # the span), the 3-word runs ending at its third word on, each remembered run's last
+        # end, and the one before it of the run ending last.
         self._span_words: array[int] = array("q")
+        self._span_runs: array[int] = array("q")
         self._span_base = 0
         self._run_ends: dict[int, int] = {}
         self._echo_before: int | None = None
         self._pending: _Pending | None = None
         self._start_line(0)
+
+    def held(self) -> int:
+        """How many hashes the reading holds: bounded by its window, however long the reply."""
+        sentences = self._sentences
+        return (
+            len(sentences.keys)
+            + len(sentences.prefixes)
+            + len(self._recent_sentences)
+            + len(self._grams)
+            + len(self._recent_grams)
+            + len(self._sentence_prefixes)
+            + len(self._line_mark.sentence_prefixes)
+            + len(self._run_words)
+            + len(self._run_starts)
+            + len(self._span_words)
+            + len(self._span_runs)
+            + len(self._run_ends)
+        )
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -262,6 +282,7 @@ class ProseReading:
         self._run_words = []
         self._run_starts = []
         self._span_words = array("q")
+        self._span_runs = array("q")
         self._span_base = 0
         self._run_ends = {}
         self._echo_before = None
@@ -287,11 +308,13 @@ class ProseReading:
         node = self._sentence_node
         known = self._sentences.prefixes
         window = self._window
-        # The span's words, its last two, and where each 3-word run last ended.
+        # The span's words, its last two, its 3-word runs and where each last ended.
         span = self._span_words
         last2 = span[-2] if len(span) >= 2 else None
         last1 = span[-1] if span else None
-        number = self._span_base + len(span)  # the next word's number in the span
+        base = self._span_base
+        number = base + len(span)  # the next word's number in the span
+        runs = self._span_runs
         run_ends = self._run_ends
         echo = self._echo_before
         # The last `ngram_words` words and their starts, and the runs of them remembered.
@@ -332,11 +355,18 @@ class ProseReading:
             span.append(word)
             if last2 is not None:
                 run = hash((last2, last1, word))
+                runs.append(run)
                 echo = run_ends.get(run)
                 run_ends[run] = number
-                if len(span) >= 2 * window:
-                    self._forget_span_start(len(span) - window)
-                    run_ends = self._run_ends
+                if len(span) > window:
+                    # The span's first word is forgotten, and the run starting at it unless
+                    # that run also ended later.
+                    first = runs[0]
+                    if run_ends[first] == base + 2:
+                        del run_ends[first]
+                    del span[0]
+                    del runs[0]
+                    base += 1
             else:
                 echo = None
             last2, last1 = last1, word
@@ -357,6 +387,7 @@ class ProseReading:
         self._sentence_key = key
         self._sentence_length = length
         self._sentence_node = node
+        self._span_base = base
         self._echo_before = echo
         self._repeated_phrase = repeated
 
@@ -384,15 +415,6 @@ class ProseReading:
         """Forget a sentence (its key, then its prefixes) the reading no longer remembers."""
         if entry[0] in self._sentences.keys:
             self._sentences.remove(entry[0], entry[1:])
-
-    def _forget_span_start(self, count: int) -> None:
-        """Forget the span's first `count` words, and the 3-word runs starting with them."""
-        # A run is remembered at its latest end; it started at a forgotten word exactly when
-        # that end is before the third word kept. One pass, not a search for each run.
-        self._span_base += count
-        low = self._span_base + 2
-        self._run_ends = {run: end for run, end in self._run_ends.items() if end >= low}
-        del self._span_words[:count]
 
     # --- judging ---------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import pytest
 from core.dialog import DialogManager
 from core.generation.tgi import TgiGenerator
 from core.guards.base import VerdictKind
-from core.guards.repetition import RepetitionGuard
+from core.guards.repetition import RepetitionGuard, RepetitionSession
 from core.messages import ConversationRef, FinishReason, IncomingMessage, Reply, Sender
 from core.store.memory import MemoryStore
 from tests.fakes.tgi import FakeTGI, Script
@@ -169,5 +169,28 @@ async def test_memory_a_session_keeps_does_not_grow_with_the_reply() -> None:
         assert verdict.kind is VerdictKind.PASS
         return kept
 
-    short, long = loop_free(400, seed=3), loop_free(4000, seed=4)
+    short, long = loop_free(512, seed=3), loop_free(5120, seed=4)
     assert await kept_bytes(long) < 1.25 * await kept_bytes(short)
+
+
+async def held_after(text: str, piece: int, guard: RepetitionGuard) -> int:
+    """Stream `text` in pieces of `piece` characters; the hashes the session then holds."""
+    session = guard.begin(None)  # type: ignore[arg-type]
+    assert isinstance(session, RepetitionSession)
+    for end in range(piece, len(text) + piece, piece):
+        verdict = await session.check(text[:end], final=False)
+        assert verdict.kind is VerdictKind.PASS
+    assert (await session.check(text, final=True)).kind is VerdictKind.PASS
+    return session.held()
+
+
+@pytest.mark.parametrize("window", [64, 256])
+async def test_what_a_session_holds_stops_growing_once_its_window_is_full(window: int) -> None:
+    guard = RepetitionGuard(window_words=window)
+    # Sentences of eight words: after 2 windows and after 20, the same number of sentences,
+    # words and word runs is remembered.
+    filled = await held_after(loop_free(2 * window, seed=5), 37, guard)
+    assert filled == await held_after(loop_free(20 * window, seed=6), 37, guard)
+    assert filled == await held_after(loop_free(20 * window, seed=7), 1000, guard)
+    # Before the window is full, what is held grows with the reply.
+    assert await held_after(loop_free(window // 2, seed=8), 37, guard) < filled
