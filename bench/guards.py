@@ -12,6 +12,9 @@ Two ways of reading the stream are measured: as the dialog reads it (`DialogConf
 read-ahead: at zero model delay the tokens that arrived while the guards judged are judged as
 one step), and token by token (one check per token: each check's own cost, the worst case,
 which is how a slow model's tokens are judged).
+
+Then what the repetition guard keeps per reply after each length: the hashes it holds and the
+bytes of its session's objects (they must stop growing once its window of words is full).
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ import gc
 import pstats
 import random
 import statistics
+import sys
 import time
 from collections.abc import AsyncGenerator, Sequence
 from datetime import UTC, datetime
+from enum import Enum
+from types import BuiltinMethodType, FunctionType, MethodType, ModuleType
 
 from bots.language_setup import load_language_models
 from bots.settings import Settings
@@ -34,6 +40,7 @@ from core.config import DialogConfig
 from core.generation.base import GenerationParams, ModelInfo, Token
 from core.guarded_generation import GuardedGeneration
 from core.guards.base import Guard, GuardContext
+from core.guards.repetition import RepetitionGuard, RepetitionSession
 from core.messages import ConversationRef, FinishReason, IncomingMessage, Sender
 from core.metrics import Metrics
 from core.prompt import Prompt, PromptBuilder
@@ -318,6 +325,48 @@ async def _table(
     return averages
 
 
+# What a session's size leaves out: code, classes, the reply's text (the caller's) and enum
+# members; a bound method's object is reached through its owner's attributes anyway.
+_SHARED = (str, type, ModuleType, FunctionType, MethodType, BuiltinMethodType, Enum)
+
+
+def deep_size(root: object) -> int:
+    """Bytes of the objects `root` reaches, each counted once, `_SHARED` ones left out."""
+    seen: set[int] = set()
+    stack = [root]
+    total = 0
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, _SHARED):
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        stack.extend(gc.get_referents(item))
+    return total
+
+
+async def repetition_memory(guard: RepetitionGuard, lengths: list[int]) -> None:
+    """Print the hashes and bytes one repetition session keeps after each reply length."""
+    print(
+        f"\nrepetition guard's state per reply (window {guard.window_words} words), "
+        f"as the dialog reads: hashes held, KiB"
+    )
+    print(f"{'lang':<6}" + "".join(f"{n:>16} tok" for n in lengths))
+    for language in VOCABULARY:
+        row = ""
+        for length in lengths:
+            tokens = synthetic_tokens(language, length)
+            session = guard.begin(_context(language, ListedModel(tokens)))
+            assert isinstance(session, RepetitionSession)
+            text = ""
+            for start in range(0, len(tokens), DIALOG_READ_AHEAD):
+                text += "".join(tokens[start : start + DIALOG_READ_AHEAD])
+                await session.check(text, final=False)
+            await session.check(text, final=True)
+            row += f"{session.held():>10} {deep_size(session) / 1024:>8.1f}"
+        print(f"{language:<6}{row}")
+
+
 async def main(lengths: list[int], top: int) -> None:
     settings = Settings(tgi_urls=[dead_url()])
     await load_language_models(settings)
@@ -340,6 +389,9 @@ async def main(lengths: list[int], top: int) -> None:
     print("\ndefault guards, us a token added, averaged over the lengths (same run):")
     for line in summary:
         print(f"  {line}")
+    for guard in guards:
+        if isinstance(guard, RepetitionGuard):
+            await repetition_memory(guard, lengths)
     if top:
         await profile(guards, lengths, top)
 
