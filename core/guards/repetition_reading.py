@@ -116,8 +116,10 @@ class ProseReading:
         self._recent_sentences = RecentEntries(self._window, self._forget_sentence)
         # Every `ngram_words` run of the window, however few distinct words it has: whether it
         # has enough is asked only of a run that repeats (the same words, the same answer).
-        self._grams: set[int] = set()
-        self._recent_grams = RecentHashes(self._window, self._grams.discard)
+        # Dict keys, not a set: a set whose entries come and go keeps a table twice the size.
+        # Each run is remembered once and forgotten once, so `__delitem__` finds it.
+        self._grams: dict[int, None] = {}
+        self._recent_grams = RecentHashes(self._window, self._grams.__delitem__)
         self._repeated_sentence: int | None = None  # start of the first repeated sentence
         self._repeated_phrase: int | None = None  # start of the first repeated long phrase
         # The span (consecutive prose lines) being read, and its open sentence.
@@ -260,7 +262,7 @@ class ProseReading:
         for entry in self._recent_sentences.take_back_line():
             self._forget_sentence(entry)
         for gram in self._recent_grams.take_back_line():
-            self._grams.discard(gram)
+            del self._grams[gram]
         mark = self._line_mark
         self._span_open = mark.span_open
         self._sentence_start = mark.sentence_start
@@ -301,7 +303,7 @@ class ProseReading:
         # Every word of the reply passes through this loop: what it updates is held in locals
         # and written back once, so a word costs no method call and few attribute look-ups.
         # The open sentence: its hash, length, prefix hashes and whether one remembered
-        # sentence starts so (`_add_word` in one place).
+        # sentence starts so.
         key = self._sentence_key
         length = self._sentence_length
         prefixes = self._sentence_prefixes
@@ -379,7 +381,7 @@ class ProseReading:
             if len(words) == n:
                 gram = hash(tuple(words))
                 if gram not in grams:
-                    grams.add(gram)
+                    grams[gram] = None
                     remember(gram)
                 elif repeated is None and len(set(words)) >= self._min_distinct_words:
                     repeated = starts[0]
