@@ -201,41 +201,81 @@ class _CompiledList:
                             yield WordMatch(entry.term, entry.category, self.language)
 
 
-# Per folding: the beginnings of phrases of every list, their first words, the longest one's
-# length, their last words.
-_PhraseEnds = tuple[
-    dict[bool, frozenset[tuple[str, ...]]],
-    dict[bool, frozenset[str]],
-    int,
-    dict[bool, frozenset[str]],
-]
+@dataclass(frozen=True, eq=False)
+class _Folding:
+    """What a watcher needs to know of the lists read with one accent folding, worked out once.
+
+    `beginnings`: the first words of every entry or exception phrase longer than them;
+    `starters` and `enders`: the first and the last words of those beginnings (text whose last
+    word is no ender cannot go on to a listed phrase, which settles most words with one
+    look-up); `first_words`: the first words of every entry; `reach`: how far back a window
+    may start and still be decided by a new token.
+    """
+
+    lists: tuple[_CompiledList, ...]
+    beginnings: frozenset[tuple[str, ...]]
+    starters: frozenset[str]
+    enders: frozenset[str]
+    longest_beginning: int
+    first_words: frozenset[str]
+    reach: int
 
 
 @lru_cache(maxsize=64)
-def _phrase_ends(lists: tuple[_CompiledList, ...]) -> _PhraseEnds:
-    """What a watcher over `lists` needs to know of their phrases, worked out once per set."""
-    # Beginnings of phrases of every list, by folding, and the words they start with.
-    beginnings: dict[bool, frozenset[tuple[str, ...]]] = {}
+def _foldings(lists: tuple[_CompiledList, ...]) -> tuple[tuple[bool, _Folding], ...]:
+    """The lists grouped by accent folding, each group with what a watcher needs of it."""
+    groups: dict[bool, list[_CompiledList]] = defaultdict(list)
     for compiled in lists:
-        known = beginnings.get(compiled.fold_accents, frozenset())
-        beginnings[compiled.fold_accents] = known | compiled.beginnings
-    starters = {fold: frozenset(key[0] for key in keys) for fold, keys in beginnings.items()}
-    longest = max((len(key) for keys in beginnings.values() for key in keys), default=0)
-    # The last words of those beginnings: text whose last word is none of them cannot go
-    # on to a listed phrase, which settles most words with one look-up.
-    enders = {fold: frozenset(key[-1] for key in keys) for fold, keys in beginnings.items()}
-    return beginnings, starters, longest, enders
+        groups[compiled.fold_accents].append(compiled)
+    foldings = []
+    for fold, group in groups.items():
+        beginnings = frozenset().union(*(compiled.beginnings for compiled in group))
+        foldings.append(
+            (
+                fold,
+                _Folding(
+                    lists=tuple(group),
+                    beginnings=beginnings,
+                    starters=frozenset(key[0] for key in beginnings),
+                    enders=frozenset(key[-1] for key in beginnings),
+                    longest_beginning=max((len(key) for key in beginnings), default=0),
+                    first_words=frozenset().union(*(compiled.first_words for compiled in group)),
+                    reach=max(compiled.reach for compiled in group),
+                ),
+            )
+        )
+    return tuple(foldings)
 
 
-@lru_cache(maxsize=64)
-def _entry_starts(lists: tuple[_CompiledList, ...]) -> dict[bool, tuple[frozenset[str], int]]:
-    """By folding: the first words of every list's entries, and how far back a window may start
-    and still be decided by a new token (the longest reach)."""
-    starts: dict[bool, tuple[frozenset[str], int]] = {}
-    for compiled in lists:
-        words, reach = starts.get(compiled.fold_accents, (frozenset(), 1))
-        starts[compiled.fold_accents] = (words | compiled.first_words, max(reach, compiled.reach))
-    return starts
+class _Lane:
+    """The settled tokens of a text in one accent folding, and what is known of them.
+
+    One object per folding: each settled word reads and updates its state as attributes, where
+    a dict per field keyed by the folding cost a look-up per field and word.
+    """
+
+    __slots__ = ("context", "dropped", "folding", "last_start", "open_run", "starts", "stream")
+
+    def __init__(self, fold: bool, folding: _Folding) -> None:
+        self.folding = folding
+        self.stream = TokenStream(fold_accents=fold)
+        # The last settled tokens, which a window may join to later ones, and where the text
+        # that yielded each of them starts (the start of its part: at or before the token).
+        self.context: list[_Token] = []
+        self.starts: list[int] = []
+        # Tokens counted from the first one settled: how many were trimmed from the context, and
+        # the last one that starts an entry (a new token decides nothing when none is in reach).
+        self.dropped = 0
+        self.last_start = -1
+        # Where a run of single letters still open (maybe a spaced-out word) starts.
+        self.open_run: int | None = None
+
+    def match(
+        self, tokens: list[_Token], found: dict[str, float], first_new: int, *, final: bool
+    ) -> None:
+        for compiled in self.folding.lists:
+            for match in compiled.matches(tokens, first_new, final=final):
+                found[match.category] = 1.0
 
 
 class _WordListWatcher(TextWatcher):
@@ -249,34 +289,16 @@ class _WordListWatcher(TextWatcher):
 
     def __init__(self, name: str, lists: Sequence[_CompiledList]) -> None:
         self._name = name
-        self._lists = lists
         self._context_size = max(
             (compiled.reach - 1 + compiled.lookback for compiled in lists), default=0
         )
-        (
-            self._beginnings,
-            self._starters,
-            self._longest_beginning,
-            self._enders,
-        ) = _phrase_ends(tuple(lists))
-        self._entry_starts = _entry_starts(tuple(lists))
+        self._foldings = _foldings(tuple(lists))
         self._reset()
 
     def _reset(self) -> None:
         self._text = ""
         self._read = 0  # self._text[:self._read] is tokenised for good
-        foldings = {compiled.fold_accents for compiled in self._lists}
-        self._streams = {fold: TokenStream(fold_accents=fold) for fold in foldings}
-        # The last settled tokens, which a window may join to later ones, and where the text
-        # that yielded each of them starts (the start of its part: at or before the token).
-        self._context: dict[bool, list[_Token]] = {fold: [] for fold in foldings}
-        self._starts: dict[bool, list[int]] = {fold: [] for fold in foldings}
-        # Tokens counted from the first one settled: how many were trimmed from the context, and
-        # the last one that starts an entry (a new token decides nothing when none is in reach).
-        self._dropped: dict[bool, int] = dict.fromkeys(foldings, 0)
-        self._last_start: dict[bool, int] = dict.fromkeys(foldings, -1)
-        # Where a run of single letters still open (maybe a spaced-out word) starts.
-        self._open_run: dict[bool, int | None] = dict.fromkeys(foldings)
+        self._lanes = [_Lane(fold, folding) for fold, folding in self._foldings]
         self._found: dict[str, float] = {}
         self._shown = 0  # how far the settled words may be shown
         self._settled_verdict = SafetyVerdict(self._name)  # on the settled words
@@ -285,10 +307,9 @@ class _WordListWatcher(TextWatcher):
         self._settle(text)
         found = dict(self._found)
         rest = text[self._read :]
-        for fold, stream in self._streams.items():
-            context = self._context[fold]
-            tokens = [*context, *_prepared(stream.rest(rest))]
-            self._match(fold, tokens, found, len(context), final=True)
+        for lane in self._lanes:
+            tokens = [*lane.context, *_prepared(lane.stream.rest(rest))]
+            lane.match(tokens, found, len(lane.context), final=True)
         return SafetyVerdict(self._name, found)
 
     def release(self, text: str) -> tuple[SafetyVerdict, int]:
@@ -314,7 +335,8 @@ class _WordListWatcher(TextWatcher):
 
     def _settle_part(self, text: str, start: int, end: int) -> None:
         part = text[start:end]
-        for fold, stream in self._streams.items():
+        for lane in self._lanes:
+            stream = lane.stream
             was_open = stream.open_run
             settled = stream.settle(part)
             # `settle` answers a part it has seen before with the same tuple.
@@ -322,77 +344,71 @@ class _WordListWatcher(TextWatcher):
             if new:
                 # The context list is extended in place and trimmed from the front: no copy of
                 # it per word.
-                context, starts = self._context[fold], self._starts[fold]
+                context = lane.context
                 first_new = len(context)
                 context += new
-                first_words, reach = self._entry_starts[fold]
-                counted = self._dropped[fold] + first_new
+                folding = lane.folding
+                first_words = folding.first_words
+                counted = lane.dropped + first_new
                 for offset, token in enumerate(new):
                     if token[0][1] in first_words or (
                         len(token) > 1 and any(squeezed in first_words for _, squeezed in token)
                     ):
-                        self._last_start[fold] = counted + offset
+                        lane.last_start = counted + offset
                 # Most words start no entry, nor do the few before them: nothing to match.
-                if self._last_start[fold] > counted - reach:
-                    self._match(fold, context, self._found, first_new)
+                if lane.last_start > counted - folding.reach:
+                    lane.match(context, self._found, first_new, final=False)
+                starts = lane.starts
                 starts += [start] * len(new)
                 excess = len(context) - self._context_size
                 if excess > 0:
                     del context[:excess], starts[:excess]
-                    self._dropped[fold] += excess
+                    lane.dropped += excess
             if not stream.open_run:
-                self._open_run[fold] = None
+                lane.open_run = None
             elif not was_open or new:
                 # A run opened in this part (or closed and another opened): it starts in it.
-                self._open_run[fold] = start
+                lane.open_run = start
 
     def _shown_end(self) -> int:
         """The settled text less a tail that may begin a listed phrase or spaced-out word."""
         end = self._read
-        for fold in self._streams:
-            run = self._open_run[fold]
-            if run is not None:
-                end = min(end, run)
-            context, starts = self._context[fold], self._starts[fold]
-            enders = self._enders[fold]
-            if not context or not any(squeezed in enders for _, squeezed in context[-1]):
+        for lane in self._lanes:
+            if lane.open_run is not None:
+                end = min(end, lane.open_run)
+            context = lane.context
+            if not context:
+                continue
+            folding = lane.folding
+            enders = folding.enders
+            # Most tokens have one spelling, and most end no phrase's beginning.
+            last = context[-1]
+            if last[0][1] not in enders and (
+                len(last) == 1 or not any(squeezed in enders for _, squeezed in last)
+            ):
                 continue
             # Longest tail first; only a tail starting with a phrase's first word may continue.
-            starters = self._starters[fold]
-            size = min(len(context), self._longest_beginning)
+            starters = folding.starters
+            size = min(len(context), folding.longest_beginning)
             for offset, token in enumerate(context[-size:]):
-                # Most tokens have one spelling, and most start no phrase.
                 starts_one = token[0][1] in starters or (
                     len(token) > 1 and any(s in starters for _, s in token)
                 )
-                if starts_one and self._may_continue(fold, context[offset - size :]):
-                    end = min(end, starts[offset - size])
+                if starts_one and self._may_continue(folding, context[offset - size :]):
+                    end = min(end, lane.starts[offset - size])
                     break
         return end
 
-    def _may_continue(self, fold: bool, tokens: Sequence[_Token]) -> bool:
+    @staticmethod
+    def _may_continue(folding: _Folding, tokens: Sequence[_Token]) -> bool:
         """Whether `tokens`, in some spelling, are the first words of a longer entry."""
-        if not any(squeezed in self._starters[fold] for _, squeezed in tokens[0]):
+        if not any(squeezed in folding.starters for _, squeezed in tokens[0]):
             return False
-        beginnings = self._beginnings[fold]
+        beginnings = folding.beginnings
         return any(
             tuple(squeezed for _, squeezed in spelling) in beginnings
             for spelling in itertools.product(*tokens)
         )
-
-    def _match(
-        self,
-        fold: bool,
-        tokens: list[_Token],
-        found: dict[str, float],
-        first_new: int,
-        *,
-        final: bool = False,
-    ) -> None:
-        for compiled in self._lists:
-            if compiled.fold_accents == fold:
-                for match in compiled.matches(tokens, first_new, final=final):
-                    found[match.category] = 1.0
 
 
 def _base_language(language: str) -> str:
