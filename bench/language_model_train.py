@@ -2,7 +2,8 @@
 
 Run (the sources are listed in core/data/language/SOURCES.md, with how to obtain each):
     .venv/bin/python -m bench.language_model_train --data ../shared/eval/langid \\
-        --udhr DIR_WITH_UDHR_XML --kirundi KIRUNDI_DATASET_METADATA_CSV
+        --udhr DIR_WITH_UDHR_XML --kirundi KIRUNDI_DATASET_METADATA_CSV \\
+        --za-lid DIR_WITH_Csv_Train_test_split
 
 Writes core/data/language/char_ngrams.npz (the n-gram model, `bench/language_ngram_train.py`)
 and combiner.json, and prints the accuracy/coverage curve of the fitted combination on the
@@ -29,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.language_data import load_part
+from bench.language_neighbour_train import fit_groups, neighbour_models, refined
 from bench.language_ngram_train import (
     BITS,
     CLASS_POWER,
@@ -42,15 +44,17 @@ from bench.language_ngram_train import (
     fit,
     with_crops,
 )
-from core.language.char_ngrams import OTHER, WEIGHTS_FILE, CharNgramModel
+from core.language.char_ngrams import NEIGHBOURS_FILE, OTHER, WEIGHTS_FILE, CharNgramModel
 from core.language.combination import (
     COMBINER_FILE,
+    SHORT_TEXT_WORDS,
     STAGE_FEATURES,
     TRUSTED_FEATURES,
     Combiner,
     Opinions,
     StageWeights,
     features,
+    is_long,
     probabilities,
 )
 from core.language.languages import BY_CODE, reply_language
@@ -152,8 +156,30 @@ def kirundi_lines(path: Path) -> list[str]:
         ]
 
 
-def gather(data: Path, udhr: Path | None, kirundi: Path | None) -> list[Example]:
-    """Tuning lines of the shared-script languages, extra Kirundi text and "other" text."""
+# The South African languages of the DSFSI za-lid data (Vuk'uzenzele sentences) that BLOOM has
+# and the first model confuses with one another, by the data's folder names.
+ZA_LID_LANGUAGES = {"nso": "nso", "sot": "st", "tsn": "tn", "xho": "xh", "zul": "zu"}
+# Shorter lines of that data are mostly headings and captions ("vukuzenzele unnamed").
+ZA_LID_MIN_WORDS = 4
+
+
+def za_lid_lines(folder: Path, name: str) -> list[str]:
+    """The sentences of one language of the za-lid data (`<name>/{train,dev,test}.csv`)."""
+    found = []
+    for part in ("train", "dev", "test"):
+        with (folder / name / f"{part}.csv").open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                text = " ".join(row["sentence"].split())
+                if len(text.split()) >= ZA_LID_MIN_WORDS:
+                    found.append(text)
+    return found
+
+
+def gather(
+    data: Path, udhr: Path | None, kirundi: Path | None, za_lid: Path | None = None
+) -> list[Example]:
+    """Tuning lines of the shared-script languages, extra Kirundi, isiXhosa, isiZulu and
+    Sotho-Tswana text, and "other" text."""
     examples = [
         Example(reply_language(item.language), item.text, item.kind)
         for item in load_part(data, "tuning")
@@ -166,6 +192,14 @@ def gather(data: Path, udhr: Path | None, kirundi: Path | None) -> list[Example]
             for line in dict.fromkeys(kirundi_lines(kirundi))
             if line not in seen
         ]
+    if za_lid is not None:
+        seen = {example.text for example in examples}
+        for name, code in ZA_LID_LANGUAGES.items():
+            examples += [
+                Example(code, line, "sentence")
+                for line in dict.fromkeys(za_lid_lines(za_lid, name))
+                if line not in seen
+            ]
     if udhr is not None:
         for key in OTHER_UDHR:
             path = udhr / f"udhr_{key}.xml"
@@ -322,6 +356,11 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--udhr", type=Path, help="folder of UDHR in Unicode udhr_*.xml files")
     parser.add_argument("--kirundi", type=Path, help="Kirundi Open Speech & Text metadata.csv")
     parser.add_argument(
+        "--za-lid",
+        type=Path,
+        help="DSFSI za-lid src/data/Csv_Train_test_split folder (Vuk'uzenzele sentences)",
+    )
+    parser.add_argument(
         "--cache", type=Path, help="pickle of the libraries' answers, kept between runs"
     )
     parser.add_argument(
@@ -340,7 +379,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     )
     args = parser.parse_args(None if argv is None else list(argv))
 
-    examples = gather(args.data, args.udhr, args.kirundi)
+    examples = gather(args.data, args.udhr, args.kirundi, args.za_lid)
     print("training texts per class:", dict(sorted(Counter(e.label for e in examples).items())))
     languages = tuple(sorted({example.label for example in examples}))
     final, per_fold, folds = cached_models(examples, languages, args.cache, args.class_power)
@@ -353,6 +392,7 @@ def main(argv: Iterable[str] | None = None) -> None:
             by_script[script].append(code)
     candidates = {script: (*codes, OTHER) for script, codes in sorted(by_script.items())}
     rows: list[tuple[Example, tuple[str, ...], Opinions]] = []
+    row_folds: list[int] = []
     cache: dict[str, tuple[Cld2Guess, dict[str, float], dict[str, float]]] = {}
     if args.cache and args.cache.exists():
         cache = pickle.loads(args.cache.read_bytes())
@@ -373,6 +413,7 @@ def main(argv: Iterable[str] | None = None) -> None:
         guess, py3langid, lingua = cache[example.text]
         opinions = Opinions(guess, per_fold[fold].scores(example.text), py3langid, lingua)
         rows.append((example, candidates[script], opinions))
+        row_folds.append(fold)
     if args.cache:
         args.cache.write_bytes(pickle.dumps(cache))
     per_label = Counter(example.label for example, _, _ in rows)
@@ -384,6 +425,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     groups = [group for _, group, _ in rows]
     stages: list[StageWeights] = []
     answers: list[tuple[list[str], npt.NDArray[np.float64]]] = []
+    vectors: list[list[npt.NDArray[np.float64]]] = []
     for names in STAGE_FEATURES:
         matrices = [
             features(opinions, group, names, LIBRARY_LANGUAGES, languages)
@@ -391,18 +433,31 @@ def main(argv: Iterable[str] | None = None) -> None:
         ]
         stage = fit_stage(matrices, groups, labels, weights, names)
         stages.append(stage)
+        vectors.append(
+            [
+                probabilities(matrix, stage, group)
+                for matrix, group in zip(matrices, groups, strict=True)
+            ]
+        )
         answers.append(best_answers(stage, matrices, groups))
         fitted = dict(zip(names, np.round(stage.weights, 3).tolist(), strict=True))
         print(f"stage {len(stages)} weights:", fitted)
 
-    def cost(best: Sequence[str], confidence: npt.NDArray[np.float64], threshold: float) -> float:
+    def cost(
+        best: Sequence[str],
+        confidence: npt.NDArray[np.float64],
+        threshold: float,
+        keep: npt.NDArray[np.bool_] | None = None,
+    ) -> float:
+        """The weighted score of naming at `threshold` (on the rows `keep`, else all)."""
         right = np.array([a == b for a, b in zip(best, labels, strict=True)])
         named = np.array([a != OTHER for a in best]) & (confidence >= threshold)
         other = np.array([label == OTHER for label in labels])
         # Right: a named language that is correct, or "und" for text in another language.
         gained = (named & right) | (~named & other)
         lost = named & ~right
-        return float((weights * (gained - WRONG_COST * lost)).sum() / weights.sum())
+        kept = weights if keep is None else weights * keep
+        return float((kept * (gained - WRONG_COST * lost)).sum() / kept.sum())
 
     thresholds = np.arange(0.30, 0.995, 0.01)
     last_best, last_confidence = answers[-1]
@@ -423,8 +478,34 @@ def main(argv: Iterable[str] | None = None) -> None:
                 chosen = float(exit_at)
                 break
         exits.append(round(chosen, 2))
-    best, confidence = cascade(answers, exits)
     print(f"min_confidence {min_confidence:.2f}; stage exits {exits}")
+    # The second look at close neighbours, on the probabilities the cascade answers with.
+    texts = [example.text for example, _, _ in rows]
+    found = cascade_vectors(answers, vectors, exits)
+    second, second_per_fold = neighbour_models(examples, fold_of, FOLDS, args.class_power)
+    second.save(str(args.out / NEIGHBOURS_FILE))
+    row_models = [second_per_fold[fold] for fold in row_folds]
+    neighbours = fit_groups(texts, labels, groups, found, row_models, fit_stage)
+    found = refined(texts, groups, found, neighbours, row_models)
+    best = [group[int(vector.argmax())] for group, vector in zip(groups, found, strict=True)]
+    confidence = np.array([float(vector.max()) for vector in found])
+    # One naming threshold for short texts and one for longer ones: the combination's
+    # probabilities are not equally well calibrated on both, so the cost is best at different
+    # thresholds.
+    long_text = np.array([is_long(text) for text in texts])
+    picked: list[float] = []
+    for keep in (~long_text, long_text):
+        scored = [cost(best, confidence, threshold, keep) for threshold in thresholds]
+        picked.append(round(float(thresholds[int(np.argmax(scored))]), 2))
+    min_confidence, long_min_confidence = picked
+    if args.min_confidence is not None:
+        print(f"naming thresholds on tuning: {picked}; given: {args.min_confidence}")
+        min_confidence = long_min_confidence = args.min_confidence
+    print(
+        f"naming thresholds with the second look at close neighbours: {min_confidence:.2f}, "
+        f"{long_min_confidence:.2f} for texts of more than {SHORT_TEXT_WORDS} words"
+    )
+    confidence_needed = np.where(long_text, long_min_confidence, min_confidence)
     kinds = np.array([example.kind for example, _, _ in rows])
     bloom = np.array([label != OTHER for label in labels])
     for kind in ("sentence", "short"):
@@ -441,15 +522,19 @@ def main(argv: Iterable[str] | None = None) -> None:
                 f"  {threshold:.2f}: {right * 100:6.2f} {wrong * 100:5.2f} {(1 - right - wrong) * 100:6.2f}"
             )
     others = ~bloom
-    named_other = np.array([b != OTHER for b in best]) & (confidence >= min_confidence) & others
+    named_other = np.array([b != OTHER for b in best]) & (confidence >= confidence_needed) & others
     print(
         f"UDHR text in languages outside BLOOM named as a BLOOM language: {named_other.sum() / others.sum() * 100:.1f}%"
     )
-    combiner = Combiner(tuple(stages), tuple(exits), min_confidence, candidates)
+    combiner = Combiner(
+        tuple(stages), tuple(exits), min_confidence, candidates, neighbours, long_min_confidence
+    )
     (args.out / COMBINER_FILE).write_text(
         json.dumps(combiner.to_json(), indent=1) + "\n", encoding="utf-8"
     )
-    print(f"wrote {args.out / WEIGHTS_FILE} and {args.out / COMBINER_FILE}")
+    print(
+        f"wrote {args.out / WEIGHTS_FILE}, {args.out / NEIGHBOURS_FILE} and {args.out / COMBINER_FILE}"
+    )
 
 
 def best_answers(
@@ -481,6 +566,22 @@ def cascade(
         confidence[take] = stage_confidence[take]
         settled |= take
     return best, confidence
+
+
+def cascade_vectors(
+    answers: Sequence[tuple[list[str], npt.NDArray[np.float64]]],
+    vectors: Sequence[Sequence[npt.NDArray[np.float64]]],
+    exits: Sequence[float],
+) -> list[npt.NDArray[np.float64]]:
+    """Each text's probabilities from the stage that answers it (as `cascade` picks it)."""
+    found = list(vectors[-1])
+    settled = np.zeros(len(found), dtype=bool)
+    for (_, stage_confidence), stage_vectors, exit_at in zip(answers, vectors, exits, strict=False):
+        take = ~settled & (stage_confidence >= exit_at)
+        for row in np.flatnonzero(take):
+            found[row] = stage_vectors[int(row)]
+        settled |= take
+    return found
 
 
 def _script_of_text(text: str) -> str | None:

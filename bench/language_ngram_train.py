@@ -84,8 +84,11 @@ def fit(
     languages: tuple[str, ...],
     buckets: Sequence[npt.NDArray[np.intp]],
     class_power: float = CLASS_POWER,
+    bits: int = BITS,
+    longest: int = LONGEST,
 ) -> CharNgramModel:
-    """The classifier's averaged weights for `examples` (their n-gram buckets given)."""
+    """The classifier's averaged weights for `examples` (their n-gram buckets given, hashed into
+    2**bits buckets from n-grams of up to `longest` characters)."""
     index = {code: position for position, code in enumerate(languages)}
     labels = np.array([index[example.label] for example in examples])
     weight_of = class_weights([example.label for example in examples], class_power)
@@ -94,7 +97,7 @@ def fit(
     bags = [np.unique(found, return_counts=True) for found in buckets]
     counts = [count.astype(np.float64) for _, count in bags]
     size = len(languages)
-    weights = np.zeros((1 << BITS, size))
+    weights = np.zeros((1 << bits, size))
     bias = np.zeros(size)
     # Averaging: `summed` holds step-weighted updates, so the mean of the iterates is
     # weights - summed / steps, without touching every row at every step.
@@ -120,8 +123,10 @@ def fit(
             step += 1
     averaged = weights - summed / step
     averaged_bias = bias - summed_bias / step
-    return CharNgramModel(languages, averaged.astype(np.float32), BITS, averaged_bias, LONGEST)
+    return CharNgramModel(languages, averaged.astype(np.float32), bits, averaged_bias, longest)
 
 
-def buckets_of(examples: Sequence[Example]) -> list[npt.NDArray[np.intp]]:
-    return [ngram_buckets(example.text[:MAX_CHARS], BITS, LONGEST) for example in examples]
+def buckets_of(
+    examples: Sequence[Example], bits: int = BITS, longest: int = LONGEST
+) -> list[npt.NDArray[np.intp]]:
+    return [ngram_buckets(example.text[:MAX_CHARS], bits, longest) for example in examples]

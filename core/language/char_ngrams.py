@@ -33,7 +33,11 @@ _PRIME = np.uint64(1000003)
 # Added at each order so a short n-gram and a longer one rarely share a hash.
 _ORDER_SALT = [np.uint64(order * 0x9E3779B97F4A7C15 % 2**64) for order in range(8)]
 WEIGHTS_FILE = "char_ngrams.npz"
-# The first characters of a long text say enough; reading more only costs time.
+# The second model, for close neighbours only (`core/language/neighbours.py`).
+NEIGHBOURS_FILE = "neighbour_ngrams.npz"
+# The last characters of a long text say enough (and in a growing reply they are the newest: a
+# run-on sentence that turns to another language is read where it turned); reading more only
+# costs time.
 MAX_CHARS = 240
 OTHER = "other"
 
@@ -124,12 +128,12 @@ class CharNgramModel:
         )
 
     def scores(self, text: str, among: tuple[str, ...] | None = None) -> NgramScores:
-        """The logits of `text` (its first `MAX_CHARS` characters) for each language, or for
+        """The logits of `text` (its last `MAX_CHARS` characters) for each language, or for
         the languages `among` only (the candidates of a script: fewer weights to read)."""
         languages, weights, bias = (
             (self.languages, self._weights, self._bias) if among is None else self._subset(among)
         )
-        buckets = ngram_buckets(text[:MAX_CHARS], self.bits, self.longest)
+        buckets = ngram_buckets(text[-MAX_CHARS:], self.bits, self.longest)
         if not len(buckets):
             return NgramScores(languages, bias.copy(), 0)
         # A row of ones times the gathered rows: BLAS sums them faster than `.sum(axis=0)`.
@@ -186,14 +190,15 @@ class CharNgramModel:
 
 
 _LOCK = threading.Lock()
-_SHIPPED: list[CharNgramModel] = []
+_SHIPPED: dict[str, CharNgramModel] = {}
 
 
-def shipped_model() -> CharNgramModel:
-    """The model in the package data, loaded once per process."""
+def shipped_model(name: str = WEIGHTS_FILE) -> CharNgramModel:
+    """A model in the package data (`name`: its file), loaded once per process."""
     with _LOCK:
-        if not _SHIPPED:
+        found = _SHIPPED.get(name)
+        if found is None:
             folder = resources.files("core").joinpath("data", "language")
-            with folder.joinpath(WEIGHTS_FILE).open("rb") as handle:
-                _SHIPPED.append(CharNgramModel.from_file(handle))
-        return _SHIPPED[0]
+            with folder.joinpath(name).open("rb") as handle:
+                found = _SHIPPED[name] = CharNgramModel.from_file(handle)
+        return found

@@ -299,25 +299,60 @@ def stage_probabilities(
     return _softmax(scores)
 
 
+# Texts of more than this many words are named from their own threshold (`Combiner`): the
+# shared data calls a line of up to 8 words a short text.
+SHORT_TEXT_WORDS = 8
+
+
+def is_long(text: str) -> bool:
+    """Whether `text` has more than `SHORT_TEXT_WORDS` words (stops counting once it has)."""
+    return len(text.split(maxsplit=SHORT_TEXT_WORDS)) > SHORT_TEXT_WORDS
+
+
+@dataclass(frozen=True)
+class NeighbourGroup:
+    """Close neighbours (isiXhosa and isiZulu, say) and the weights that share their combined
+    probability out again with a second, finer n-gram model (`core/language/neighbours.py`)."""
+
+    languages: tuple[str, ...]
+    stage: StageWeights
+
+
 @dataclass(frozen=True)
 class Combiner:
     """The stages' weights, where each stage may answer alone, and the naming threshold.
 
     Stage `i` answers alone when its best probability reaches `exits[i]` (the last stage always
-    answers); the answer names a language when its probability reaches `min_confidence`.
+    answers); when the best candidate belongs to one of `neighbours`, that group's probability
+    is shared out again among its languages; the answer names a language when its probability
+    reaches `min_confidence`, or for a text of more than `SHORT_TEXT_WORDS` words
+    `long_min_confidence` (the same unless given).
     """
 
     stages: tuple[StageWeights, ...]
     exits: tuple[float, ...]
     min_confidence: float
     candidates: Mapping[str, tuple[str, ...]]
+    neighbours: tuple[NeighbourGroup, ...] = ()
+    long_min_confidence: float | None = None
+
+    def confidence_needed(self, text: str) -> float:
+        """The probability the best candidate for `text` needs to be named."""
+        if self.long_min_confidence is not None and is_long(text):
+            return self.long_min_confidence
+        return self.min_confidence
 
     def to_json(self) -> dict[str, Any]:
         return {
             "stages": [_stage_json(stage) for stage in self.stages],
             "exits": list(self.exits),
             "min_confidence": self.min_confidence,
+            "long_min_confidence": self.long_min_confidence,
             "candidates": {script: list(codes) for script, codes in self.candidates.items()},
+            "neighbours": [
+                {"languages": list(group.languages), "stage": _stage_json(group.stage)}
+                for group in self.neighbours
+            ],
         }
 
     @classmethod
@@ -327,6 +362,11 @@ class Combiner:
             tuple(float(value) for value in data["exits"]),
             float(data["min_confidence"]),
             {script: tuple(codes) for script, codes in data["candidates"].items()},
+            tuple(
+                NeighbourGroup(tuple(group["languages"]), _stage_from_json(group["stage"]))
+                for group in data.get("neighbours", ())
+            ),
+            data.get("long_min_confidence"),
         )
 
 

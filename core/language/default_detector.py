@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core.language.char_ngrams import OTHER, CharNgramModel, shipped_model
+from core.language.char_ngrams import NEIGHBOURS_FILE, OTHER, CharNgramModel, shipped_model
 from core.language.combination import (
     Combiner,
     Opinions,
@@ -22,6 +22,7 @@ from core.language.library_detectors import (
     py3langid_distribution,
     shared_lingua,
 )
+from core.language.neighbours import second_look
 from core.language.scripts import (
     SINGLE_LANGUAGE_SCRIPTS,
     han_variant,
@@ -49,8 +50,11 @@ class DefaultDetector(LanguageDetector):
     Latin, Arabic, Devanagari and Bengali scripts a `Combiner` turns the shipped character
     n-gram model's scores into one probability per candidate language (and "other", for
     languages outside BLOOM), adding CLD2, then py3langid and lingua, only while the stages
-    before leave it unsure. The best candidate is the answer when its probability reaches
-    `min_confidence` (the combiner's unless given). Twi is answered as Akan, its reply language
+    before leave it unsure; when the best candidate is one of a few close neighbours (isiXhosa
+    and isiZulu, the Sotho-Tswana languages, Kinyarwanda and Kirundi), a second n-gram model
+    trained on them alone shares their probability out again (`neighbours.second_look`). The
+    best candidate is the answer when its probability reaches the combiner's threshold for a
+    text of its length (`Combiner.confidence_needed`), or `min_confidence` when given. Twi is answered as Akan, its reply language
     (`languages.reply_language`).
     """
 
@@ -62,10 +66,12 @@ class DefaultDetector(LanguageDetector):
         model: CharNgramModel | None = None,
         combiner: Combiner | None = None,
         min_confidence: float | None = None,
+        neighbour_model: CharNgramModel | None = None,
     ) -> None:
         self._model = model
         self._combiner = combiner
         self._min_confidence = min_confidence
+        self._neighbour_model = neighbour_model
 
     def load(self) -> None:
         """Load every model now (a few seconds, mostly lingua) rather than on first use."""
@@ -80,6 +86,8 @@ class DefaultDetector(LanguageDetector):
             self._model = shipped_model()
         if self._combiner is None:
             self._combiner = shipped_combiner()
+        if self._neighbour_model is None and self._combiner.neighbours:
+            self._neighbour_model = shipped_model(NEIGHBOURS_FILE)
         return self._model, self._combiner
 
     @property
@@ -93,10 +101,11 @@ class DefaultDetector(LanguageDetector):
 
     @property
     def min_confidence(self) -> float:
-        """The probability the best candidate needs to be named."""
+        """The least probability with which a language is named (texts of any length)."""
         if self._min_confidence is not None:
             return self._min_confidence
-        return self._parts()[1].min_confidence
+        combiner = self._parts()[1]
+        return min(combiner.min_confidence, combiner.long_min_confidence or 1.0)
 
     def detect(self, text: str) -> Detection:
         if text.isascii():
@@ -141,11 +150,18 @@ class DefaultDetector(LanguageDetector):
             found = stage_probabilities(Opinions(**asked), candidates, stage, LIBRARY_LANGUAGES)
             if position < len(combiner.exits) and found.max() >= combiner.exits[position]:
                 break
+        if combiner.neighbours and self._neighbour_model is not None:
+            found = second_look(text, candidates, found, combiner.neighbours, self._neighbour_model)
         values = found.tolist()
         order = sorted(range(len(values)), key=values.__getitem__, reverse=True)
         confidence, best = values[order[0]], candidates[order[0]]
         scores = {candidates[i]: values[i] for i in order if candidates[i] != OTHER}
-        sure = best != OTHER and confidence >= self.min_confidence
+        needed = (
+            combiner.confidence_needed(text)
+            if self._min_confidence is None
+            else self._min_confidence
+        )
+        sure = best != OTHER and confidence >= needed
         return Detection(best if sure else UNDETERMINED, confidence, scores, script=script)
 
 
