@@ -129,4 +129,4 @@ def fit(
 def buckets_of(
     examples: Sequence[Example], bits: int = BITS, longest: int = LONGEST
 ) -> list[npt.NDArray[np.intp]]:
-    return [ngram_buckets(example.text[:MAX_CHARS], bits, longest) for example in examples]
+    return [ngram_buckets(example.text[-MAX_CHARS:], bits, longest) for example in examples]
