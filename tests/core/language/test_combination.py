@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 
-from core.language.char_ngrams import OTHER, NgramScores, shipped_model
+from core.language.char_ngrams import MAX_CHARS, OTHER, NgramScores, shipped_model
 from core.language.combination import (
     Opinions,
     features,
@@ -70,3 +70,13 @@ def test_each_stage_asks_only_the_models_its_features_read() -> None:
 
 def test_every_script_has_the_other_class() -> None:
     assert all(OTHER in codes for codes in shipped_combiner().candidates.values())
+
+
+def test_the_ngram_model_reads_a_long_texts_last_characters() -> None:
+    # A growing reply that turned to another language is read where it turned.
+    model = shipped_model()
+    french = "Nous avons marché le long du fleuve pendant toute la matinée, " * 6
+    english = "and then we walked back home along the river before it got dark. " * 5
+    text = french + english
+    assert len(english) >= MAX_CHARS
+    np.testing.assert_array_equal(model.scores(text).logits, model.scores(english).logits)

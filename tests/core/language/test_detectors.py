@@ -81,6 +81,7 @@ def test_the_default_on_cases_the_pipeline_needs(
         ("Ejo nzoja ku isoko kugura imboga n'imbuto hamwe n'abana banje.", "rn"),
         ("Ke rata go bala dibuka tse dintsi mo bosigong.", "tn"),
         ("Ke rata ho bala dibuka tse ngata bosiung.", "st"),
+        ("Ke rata go bala dipuku tše dintši bošego.", "nso"),
     ],
 )
 def test_the_default_tells_close_neighbours_apart(
