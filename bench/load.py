@@ -10,10 +10,11 @@ TGI runs in a child process (`bench.fake_tgi_process`) and reports TGI's default
 `max_concurrent_requests` (128), so beyond that requests wait in the pool's line. CPU per token
 is this process's CPU time over the tokens streamed; the bare client (one `TgiGenerator`, no
 dialog) is measured in the same run, at each model delay, as the baseline. Memory per reply in
-flight is the traced allocation peak while 200- and 2,000-token replies stream, divided by their
-number (a separate pass at 25 ms a token, slow enough that the process keeps up and no unread
-stream piles up in its buffers); the same figure for both lengths means bounded, and what it
-grows by a token between them is printed. `--profile FILE` writes a cProfile of the pipeline
+flight is the traced allocation peak while 200-, 1,000- and 2,000-token replies stream, divided
+by their number (a separate pass at 25 ms a token, slow enough that the process keeps up and no
+unread stream piles up in its buffers). The guards' state is full by 1,000 tokens (the
+repetition guard's 256-word window and its tables; `bench.guards` prints them), so what a reply
+grows by a token from 1,000 to 2,000 is printed: the reply's own text, as read and as shown. `--profile FILE` writes a cProfile of the pipeline
 runs (not the bare client's, nor the memory pass) for `python -m pstats FILE`.
 """
 
@@ -42,8 +43,9 @@ from core.generation.tgi import TgiGenerator
 from core.messages import ConversationRef, FinishReason, IncomingMessage, Sender
 
 # Memory per reply in flight is measured on replies of these lengths (tokens), streamed at
-# MEMORY_DELAY seconds a token so that they are all in flight together: flat means bounded.
-MEMORY_LENGTHS = (200, 2000)
+# MEMORY_DELAY seconds a token so that they are all in flight together. The growth is read
+# between the last two, once every guard's fixed window has filled.
+MEMORY_LENGTHS = (200, 1000, 2000)
 MEMORY_DELAY = 0.025
 ANSWERED = {FinishReason.STOP, FinishReason.LENGTH, FinishReason.CUT}
 
@@ -261,9 +263,12 @@ async def _print_memory(stores: list[str], redis_url: str, replies: int) -> None
             figures = ", ".join(
                 f"{n}-token reply {k:.0f} KiB" for n, k in zip(MEMORY_LENGTHS, kib, strict=True)
             )
-            shortest, longest_reply = MEMORY_LENGTHS[0], MEMORY_LENGTHS[-1]
-            growth = (kib[-1] - kib[0]) * 1024 / (longest_reply - shortest)
-            print(f"  {store:>7} store: {figures}; {growth:.0f} bytes more a token")
+            windows_full, longest_reply = MEMORY_LENGTHS[-2], MEMORY_LENGTHS[-1]
+            growth = (kib[-1] - kib[-2]) * 1024 / (longest_reply - windows_full)
+            print(
+                f"  {store:>7} store: {figures}; "
+                f"{growth:.0f} bytes more a token from {windows_full} tokens on"
+            )
 
 
 def _numbers(text: str) -> list[float]:

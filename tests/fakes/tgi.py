@@ -56,7 +56,7 @@ __all__ = [
     "fake_tokenize",
 ]
 
-_WAIT_LIMIT = 5.0  # seconds a test may wait for the fake before failing
+_WAIT_LIMIT = 30.0  # seconds a test may wait for the fake before failing (a bound, not a pause)
 
 
 @dataclass
@@ -271,11 +271,10 @@ class FakeTGI:
             return int(given)
         return self.info.max_total_tokens - len(fake_tokenize(call.inputs))
 
-    async def _hold(self, script: Script) -> None:
-        """Wait for the script's event; the handler is cancelled if the client disconnects."""
-        assert script.hang is not None
+    async def _hold(self, event: asyncio.Event) -> None:
+        """Wait for `event`; the handler is cancelled if the client disconnects."""
         waiters = [
-            asyncio.ensure_future(script.hang.wait()),
+            asyncio.ensure_future(event.wait()),
             asyncio.ensure_future(self._closing.wait()),
         ]
         try:
@@ -366,8 +365,10 @@ class FakeTGI:
         index: int,
         record: StreamRecord,
     ) -> None:
+        if script.pause is not None and index == script.pause_after:
+            await self._hold(script.pause)
         if script.hang is not None and index == script.hang_after:
-            await self._hold(script)
+            await self._hold(script.hang)
         if script.drop_after is not None and index == script.drop_after:
             # Close the socket mid-body: the chunked stream never gets its terminator.
             assert request.transport is not None
@@ -391,7 +392,7 @@ class FakeTGI:
     ) -> web.StreamResponse:
         call, script = self._prepare(request, body, stream=False)
         if script.hang is not None and script.hang_after == 0:
-            await self._hold(script)
+            await self._hold(script.hang)
         if script.drop_after is not None:
             assert request.transport is not None
             request.transport.close()

@@ -73,7 +73,8 @@ class Script:
     reply is shorter (as an SSE event on HTTP 200, the
     way TGI sends its errors; a 503 or `failure_as_status` answers with the HTTP status instead,
     like a gateway in front of TGI). `drop_after` closes the connection after that many tokens.
-    `hang` holds the reply before token `hang_after` until the event is set or the client leaves.
+    `hang` holds the reply before token `hang_after` until the event is set or the client leaves;
+    `pause` does the same before token `pause_after`, for a reply that stops twice.
     """
 
     reply: str | Sequence[str] = "Hello from the fake model."
@@ -84,6 +85,8 @@ class Script:
     drop_after: int | None = None
     hang: asyncio.Event | None = None
     hang_after: int = 0
+    pause: asyncio.Event | None = None
+    pause_after: int = 0
     seed: int = 42
 
     def tokens(self) -> list[str]:

@@ -79,16 +79,27 @@ async def assert_generation_cancelled(bloom: FakeTGI) -> None:
 async def test_obscenity_midway_is_replaced_before_it_is_shown(bloom: FakeTGI) -> None:
     safe_part = "Bonjour ! Voici ma réponse. "
     insult = "Espèce de c.o.n.n.a.r.d, va-t'en. "
-    # The server then waits: only a client that stops reading ends the stream.
+    shown = asyncio.Event()
+    # The model stops after the clean part until it is shown, so it cannot arrive in one read
+    # with the insult; then it waits again: only a client that stops reading ends the stream.
     bloom.enqueue(
         Script(
             reply=safe_part + insult + "Encore du texte.",
+            pause=shown,
+            pause_after=len(fake_tokenize(safe_part)),
             hang=asyncio.Event(),
             hang_after=len(fake_tokenize(safe_part + insult)),
         )
     )
-    snapshots, reply, dialog = await converse(bloom, [safety(WordListClassifier())], "Salut")
-    assert snapshots, "the clean words are shown while the reply streams"
+    async with TgiGenerator(bloom.url) as generator:
+        dialog = DialogManager(
+            generator=generator, store=MemoryStore(), guards=[safety(WordListClassifier())]
+        )
+        stream = dialog.handle(message("Salut"))
+        snapshots = [await asyncio.wait_for(anext(stream), 5)]  # the clean words, while paused
+        shown.set()
+        snapshots += [snapshot async for snapshot in stream]
+        reply = stream.reply
     # Words are shown as they are finished; the listed one never is.
     for snapshot in snapshots:
         assert (safe_part + "Espèce de").startswith(snapshot), snapshot
