@@ -121,8 +121,15 @@ class RecentHashes:
     def add(self, value: int) -> None:
         line = self._line
         line.append(value)
-        if len(line) - self._line_head > self._limit:
-            self._line_head = self._trim(line, self._line_head)
+        head = self._line_head
+        if len(line) - head > self._limit:
+            # One entry in, so at most one out: `_trim` inlined (a call per word of the reply).
+            self._forget(line[head])
+            head += 1
+            if head > len(line) // 2:
+                del line[:head]
+                head = 0
+            self._line_head = head
 
     def settle(self) -> None:
         """The open line is finished: its entries join the others'."""

@@ -312,10 +312,11 @@ class ProseReading:
         window = self._window
         # The span's words, its last two, its 3-word runs and where each last ended.
         span = self._span_words
-        last2 = span[-2] if len(span) >= 2 else None
+        held = len(span)  # words in `span`
+        last2 = span[-2] if held >= 2 else None
         last1 = span[-1] if span else None
         base = self._span_base
-        number = base + len(span)  # the next word's number in the span
+        number = base + held  # the next word's number in the span
         runs = self._span_runs
         run_ends = self._run_ends
         echo = self._echo_before
@@ -323,6 +324,7 @@ class ProseReading:
         words = self._run_words
         starts = self._run_starts
         n = self._ngram_words
+        running = len(words)  # words in `words`
         grams = self._grams
         remember = self._recent_grams.add
         repeated = self._repeated_phrase
@@ -350,17 +352,20 @@ class ProseReading:
             word = hash(match.group().casefold())
             key = hash((key, word))  # `_extended`
             length += 1
-            if len(prefixes) < window:
+            # The open sentence keeps its first `window` prefixes (`prefixes` holds
+            # `min(length, window)` of them).
+            if length <= window:
                 prefixes.append(key)
             if node is not None:
                 node = key if key in known else None
             span.append(word)
+            held += 1
             if last2 is not None:
                 run = hash((last2, last1, word))
                 runs.append(run)
                 echo = run_ends.get(run)
                 run_ends[run] = number
-                if len(span) > window:
+                if held > window:
                     # The span's first word is forgotten, and the run starting at it unless
                     # that run also ended later.
                     first = runs[0]
@@ -368,6 +373,7 @@ class ProseReading:
                         del run_ends[first]
                     del span[0]
                     del runs[0]
+                    held -= 1
                     base += 1
             else:
                 echo = None
@@ -375,10 +381,12 @@ class ProseReading:
             number += 1
             words.append(word)
             starts.append(start)
-            if len(words) > n:
+            if running == n:
                 del words[0]
                 del starts[0]
-            if len(words) == n:
+            else:
+                running += 1
+            if running == n:
                 gram = hash(tuple(words))
                 if gram not in grams:
                     grams[gram] = None

@@ -336,7 +336,7 @@ class LanguageGuardSession(GuardSession):
                     return verdict
                 break
             if not self._already_judged(segment.start, segment.end):
-                judgement = await self._judge_span(segment.start, segment.end)
+                judgement = await self._judge_span(segment.start, segment.end, finished=True)
                 if judgement.foreign:
                     return await self._drift(text, start, final=final)
             self._verified = segment.end
@@ -474,10 +474,12 @@ class LanguageGuardSession(GuardSession):
         best = max(detection.scores.items(), key=lambda item: item[1], default=None)
         return best is not None and is_close(best[0], self._target)
 
-    async def _judge_span(self, start: int, end: int) -> Judgement:
+    async def _judge_span(self, start: int, end: int, *, finished: bool = False) -> Judgement:
+        """The judgement of `text[start:end]`; `finished`: a complete sentence, of which only
+        whether it is foreign is read."""
         self._judged_to = end
         judgement = await self._judge.judge(
-            self._reply.masked(start, end), self._target, self.anchor
+            self._reply.masked(start, end), self._target, self.anchor, finished=finished
         )
         if self.anchor is None and self._target not in self._judge.detectable:
             self.anchor = judgement.settles

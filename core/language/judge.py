@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from core.language.detector import Detection, LanguageDetector
 from core.language.languages import BY_CODE, UNDETERMINED, is_close
+from core.language.quick_agreement import QuickAgreement
 
 # Fewer letters than this: too little to call a sentence foreign ("OK.", "Done!").
 MIN_LETTERS = 8
@@ -47,16 +48,32 @@ class SentenceJudge:
     def __init__(self, detector: LanguageDetector) -> None:
         self._detector = detector
         self.detectable = detector.languages
+        self._quick = QuickAgreement.of(detector)
 
     async def detect(self, masked: str) -> Detection:
         """The detector's view of a masked span."""
         return await self._detector.adetect(" ".join(masked.split()))
 
-    async def judge(self, masked: str, target: str, anchor: str | None) -> Judgement:
-        """Judge a masked sentence against the reply's target (or its anchor when "und")."""
+    async def judge(
+        self, masked: str, target: str, anchor: str | None, *, finished: bool = False
+    ) -> Judgement:
+        """Judge a masked sentence against the reply's target (or its anchor when "und").
+
+        `finished`: the sentence is complete and only whether it is foreign matters; a
+        sentence that is not is then judged neither foreign nor agreeing when telling which
+        would take the detector's costliest stage (`quick_agreement`).
+        """
         letters = sum(map(str.isalpha, masked))
         if letters < MIN_LETTERS:
             return NEUTRAL
+        if self._quick is not None and target in self.detectable:
+            # Most sentences are in the target language: a plain yes costs a fraction of a
+            # full detection, and the answer is the one the full detector would give.
+            quick = self._quick.answer(" ".join(masked.split()), target, finished=finished)
+            if quick.agrees is not None:
+                return Judgement(agrees=True, detection=quick.agrees)
+            if quick.not_foreign:
+                return NEUTRAL
         return self.decide(await self.detect(masked), target, anchor, masked)
 
     def decide(self, found: Detection, target: str, anchor: str | None, masked: str) -> Judgement:

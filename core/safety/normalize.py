@@ -233,6 +233,18 @@ def _settled_part(
     return tuple(_spelled(merged)), tuple(letters)
 
 
+# Parts up to this long settle the same way whenever no single letters are open before them.
+SHORT_PART = _CACHED_PART
+
+
+def settled_part(
+    part: str, fold_accents: bool
+) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """What `TokenStream.settle` makes of `part` (at most `SHORT_PART` long) when no single
+    letters are open: the tokens it completes and the letters it leaves open (cached)."""
+    return _settled_part(part, fold_accents)
+
+
 class TokenStream:
     """`word_tokens` of a growing text, tokenised part by part so each part is read once.
 
@@ -248,6 +260,10 @@ class TokenStream:
     def open_run(self) -> bool:
         """Whether single letters at the end of the settled parts may still spell a word."""
         return bool(self._letters)
+
+    def open_letters(self, letters: Sequence[str]) -> None:
+        """Take the single letters a part settled elsewhere (`settled_part`) left open."""
+        self._letters = list(letters)
 
     def settle(self, part: str) -> Sequence[tuple[str, ...]]:
         """The tokens `part` completes; no later text can change them."""

@@ -32,7 +32,13 @@ from core.safety.base import Role, SafetyClassifier, SafetyVerdict, TextWatcher
 from core.safety.categories import HATE
 from core.safety.list_cues import Cues
 from core.safety.list_exceptions import ExceptionPhrases
-from core.safety.normalize import TokenStream, restart_points, word_tokens
+from core.safety.normalize import (
+    SHORT_PART,
+    TokenStream,
+    restart_points,
+    settled_part,
+    word_tokens,
+)
 from core.safety.wordlist_files import (
     CUE_SECTIONS,
     Entry,
@@ -141,6 +147,9 @@ class _CompiledList:
         self.reach = max(self.longest, self.exceptions.longest)
         # Most words start no entry: one look-up rules out every window they start.
         self.first_words = frozenset(key[0] for key in self.index)
+        # The first words of entries of several words: a window that is none of these (nor an
+        # entry) starts no entry, however many words follow it.
+        self.entry_prefixes = frozenset(key[:n] for key in self.index for n in range(1, len(key)))
         # The first words of entries of several words, or of exception phrases: text ending in
         # them may go on to one.
         self._beginnings = (
@@ -208,8 +217,10 @@ class _Folding:
     `beginnings`: the first words of every entry or exception phrase longer than them;
     `starters` and `enders`: the first and the last words of those beginnings (text whose last
     word is no ender cannot go on to a listed phrase, which settles most words with one
-    look-up); `first_words`: the first words of every entry; `reach`: how far back a window
-    may start and still be decided by a new token.
+    look-up); `first_words`: the first words of every entry; `entry_prefixes`: the first
+    words of every entry of more words; `held_words`: the first words of the entries an
+    exception phrase may hold undecided; `reach`: how far back a window may start and still be
+    decided by a new token.
     """
 
     lists: tuple[_CompiledList, ...]
@@ -218,6 +229,8 @@ class _Folding:
     enders: frozenset[str]
     longest_beginning: int
     first_words: frozenset[str]
+    entry_prefixes: frozenset[tuple[str, ...]]
+    held_words: frozenset[str]
     reach: int
 
 
@@ -240,11 +253,67 @@ def _foldings(lists: tuple[_CompiledList, ...]) -> tuple[tuple[bool, _Folding], 
                     enders=frozenset(key[-1] for key in beginnings),
                     longest_beginning=max((len(key) for key in beginnings), default=0),
                     first_words=frozenset().union(*(compiled.first_words for compiled in group)),
+                    entry_prefixes=frozenset().union(
+                        *(compiled.entry_prefixes for compiled in group)
+                    ),
+                    held_words=frozenset().union(
+                        *(compiled.exceptions.first_words for compiled in group)
+                    ),
                     reach=max(compiled.reach for compiled in group),
                 ),
             )
         )
     return tuple(foldings)
+
+
+def _summary(new: Sequence[_Token], folding: _Folding) -> tuple[Sequence[_Token], int]:
+    """`new` with the offset of its last token that starts an entry of `folding`'s lists, or -1."""
+    first_words = folding.first_words
+    last = -1
+    for offset, token in enumerate(new):
+        # Most tokens have one spelling, and most start no entry.
+        if token[0][1] in first_words or (
+            len(token) > 1 and any(squeezed in first_words for _, squeezed in token)
+        ):
+            last = offset
+    return new, last
+
+
+def _may_decide(folding: _Folding, tokens: Sequence[_Token], first_new: int) -> bool:
+    """Whether a token from `first_new` on may decide a match (`_CompiledList.matches` finds
+    nothing otherwise): a window starting before it reaches it only if the tokens up to it
+    begin an entry of more words, in some spelling, or an exception phrase may hold one."""
+    first_words = folding.first_words
+    for start in range(max(0, first_new - folding.reach + 1), len(tokens)):
+        token = tokens[start]
+        if token[0][1] not in first_words and (
+            len(token) == 1 or not any(squeezed in first_words for _, squeezed in token)
+        ):
+            continue
+        if start >= first_new or any(squeezed in folding.held_words for _, squeezed in token):
+            return True
+        window = tokens[start:first_new]
+        if all(len(token) == 1 for token in window):
+            if tuple(token[0][1] for token in window) in folding.entry_prefixes:
+                return True
+        elif any(
+            tuple(squeezed for _, squeezed in spelling) in folding.entry_prefixes
+            for spelling in itertools.product(*window)
+        ):
+            return True
+    return False
+
+
+@lru_cache(maxsize=16384)
+def _short_part(
+    part: str, fold: bool, folding: _Folding
+) -> tuple[tuple[_Token, ...], tuple[str, ...], int]:
+    """A short part settled with no letters open, in one folding: its prepared tokens, the
+    letters it leaves open and the offset of its last token that starts an entry (or -1),
+    worked out once per process: words recur, and most of a reply's parts are one word."""
+    tokens, letters = settled_part(part, fold)
+    new = _prepared_part(tokens)
+    return new, letters, _summary(new, folding)[1]
 
 
 class _Lane:
@@ -254,9 +323,19 @@ class _Lane:
     a dict per field keyed by the folding cost a look-up per field and word.
     """
 
-    __slots__ = ("context", "dropped", "folding", "last_start", "open_run", "starts", "stream")
+    __slots__ = (
+        "context",
+        "dropped",
+        "fold",
+        "folding",
+        "last_start",
+        "open_run",
+        "starts",
+        "stream",
+    )
 
     def __init__(self, fold: bool, folding: _Folding) -> None:
+        self.fold = fold
         self.folding = folding
         self.stream = TokenStream(fold_accents=fold)
         # The last settled tokens, which a window may join to later ones, and where the text
@@ -327,48 +406,70 @@ class _WordListWatcher(TextWatcher):
         points = restart_points(text, self._read, len(text))
         if not points:
             return False
-        # Word by word, so that each token knows where its word starts.
-        for end in points:
-            self._settle_part(text, self._read, end)
-            self._read = end
+        for lane in self._lanes:
+            self._settle_lane(lane, text, self._read, points)
+        self._read = points[-1]
         return True
 
-    def _settle_part(self, text: str, start: int, end: int) -> None:
-        part = text[start:end]
-        for lane in self._lanes:
-            stream = lane.stream
-            was_open = stream.open_run
-            settled = stream.settle(part)
-            # `settle` answers a part it has seen before with the same tuple.
-            new = _prepared_part(settled) if isinstance(settled, tuple) else _prepared(settled)
+    def _settle_lane(self, lane: _Lane, text: str, start: int, points: list[int]) -> None:
+        """Settle the parts of `text` from `start` ending at `points`, in one accent folding.
+
+        Part by part (a word, usually), so that each token knows where its word starts. Every
+        part of a batch goes through one lane before the next lane's turn: the lane's state is
+        held in locals for the batch and written back once, not read and written per word.
+        """
+        stream = lane.stream
+        folding = lane.folding
+        fold = lane.fold
+        context = lane.context
+        starts = lane.starts
+        reach = folding.reach
+        size = self._context_size
+        found = self._found
+        dropped = lane.dropped
+        last_start = lane.last_start
+        open_run = lane.open_run
+        was_open = stream.open_run
+        new: Sequence[_Token]
+        for end in points:
+            part = text[start:end]
+            if not was_open and len(part) <= SHORT_PART:
+                new, letters, last = _short_part(part, fold, folding)
+                if letters:
+                    stream.open_letters(letters)
+                now_open = bool(letters)
+            else:
+                new, last = _summary(_prepared(stream.settle(part)), folding)
+                now_open = stream.open_run
             if new:
                 # The context list is extended in place and trimmed from the front: no copy of
                 # it per word.
-                context = lane.context
                 first_new = len(context)
                 context += new
-                folding = lane.folding
-                first_words = folding.first_words
-                counted = lane.dropped + first_new
-                for offset, token in enumerate(new):
-                    if token[0][1] in first_words or (
-                        len(token) > 1 and any(squeezed in first_words for _, squeezed in token)
-                    ):
-                        lane.last_start = counted + offset
+                counted = dropped + first_new
+                if last >= 0:
+                    last_start = counted + last
                 # Most words start no entry, nor do the few before them: nothing to match.
-                if lane.last_start > counted - folding.reach:
-                    lane.match(context, self._found, first_new, final=False)
-                starts = lane.starts
-                starts += [start] * len(new)
-                excess = len(context) - self._context_size
+                if last_start > counted - reach and _may_decide(folding, context, first_new):
+                    lane.match(context, found, first_new, final=False)
+                if len(new) == 1:
+                    starts.append(start)
+                else:
+                    starts += [start] * len(new)
+                excess = len(context) - size
                 if excess > 0:
                     del context[:excess], starts[:excess]
-                    lane.dropped += excess
-            if not stream.open_run:
-                lane.open_run = None
+                    dropped += excess
+            if not now_open:
+                open_run = None
             elif not was_open or new:
                 # A run opened in this part (or closed and another opened): it starts in it.
-                lane.open_run = start
+                open_run = start
+            was_open = now_open
+            start = end
+        lane.dropped = dropped
+        lane.last_start = last_start
+        lane.open_run = open_run
 
     def _shown_end(self) -> int:
         """The settled text less a tail that may begin a listed phrase or spaced-out word."""
