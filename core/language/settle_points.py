@@ -134,6 +134,8 @@ def can_settle(point: int, text: str, stages: list[str], found: list[Fence]) -> 
 
 def _quotation_open(point: int, line: int, stages: list[str]) -> bool:
     before, after = stages[_BEFORE_QUOTES], stages[_BEFORE_QUOTES + 1]
+    if _QUOTE_OPENER.search(before, line, point) is None:
+        return False  # every quotation starts with an opening mark: none on the line before it
     for quotation in QUOTED.finditer(before, line, point + _QUOTE_REACH + 1):
         if quotation.start() >= point:
             break
