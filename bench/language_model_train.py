@@ -7,7 +7,9 @@ Run (the sources are listed in core/data/language/SOURCES.md, with how to obtain
 
 Writes core/data/language/char_ngrams.npz (the n-gram model, `bench/language_ngram_train.py`)
 and combiner.json, and prints the accuracy/coverage curve of the fitted combination on the
-tuning part, from which its thresholds are chosen. The n-gram scores the combination is fitted
+tuning part and the naming threshold the issue's criterion chooses on it
+(`bench/language_threshold.py`; `--min-confidence` gives the one `bench.language_eval --curve`
+chooses on the dev part instead). The n-gram scores the combination is fitted
 on are out of fold: each comes from a model trained without that text.
 Only the tuning part of the shared data is read (see bench/language_data.py); dev is left for
 bench/language_eval.py.
@@ -44,20 +46,20 @@ from bench.language_ngram_train import (
     fit,
     with_crops,
 )
+from bench.language_threshold import CRITERION, Answer, Point, choose
+from bench.language_threshold import curve as threshold_curve
 from core.language.char_ngrams import NEIGHBOURS_FILE, OTHER, WEIGHTS_FILE, CharNgramModel
 from core.language.combination import (
     COMBINER_FILE,
-    SHORT_TEXT_WORDS,
     STAGE_FEATURES,
     TRUSTED_FEATURES,
     Combiner,
     Opinions,
     StageWeights,
     features,
-    is_long,
     probabilities,
 )
-from core.language.languages import BY_CODE, reply_language
+from core.language.languages import BY_CODE, UNDETERMINED, reply_language
 from core.language.library_detectors import (
     LIBRARY_LANGUAGES,
     Cld2Guess,
@@ -69,7 +71,7 @@ from core.language.library_detectors import (
 PACKAGE_DATA = Path(__file__).resolve().parent.parent / "core" / "data" / "language"
 FOLDS = 4
 SHARED_SCRIPTS = ("Latin", "Arabic", "Devanagari", "Bengali")
-# A wrong language costs this many "not sure" answers when thresholds are chosen.
+# A wrong language costs this many "not sure" answers when the stage exits are chosen.
 WRONG_COST = 3.0
 # Stage 1 may answer alone while the combination loses at most this share of its score.
 STAGE_EXIT_SLACK = 0.001
@@ -372,7 +374,8 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument(
         "--min-confidence",
         type=float,
-        help="naming threshold read off `bench.language_eval --curve` (default: chosen on tuning)",
+        help="naming threshold chosen by `bench.language_eval --curve` on the dev part "
+        "(default: the same criterion on the tuning part, out of fold)",
     )
     parser.add_argument(
         "--out", type=Path, default=PACKAGE_DATA, help="folder for the weights (package data)"
@@ -443,29 +446,28 @@ def main(argv: Iterable[str] | None = None) -> None:
         fitted = dict(zip(names, np.round(stage.weights, 3).tolist(), strict=True))
         print(f"stage {len(stages)} weights:", fitted)
 
-    def cost(
-        best: Sequence[str],
-        confidence: npt.NDArray[np.float64],
-        threshold: float,
-        keep: npt.NDArray[np.bool_] | None = None,
-    ) -> float:
-        """The weighted score of naming at `threshold` (on the rows `keep`, else all)."""
+    def cost(best: Sequence[str], confidence: npt.NDArray[np.float64], threshold: float) -> float:
+        """The weighted score of naming at `threshold`."""
         right = np.array([a == b for a, b in zip(best, labels, strict=True)])
         named = np.array([a != OTHER for a in best]) & (confidence >= threshold)
         other = np.array([label == OTHER for label in labels])
         # Right: a named language that is correct, or "und" for text in another language.
         gained = (named & right) | (~named & other)
         lost = named & ~right
-        kept = weights if keep is None else weights * keep
-        return float((kept * (gained - WRONG_COST * lost)).sum() / kept.sum())
+        return float((weights * (gained - WRONG_COST * lost)).sum() / weights.sum())
 
-    thresholds = np.arange(0.30, 0.995, 0.01)
+    kinds = [example.kind for example, _, _ in rows]
+
+    def chosen_point(best: Sequence[str], confidence: npt.NDArray[np.float64]) -> Point:
+        """The threshold the issue's criterion chooses on these out-of-fold answers."""
+        return choose(threshold_curve(criterion_answers(labels, kinds, best, confidence)))
+
     last_best, last_confidence = answers[-1]
-    scored = [cost(last_best, last_confidence, threshold) for threshold in thresholds]
-    min_confidence = float(thresholds[int(np.argmax(scored))])
-    if args.min_confidence is not None:
-        print(f"naming threshold on tuning: {min_confidence:.2f}; given: {args.min_confidence}")
-        min_confidence = args.min_confidence
+    min_confidence = (
+        chosen_point(last_best, last_confidence).threshold
+        if args.min_confidence is None
+        else args.min_confidence
+    )
     full = cost(last_best, last_confidence, min_confidence)
     # Earliest stages first: each answers alone from the lowest probability that keeps the
     # pipeline within STAGE_EXIT_SLACK of always running every stage.
@@ -478,7 +480,7 @@ def main(argv: Iterable[str] | None = None) -> None:
                 chosen = float(exit_at)
                 break
         exits.append(round(chosen, 2))
-    print(f"min_confidence {min_confidence:.2f}; stage exits {exits}")
+    print(f"stage exits {exits} (at the naming threshold {min_confidence:.2f})")
     # The second look at close neighbours, on the probabilities the cascade answers with.
     texts = [example.text for example, _, _ in rows]
     found = cascade_vectors(answers, vectors, exits)
@@ -489,27 +491,22 @@ def main(argv: Iterable[str] | None = None) -> None:
     found = refined(texts, groups, found, neighbours, row_models)
     best = [group[int(vector.argmax())] for group, vector in zip(groups, found, strict=True)]
     confidence = np.array([float(vector.max()) for vector in found])
-    # One naming threshold for short texts and one for longer ones: the combination's
-    # probabilities are not equally well calibrated on both, so the cost is best at different
-    # thresholds.
-    long_text = np.array([is_long(text) for text in texts])
-    picked: list[float] = []
-    for keep in (~long_text, long_text):
-        scored = [cost(best, confidence, threshold, keep) for threshold in thresholds]
-        picked.append(round(float(thresholds[int(np.argmax(scored))]), 2))
-    min_confidence, long_min_confidence = picked
-    if args.min_confidence is not None:
-        print(f"naming thresholds on tuning: {picked}; given: {args.min_confidence}")
-        min_confidence = long_min_confidence = args.min_confidence
+    # One naming threshold for texts of every length, by the criterion the figures are read
+    # with (`bench/language_threshold.py`).
+    picked = chosen_point(best, confidence)
     print(
-        f"naming thresholds with the second look at close neighbours: {min_confidence:.2f}, "
-        f"{long_min_confidence:.2f} for texts of more than {SHORT_TEXT_WORDS} words"
+        f"naming threshold on tuning (out of fold, with the second look): {picked.threshold:.2f}, "
+        f"{picked.at_target} of {picked.measured} languages at 99.5 % right on sentences"
     )
-    confidence_needed = np.where(long_text, long_min_confidence, min_confidence)
-    kinds = np.array([example.kind for example, _, _ in rows])
+    print(CRITERION)
+    min_confidence = picked.threshold
+    if args.min_confidence is not None:
+        print(f"given: {args.min_confidence}")
+        min_confidence = args.min_confidence
+    kind_of = np.array(kinds)
     bloom = np.array([label != OTHER for label in labels])
     for kind in ("sentence", "short"):
-        chosen_rows = (kinds == kind) & bloom
+        chosen_rows = (kind_of == kind) & bloom
         print(
             f"accuracy/coverage on tuning {kind}s in BLOOM languages (threshold: right% wrong% und%)"
         )
@@ -522,19 +519,32 @@ def main(argv: Iterable[str] | None = None) -> None:
                 f"  {threshold:.2f}: {right * 100:6.2f} {wrong * 100:5.2f} {(1 - right - wrong) * 100:6.2f}"
             )
     others = ~bloom
-    named_other = np.array([b != OTHER for b in best]) & (confidence >= confidence_needed) & others
+    named_other = np.array([b != OTHER for b in best]) & (confidence >= min_confidence) & others
     print(
         f"UDHR text in languages outside BLOOM named as a BLOOM language: {named_other.sum() / others.sum() * 100:.1f}%"
     )
-    combiner = Combiner(
-        tuple(stages), tuple(exits), min_confidence, candidates, neighbours, long_min_confidence
-    )
+    combiner = Combiner(tuple(stages), tuple(exits), min_confidence, candidates, neighbours)
     (args.out / COMBINER_FILE).write_text(
         json.dumps(combiner.to_json(), indent=1) + "\n", encoding="utf-8"
     )
     print(
         f"wrote {args.out / WEIGHTS_FILE}, {args.out / NEIGHBOURS_FILE} and {args.out / COMBINER_FILE}"
     )
+
+
+def criterion_answers(
+    labels: Sequence[str],
+    kinds: Sequence[str],
+    best: Sequence[str],
+    confidence: npt.NDArray[np.float64],
+) -> list[Answer]:
+    """The answers on BLOOM-language texts, as the threshold criterion reads them ("other" as
+    best names nothing at any threshold)."""
+    return [
+        Answer(label, label, kind, UNDETERMINED if answer == OTHER else answer, float(value))
+        for label, kind, answer, value in zip(labels, kinds, best, confidence, strict=True)
+        if label != OTHER
+    ]
 
 
 def best_answers(

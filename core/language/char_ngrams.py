@@ -32,6 +32,8 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 _PRIME = np.uint64(1000003)
 # Added at each order so a short n-gram and a longer one rarely share a hash.
 _ORDER_SALT = [np.uint64(order * 0x9E3779B97F4A7C15 % 2**64) for order in range(8)]
+# The shift that keeps the top `bits` bits of a 64-bit hash, by `bits`.
+_SHIFTS = [np.uint64(64 - bits) for bits in range(65)]
 WEIGHTS_FILE = "char_ngrams.npz"
 # The second model, for close neighbours only (`core/language/neighbours.py`).
 NEIGHBOURS_FILE = "neighbour_ngrams.npz"
@@ -47,30 +49,72 @@ def words_only(text: str) -> str:
     return " " + _SEPARATORS.sub(" ", text.lower()).strip() + " "
 
 
+# For Latin-1 text, `words_only` as one byte translation: separators to spaces, capitals to
+# small (every small letter of a Latin-1 capital is in Latin-1 too).
+_LATIN1_WORDS = bytes(
+    32 if _SEPARATORS.match(chr(code)) else ord(chr(code).lower()) for code in range(256)
+)
+_LATIN1_END = "\xff"
+
+
+def code_points(text: str) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint32]:
+    """The code points of `words_only(text)`; for Latin-1 text (English, French, Spanish,
+    Portuguese... most messages) without building that string or running the regular
+    expression: its bytes are its code points."""
+    if text.isascii() or max(text) <= _LATIN1_END:
+        words = text.encode("latin-1").translate(_LATIN1_WORDS).split()
+        return np.frombuffer(b" " + b" ".join(words) + b" ", dtype=np.uint8)
+    return np.frombuffer(words_only(text).encode("utf-32-le"), dtype=np.uint32)
+
+
 def ngram_buckets(text: str, bits: int, longest: int = MAX_ORDER) -> npt.NDArray[np.intp]:
     """The hash bucket (of 2**bits) of every character n-gram of `text`, all orders together."""
-    points = np.frombuffer(words_only(text).encode("utf-32-le"), dtype=np.uint32)
+    points = code_points(text)
     size = len(points)
     orders = min(longest, size)
     # Every order's hashes in one buffer: `size` unigrams, then `size - 1` bigrams...
     hashed = np.empty(orders * size - orders * (orders - 1) // 2, dtype=np.uint64)
     hashed[:size] = points
-    start, previous = size, hashed[:size]
-    # Each order extends the previous one's hashes by one character (a rolling polynomial).
-    # Unsigned array arithmetic wraps around silently: no `np.errstate` needed (it costs more
-    # than the arithmetic).
+    # The code points as 64-bit numbers (read below before the buffer is mixed): adding
+    # numbers of one type is faster than casting at every order.
+    wide = previous = hashed[:size]
+    start = size
+    # Each order extends the previous one's hashes by one character (a rolling polynomial);
+    # each order's salt is added to all its hashes at once below. Unsigned array arithmetic
+    # wraps around silently: no `np.errstate` needed (it costs more than the arithmetic).
     for order in range(2, orders + 1):
         current = hashed[start : start + len(previous) - 1]
         np.multiply(previous[:-1], _PRIME, out=current)
-        current += points[order - 1 :]
-        current += _ORDER_SALT[order]
+        current += wide[order - 1 :]
         start, previous = start + len(current), current
+    if orders > 1:
+        hashed += _salts(size, orders)
     hashed *= _MIX
     # Multiplicative hashing: the top bits of the product are the best mixed. The buckets are far
     # below 2**63, so the unsigned array is read as signed indices in place rather than copied.
-    hashed >>= np.uint64(64 - bits)
+    hashed >>= _SHIFTS[bits]
     found_buckets: npt.NDArray[np.intp] = hashed.view(np.intp)
     return found_buckets
+
+
+_SALTS: dict[tuple[int, int], npt.NDArray[np.uint64]] = {}
+
+
+def _salts(size: int, orders: int) -> npt.NDArray[np.uint64]:
+    """What the salts add to each hash of `ngram_buckets` for a text of `size` code points.
+
+    An order-k hash is the order below times `_PRIME`, plus a code point, plus
+    `_ORDER_SALT[k]`; the salts' part of it is the same for every n-gram of that order
+    (modulo 2**64), so one array holds it for all orders at once."""
+    found = _SALTS.get((size, orders))
+    if found is None:
+        blocks, salt = [], 0
+        for order in range(1, orders + 1):
+            if order > 1:
+                salt = (salt * int(_PRIME) + int(_ORDER_SALT[order])) % 2**64
+            blocks.append(np.full(size - order + 1, salt, dtype=np.uint64))
+        found = _SALTS[(size, orders)] = np.concatenate(blocks)
+    return found
 
 
 @dataclass(frozen=True)
@@ -145,7 +189,8 @@ class CharNgramModel:
             return NgramScores(
                 languages, np.ones(count, np.float32) @ weights[buckets] + bias, count
             )
-        logits = ones @ np.take(weights, buckets, axis=0, out=rows) + bias
+        logits = ones @ np.take(weights, buckets, axis=0, out=rows)
+        logits += bias
         return NgramScores(languages, logits, count)
 
     def _rows(self, count: int, width: int) -> npt.NDArray[np.float32] | None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from core.language.char_ngrams import NEIGHBOURS_FILE, OTHER, CharNgramModel, shipped_model
 from core.language.combination import (
+    NGRAM_FEATURES,
     Combiner,
     Opinions,
+    ngram_stage_probabilities,
     opinions_needed,
     shipped_combiner,
     stage_probabilities,
@@ -22,6 +27,7 @@ from core.language.library_detectors import (
     py3langid_distribution,
     shared_lingua,
 )
+from core.language.masking import SPAN_PATTERNS, blank_all
 from core.language.neighbours import second_look
 from core.language.scripts import (
     SINGLE_LANGUAGE_SCRIPTS,
@@ -37,8 +43,19 @@ MIN_LETTERS = 4
 MIN_HAN = 2
 # Text made of fewer different letters than this ("w1 w2 w3", "aaa aaa") is not language.
 MIN_DISTINCT_LETTERS = 3
-# Every ASCII character that is not a letter, for counting the letters of ASCII text at C speed.
-_ASCII_NOT_LETTERS = bytes(code for code in range(128) if not chr(code).isalpha())
+# The Latin-1 characters `scripts.letter_scripts` counts as letters of another script, and
+# every other Latin-1 character it does not count as a Latin letter: for counting the letters
+# of Latin-1 text (most messages) at C speed.
+_LATIN1_OTHER_LETTERS = "\xaa\xb5\xba"
+_LATIN1_NOT_LATIN = bytes(code for code in range(256) if letter_scripts(chr(code))[0] != "Latin")
+_LATIN1_END = "\xff"
+# Asides in brackets: a list of names, a formula, a gloss in another language.
+_ASIDE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+# A text read as a language outside BLOOM is read again without its bracketed asides, numbers,
+# quotes, code and links when at least this many letters are left: fewer say too little.
+# Capitalised words stay: in German and its kin they are the nouns, and without them the
+# function words left read as a BLOOM language.
+MIN_PROSE_LETTERS = 12
 
 
 class DefaultDetector(LanguageDetector):
@@ -53,8 +70,11 @@ class DefaultDetector(LanguageDetector):
     before leave it unsure; when the best candidate is one of a few close neighbours (isiXhosa
     and isiZulu, the Sotho-Tswana languages, Kinyarwanda and Kirundi), a second n-gram model
     trained on them alone shares their probability out again (`neighbours.second_look`). The
-    best candidate is the answer when its probability reaches the combiner's threshold for a
-    text of its length (`Combiner.confidence_needed`), or `min_confidence` when given. Twi is answered as Akan, its reply language
+    best candidate is the answer when its probability reaches the combiner's threshold
+    (`Combiner.min_confidence`, or `min_confidence` when given). When the best candidate is
+    "other", the text is read again without its bracketed asides and what `masking` blanks as
+    spans (numbers, quotes, code, links): a bracketed list of foreign names or a formula in a
+    BLOOM sentence can outweigh its own words. Twi is answered as Akan, its reply language
     (`languages.reply_language`).
     """
 
@@ -72,6 +92,8 @@ class DefaultDetector(LanguageDetector):
         self._combiner = combiner
         self._min_confidence = min_confidence
         self._neighbour_model = neighbour_model
+        # The languages of the combiner's groups of close neighbours (`neighbours.second_look`).
+        self._grouped = frozenset() if combiner is None else _grouped(combiner)
 
     def load(self) -> None:
         """Load every model now (a few seconds, mostly lingua) rather than on first use."""
@@ -86,6 +108,7 @@ class DefaultDetector(LanguageDetector):
             self._model = shipped_model()
         if self._combiner is None:
             self._combiner = shipped_combiner()
+            self._grouped = _grouped(self._combiner)
         if self._neighbour_model is None and self._combiner.neighbours:
             self._neighbour_model = shipped_model(NEIGHBOURS_FILE)
         return self._model, self._combiner
@@ -101,17 +124,15 @@ class DefaultDetector(LanguageDetector):
 
     @property
     def min_confidence(self) -> float:
-        """The least probability with which a language is named (texts of any length)."""
+        """The least probability with which a language is named."""
         if self._min_confidence is not None:
             return self._min_confidence
-        combiner = self._parts()[1]
-        return min(combiner.min_confidence, combiner.long_min_confidence or 1.0)
+        return self._parts()[1].min_confidence
 
     def detect(self, text: str) -> Detection:
-        if text.isascii():
-            # Most messages: every letter is Latin, counted without a per-character loop.
-            script, count = "Latin", len(text.encode("ascii").translate(None, _ASCII_NOT_LETTERS))
-            total = count
+        latin = _latin1_letters(text)
+        if latin is not None:
+            script, count, total = "Latin", latin, latin
         else:
             found, count, total = letter_scripts(text)
             script = found or ""
@@ -138,29 +159,50 @@ class DefaultDetector(LanguageDetector):
         return self.combine(text, script, candidates)
 
     def combine(self, text: str, script: str, candidates: tuple[str, ...]) -> Detection:
-        """The combination's answer among `candidates` (the languages of `script`)."""
+        """The combination's answer among `candidates` (the languages of `script`), from the
+        text's prose when the whole text reads as a language outside BLOOM."""
+        found = self._combined(text, script, candidates)
+        if found.sure or not found.scores or found.confidence <= max(found.scores.values()):
+            return found
+        # The best candidate is "other": read the text again without its asides, once.
+        rest = " ".join(blank_all(SPAN_PATTERNS, _ASIDE.sub(" ", text)).split())
+        if rest == text or sum(map(str.isalpha, rest)) < MIN_PROSE_LETTERS:
+            return found
+        again = self._combined(rest, script, candidates)
+        return again if again.sure else found
+
+    def _combined(self, text: str, script: str, candidates: tuple[str, ...]) -> Detection:
         model, combiner = self._parts()
         # The cheapest models first; each later stage asks the models it adds only when the
         # stages before it leave the answer open.
         asked: dict[str, Any] = {}
+        values: list[float] = []
         for position, stage in enumerate(combiner.stages):
             for field in opinions_needed(stage.features):
                 if field not in asked:
                     asked[field] = _ASK[field](model, text, candidates)
-            found = stage_probabilities(Opinions(**asked), candidates, stage, LIBRARY_LANGUAGES)
-            if position < len(combiner.exits) and found.max() >= combiner.exits[position]:
+            grams = asked.get("ngrams")
+            if stage.features == NGRAM_FEATURES and grams is not None and grams.ngrams:
+                # Most texts are settled here: in plain floats, without array calls.
+                values = ngram_stage_probabilities(grams, candidates, stage, LIBRARY_LANGUAGES)
+            else:
+                values = stage_probabilities(
+                    Opinions(**asked), candidates, stage, LIBRARY_LANGUAGES
+                ).tolist()
+            if position < len(combiner.exits) and max(values) >= combiner.exits[position]:
                 break
-        if combiner.neighbours and self._neighbour_model is not None:
-            found = second_look(text, candidates, found, combiner.neighbours, self._neighbour_model)
-        values = found.tolist()
-        order = sorted(range(len(values)), key=values.__getitem__, reverse=True)
-        confidence, best = values[order[0]], candidates[order[0]]
-        scores = {candidates[i]: values[i] for i in order if candidates[i] != OTHER}
-        needed = (
-            combiner.confidence_needed(text)
-            if self._min_confidence is None
-            else self._min_confidence
-        )
+        # Best first (pairs compare by probability, then by code: one sort without a key).
+        ranked = sorted(zip(values, candidates, strict=True), reverse=True)
+        if ranked[0][1] in self._grouped and self._neighbour_model is not None:
+            found = np.array(values)
+            refined = second_look(
+                text, candidates, found, combiner.neighbours, self._neighbour_model
+            )
+            if refined is not found:
+                ranked = sorted(zip(refined.tolist(), candidates, strict=True), reverse=True)
+        confidence, best = ranked[0]
+        scores = {code: value for value, code in ranked if code != OTHER}
+        needed = combiner.min_confidence if self._min_confidence is None else self._min_confidence
         sure = best != OTHER and confidence >= needed
         return Detection(best if sure else UNDETERMINED, confidence, scores, script=script)
 
@@ -172,6 +214,22 @@ _ASK: dict[str, Callable[[CharNgramModel, str, tuple[str, ...]], Any]] = {
     "py3langid": lambda model, text, candidates: py3langid_distribution(text),
     "lingua": lambda model, text, candidates: lingua_distribution(text),
 }
+
+
+def _latin1_letters(text: str) -> int | None:
+    """The letters of `text` when it is Latin-1 and every letter in it is Latin, as
+    `letter_scripts` counts them; None otherwise."""
+    if not text.isascii() and (max(text) > _LATIN1_END or _has_any(text, _LATIN1_OTHER_LETTERS)):
+        return None
+    return len(text.encode("latin-1").translate(None, _LATIN1_NOT_LATIN))
+
+
+def _has_any(text: str, chars: str) -> bool:
+    return any(char in text for char in chars)
+
+
+def _grouped(combiner: Combiner) -> frozenset[str]:
+    return frozenset(code for group in combiner.neighbours for code in group.languages)
 
 
 def _has_distinct_letters(text: str, needed: int) -> bool:

@@ -145,9 +145,7 @@ class QuickAgreement:
         grams = self._model.scores(text, among=stage.candidates)
         first = _first_stage(grams, stage)
         needed = (
-            self._combiner.confidence_needed(text)
-            if self._min_confidence is None
-            else self._min_confidence
+            self._combiner.min_confidence if self._min_confidence is None else self._min_confidence
         )
         named = _named(first[row], max(self._exit, needed), target, script)
         if named is not None:

@@ -5,13 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.language.char_ngrams import NEIGHBOURS_FILE, CharNgramModel, shipped_model
-from core.language.combination import (
-    Combiner,
-    NeighbourGroup,
-    StageWeights,
-    is_long,
-    shipped_combiner,
-)
+from core.language.combination import Combiner, NeighbourGroup, StageWeights, shipped_combiner
 from core.language.neighbours import NEIGHBOUR_FEATURES, NEIGHBOUR_GROUPS, second_look
 
 CANDIDATES = ("en", "xh", "zu", "other")
@@ -69,12 +63,3 @@ def test_the_groups_survive_the_json_round_trip() -> None:
     ]
     for before, after in zip(combiner.neighbours, again.neighbours, strict=True):
         np.testing.assert_allclose(after.stage.weights, before.stage.weights, atol=1e-6)
-
-
-def test_texts_of_more_than_eight_words_are_named_from_their_own_threshold() -> None:
-    combiner = Combiner((), (), 0.7, {}, (), 0.55)
-    assert not is_long("one two three four five six seven eight")
-    assert is_long("one two three four five six seven eight nine")
-    assert combiner.confidence_needed("Ke a leboga kudu.") == 0.7
-    assert combiner.confidence_needed("Ke a leboga kudu ka thušo ya gago maabane mesong.") == 0.55
-    assert Combiner((), (), 0.7, {}).confidence_needed("a b c d e f g h i j") == 0.7
