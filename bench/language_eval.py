@@ -4,16 +4,18 @@ Run: .venv/bin/python -m bench.language_eval --data ../shared/eval/langid [--cur
 
 For the default detector and each library alone (CLD2, py3langid, lingua, langdetect), prints
 per language the share of sentences and of short texts named right and named wrong (an honest
-"und" is neither), then a summary with the speed per sentence and the load time. The right
-answer for Twi is "ak", its reply language. `--curve` first prints the accuracy/coverage curve
-by naming threshold and the threshold the issue's criterion chooses from it (the default's
-threshold, `bench/language_threshold.py`); `--guard` adds the streaming guard figures.
+"und" is neither), then a summary with the speed per sentence (`--best-of N`: each text's
+fastest of N timings) and the load time. The right answer for Twi is "ak", its reply language.
+`--curve` first prints the accuracy/coverage curve by naming threshold and the threshold the
+issue's criterion chooses from it (the default's threshold, `bench/language_threshold.py`);
+`--guard` adds the streaming guard figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import statistics
 import time
@@ -67,16 +69,28 @@ class Tally:
 
 
 def evaluate(
-    detector: LanguageDetector, items: Sequence[LabelledText], load_seconds: float
+    detector: LanguageDetector,
+    items: Sequence[LabelledText],
+    load_seconds: float,
+    best_of: int = 1,
 ) -> Tally:
-    """Run `detector` over every item once, timing each call."""
+    """Run `detector` over every item, timing each call; with `best_of` above 1, each item's
+    fastest of that many passes is its time (other processes on a shared machine only ever
+    add to a call's time, so the fastest is the closest to its own cost)."""
     tally = Tally(load_seconds=load_seconds)
     for item in items[:50]:
         detector.detect(item.text)
-    for item in items:
+    fastest = [math.inf] * len(items)
+    for _ in range(best_of - 1):
+        for position, item in enumerate(items):
+            started = time.perf_counter()
+            detector.detect(item.text)
+            fastest[position] = min(fastest[position], time.perf_counter() - started)
+    for position, item in enumerate(items):
         started = time.perf_counter()
         answer = detector.detect(item.text).language
-        tally.seconds[item.kind].append(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        tally.seconds[item.kind].append(min(fastest[position], elapsed))
         expected = reply_language(item.language)
         key = (item.language, item.kind)
         tally.total[key] += 1
@@ -206,6 +220,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--default-only", action="store_true", help="skip the libraries alone")
     parser.add_argument("--guard", action="store_true", help="also run the streaming guard figures")
     parser.add_argument(
+        "--best-of",
+        type=int,
+        default=1,
+        metavar="N",
+        help="time each text N times and keep its fastest (steadier on a shared machine)",
+    )
+    parser.add_argument(
         "--curve", action="store_true", help="print the accuracy/coverage curve by threshold"
     )
     args = parser.parse_args(argv)
@@ -228,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results: dict[str, Tally] = {}
     for name, make in makers.items():
         detector, load_seconds = _loaded(make)
-        results[name] = evaluate(detector, dev, load_seconds)
+        results[name] = evaluate(detector, dev, load_seconds, args.best_of)
         language_table(name, results[name])
     summary_table(results)
     if args.guard:

@@ -24,7 +24,7 @@ from core.language.judge import MIN_LETTERS, Judgement, SentenceJudge
 from core.language.languages import BLOOM_LANGUAGES, BY_CODE, is_close
 from core.language.masked_reply import MaskedReply
 from core.language.masking import mask
-from core.language.requests import asks_for_mixed_languages, find_request
+from core.language.requests import find_request, names_mixed_languages
 from core.language.scripts import dominant_script, script_of
 from core.prompt import render_request
 
@@ -113,10 +113,11 @@ class LanguageGuard(Guard):
         self._early_release = early_release
 
     def begin(self, context: GuardContext) -> GuardSession:
+        # A translation or a mixed-language answer is what the user asked for: watch, never cut.
         request = find_request(context.message.text)
-        passive = (request is not None and request.translation) or asks_for_mixed_languages(
-            context.message.text
-        )
+        passive = (
+            request is not None and (request.translation or request.mixed)
+        ) or names_mixed_languages(context.message.text)
         return LanguageGuardSession(
             context,
             self._judge,

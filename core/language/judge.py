@@ -12,10 +12,9 @@ from core.language.quick_agreement import QuickAgreement
 MIN_LETTERS = 8
 # A sentence is foreign only when the detector is this sure and gives the target next to nothing.
 # Read off `bench/language_judge_tune.py` on the tuning data: at 0.75 / 0.10, 99.1 % of foreign
-# sentences are caught and 0.03 % of sentences (or their first halves) wrongly cut; 0.70 catches
-# 0.2 points more but sits on the detector's own naming threshold, and the target's share
-# changes nothing on whole sentences, while 0.10 lets a window half in each language (a run-on
-# sentence) count as foreign once the target is the minority.
+# sentences are caught and 0.03 % of sentences (or their first halves) wrongly cut; the
+# target's share changes nothing on whole sentences, while 0.10 lets a window half in each
+# language (a run-on sentence) count as foreign once the target is the minority.
 FOREIGN_CONFIDENCE = 0.75
 TARGET_AT_MOST = 0.1
 # A reply with no target ("und") takes the language of its first sentence this sure and long.

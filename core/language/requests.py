@@ -338,4 +338,9 @@ def _names_two(text: str, match: re.Match[str], code: str) -> bool:
 def asks_for_mixed_languages(text: str) -> bool:
     """Whether the user asks for an answer in several languages at once."""
     request = find_request(text)
-    return bool(_MIXED.search(text)) or (request is not None and request.mixed)
+    return names_mixed_languages(text) or (request is not None and request.mixed)
+
+
+def names_mixed_languages(text: str) -> bool:
+    """Whether `text` asks for a bilingual or multilingual answer without naming the languages."""
+    return bool(_MIXED.search(text))
