@@ -180,11 +180,7 @@ class _CompiledList:
         """
         first_words = self.first_words
         for start in range(max(0, first_new - self.reach + 1), len(tokens)):
-            token = tokens[start]
-            # Most tokens have one spelling, and most start no entry.
-            if token[0][1] not in first_words and (
-                len(token) == 1 or not any(squeezed in first_words for _, squeezed in token)
-            ):
+            if _starts_none(tokens[start], first_words):
                 continue
             # Windows of settled tokens only were decided before, unless an exception phrase
             # may have left a match starting here undecided.
@@ -279,6 +275,14 @@ def _summary(new: Sequence[_Token], folding: _Folding) -> tuple[Sequence[_Token]
     return new, last
 
 
+def _starts_none(token: _Token, first_words: frozenset[str]) -> bool:
+    """Whether no spelling of `token` is the first word of an entry (most tokens have one
+    spelling, and most start no entry)."""
+    return token[0][1] not in first_words and (
+        len(token) == 1 or not any(squeezed in first_words for _, squeezed in token)
+    )
+
+
 def _may_decide(folding: _Folding, tokens: Sequence[_Token], first_new: int) -> bool:
     """Whether a token from `first_new` on may decide a match (`_CompiledList.matches` finds
     nothing otherwise): a window starting before it reaches it only if the tokens up to it
@@ -286,9 +290,7 @@ def _may_decide(folding: _Folding, tokens: Sequence[_Token], first_new: int) -> 
     first_words = folding.first_words
     for start in range(max(0, first_new - folding.reach + 1), len(tokens)):
         token = tokens[start]
-        if token[0][1] not in first_words and (
-            len(token) == 1 or not any(squeezed in first_words for _, squeezed in token)
-        ):
+        if _starts_none(token, first_words):
             continue
         if start >= first_new or any(squeezed in folding.held_words for _, squeezed in token):
             return True
