@@ -36,7 +36,7 @@ THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 def main(data: Path, part: str) -> None:
     detector = DefaultDetector()
     detector.load()
-    model, combiner = detector._parts()
+    model, combiner = detector.parts()
     judge = SentenceJudge(detector)
     stages = Counter[str]()
     # The second stage's probability of each target the full detector judged foreign.

@@ -103,6 +103,10 @@ class DefaultDetector(LanguageDetector):
         py3langid_distribution("warm up")
         cld2_guess("warm up")
 
+    def parts(self) -> tuple[CharNgramModel, Combiner]:
+        """The n-gram model and the combiner this detector names languages with."""
+        return self._parts()
+
     def _parts(self) -> tuple[CharNgramModel, Combiner]:
         if self._model is None:
             self._model = shipped_model()

@@ -112,8 +112,8 @@ class QuickAgreement:
         if not isinstance(detector, DefaultDetector):
             return None
         # The detector's own model, combiner and threshold (a test may give it others).
-        model, combiner = detector._parts()
-        return cls(model, combiner, detector._min_confidence)
+        model, combiner = detector.parts()
+        return cls(model, combiner, detector.min_confidence)
 
     def agreement(self, text: str, target: str) -> Detection | None:
         """The detection naming `target` when the full detector would name it for `text` (as

@@ -107,7 +107,7 @@ def test_no_quick_yes_for_another_language_or_close_neighbours(quick: QuickAgree
 def test_a_first_stage_that_cannot_answer_alone_gives_no_quick_yes(
     detector: DefaultDetector,
 ) -> None:
-    model, combiner = detector._parts()
+    model, combiner = detector.parts()
     never = QuickAgreement(model, _with_exits(combiner, (1.1, 1.1)))
     for target, sentences in SENTENCES.items():
         for sentence in sentences:
