@@ -134,12 +134,7 @@ class DefaultDetector(LanguageDetector):
         return self._parts()[1].min_confidence
 
     def detect(self, text: str) -> Detection:
-        latin = _latin1_letters(text)
-        if latin is not None:
-            script, count, total = "Latin", latin, latin
-        else:
-            found, count, total = letter_scripts(text)
-            script = found or ""
+        script, count, total = letters_by_script(text)
         if not total:
             return UNSURE
         share = count / total
@@ -158,7 +153,7 @@ class DefaultDetector(LanguageDetector):
         if candidates is None:
             # Cyrillic, Greek, Hangul, Kana, Thai...: no BLOOM language is written in them.
             return Detection(UNDETERMINED, share, script=script)
-        if not _has_distinct_letters(text, MIN_DISTINCT_LETTERS):
+        if not has_distinct_letters(text, MIN_DISTINCT_LETTERS):
             return Detection(UNDETERMINED, 0.0, script=script)
         return self.combine(text, script, candidates)
 
@@ -220,6 +215,16 @@ _ASK: dict[str, Callable[[CharNgramModel, str, tuple[str, ...]], Any]] = {
 }
 
 
+def letters_by_script(text: str) -> tuple[str, int, int]:
+    """The script most of `text`'s letters are written in ("" when it has none), how many of
+    its letters are in that script, and how many letters it has."""
+    latin = _latin1_letters(text)
+    if latin is not None:
+        return "Latin", latin, latin
+    found, count, total = letter_scripts(text)
+    return found or "", count, total
+
+
 def _latin1_letters(text: str) -> int | None:
     """The letters of `text` when it is Latin-1 and every letter in it is Latin, as
     `letter_scripts` counts them; None otherwise."""
@@ -236,7 +241,7 @@ def _grouped(combiner: Combiner) -> frozenset[str]:
     return frozenset(code for group in combiner.neighbours for code in group.languages)
 
 
-def _has_distinct_letters(text: str, needed: int) -> bool:
+def has_distinct_letters(text: str, needed: int) -> bool:
     """Whether `text` has `needed` different letters (stops looking once it has: in prose,
     after a few characters)."""
     seen: set[str] = set()

@@ -3,11 +3,11 @@
 Most sentences of a reply are in the conversation's language, and the default detector names
 them from its first stages: the character n-gram model alone, or with CLD2 (`combination`),
 once a stage is sure enough to answer alone. `QuickAgreement` runs those two stages with the
-same inputs and operations, and says "agrees" only when the full detector would certainly name
-the target from them: the stage answers alone, its answer clears the naming threshold, and no
-later step (the second look at close neighbours) could change it. The full detector then gives
-the same judgement, at the cost of an Opinions object, a distribution sorted over every
-candidate and, for non-ASCII text, its own script count again.
+detector's own functions (`combination.ngram_stage_probabilities`, `stage_probabilities`), and
+says "agrees" only when the full detector would certainly name the target from them: the stage
+answers alone, its answer clears the naming threshold, and no later step (the second look at
+close neighbours) could change it. The full detector then gives the same judgement, at the cost
+of an Opinions object and a distribution sorted over every candidate.
 
 A finished sentence is only ever asked whether it is foreign (it is shown unless it is). When
 the first two stages leave it open, the last stage (py3langid and lingua, about a millisecond)
@@ -19,40 +19,38 @@ and it is not asked.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import NamedTuple
 
-import numpy as np
-import numpy.typing as npt
-
-from core.language.char_ngrams import OTHER, CharNgramModel, NgramScores
+from core.language.char_ngrams import OTHER, CharNgramModel
 from core.language.combination import (
     FAST_FEATURES,
     NGRAM_FEATURES,
     Combiner,
     Opinions,
     StageWeights,
+    ngram_stage_probabilities,
     stage_probabilities,
 )
-from core.language.default_detector import MIN_DISTINCT_LETTERS, MIN_LETTERS, DefaultDetector
+from core.language.default_detector import (
+    MIN_DISTINCT_LETTERS,
+    MIN_LETTERS,
+    DefaultDetector,
+    has_distinct_letters,
+    letters_by_script,
+)
 from core.language.detector import Detection, LanguageDetector
 from core.language.languages import BY_CODE
 from core.language.library_detectors import LIBRARY_LANGUAGES, cld2_guess
 from core.language.neighbours import NEIGHBOUR_GROUPS
-from core.language.scripts import SINGLE_LANGUAGE_SCRIPTS, letter_scripts
+from core.language.scripts import SINGLE_LANGUAGE_SCRIPTS
 
-# The first stage's floor on log-probabilities and its features' scale (`combination`).
-_NGRAM_FLOOR = -30.0
-_FEATURE_SCALE = 5.0
-# A yes needs the target's probability this far above each threshold, so that rounding in a
-# differently ordered computation could never turn the full detector's answer around.
+# A yes needs the target's probability this far above each threshold, so that rounding could
+# never turn the full detector's answer around.
 MARGIN = 1e-6
 # A finished sentence the second stage gives the target this probability is not foreign. Read
 # off `bench/finished_sentence_tune.py` on the tuning part: of the sentences and openings the
 # last stage judges foreign for a target, the second stage gave that target at most 0.30.
 FINISHED_NOT_FOREIGN = 0.5
-# ASCII characters that are not letters, to count an ASCII text's letters at C speed.
-_ASCII_NOT_LETTERS = bytes(code for code in range(128) if not chr(code).isalpha())
 
 
 class QuickAnswer(NamedTuple):
@@ -67,15 +65,6 @@ class QuickAnswer(NamedTuple):
 ASK_THE_DETECTOR = QuickAnswer()
 
 
-@dataclass(frozen=True)
-class _Stage:
-    """The first stage over one script's candidates: per candidate its bias and n-gram weight."""
-
-    candidates: tuple[str, ...]
-    bias: npt.NDArray[np.float64]
-    weight: npt.NDArray[np.float64]
-
-
 class QuickAgreement:
     """Cheap answers of the default detector for a sentence in the target language."""
 
@@ -83,8 +72,8 @@ class QuickAgreement:
         self, model: CharNgramModel, combiner: Combiner, min_confidence: float | None = None
     ) -> None:
         self._model = model
-        self._combiner = combiner
-        self._min_confidence = min_confidence
+        # The naming threshold: the detector's own, unless a test gives another.
+        self._needed = combiner.min_confidence if min_confidence is None else min_confidence
         exits = combiner.exits
         self._exit = exits[0] if exits else math.inf
         stages = combiner.stages
@@ -93,18 +82,22 @@ class QuickAgreement:
         if len(stages) > 2 and len(exits) > 1 and stages[1].features == FAST_FEATURES:
             self._second = stages[1]
         self._second_exit = exits[1] if len(exits) > 1 else math.inf
-        self._stages: dict[str, _Stage] = {}
+        # Per script of several languages, its candidates (the first stage's rows).
+        self._candidates: dict[str, tuple[str, ...]] = {}
         self._excluded: frozenset[str] = frozenset()
         if not stages or stages[0].features != NGRAM_FEATURES:
             return  # a first stage that asks more than the n-gram model: no quick answer
+        self._first = stages[0]
         # Neighbours the second look may share a probability out among (when the combiner
         # lists none, no second look is taken, and these are excluded all the same).
         shared = {code for group in combiner.neighbours for code in group.languages}
         shared |= {code for group in NEIGHBOUR_GROUPS for code in group}
         self._excluded = frozenset(shared | {OTHER})
-        for script, candidates in combiner.candidates.items():
-            if script not in SINGLE_LANGUAGE_SCRIPTS:
-                self._stages[script] = _stage(stages[0], candidates)
+        self._candidates = {
+            script: candidates
+            for script, candidates in combiner.candidates.items()
+            if script not in SINGLE_LANGUAGE_SCRIPTS
+        }
 
     @classmethod
     def of(cls, detector: LanguageDetector) -> QuickAgreement | None:
@@ -126,40 +119,32 @@ class QuickAgreement:
         entry = BY_CODE.get(target)
         if entry is None or target in self._excluded:
             return ASK_THE_DETECTOR
-        stage = self._stages.get(entry.script)
-        if stage is None or target not in stage.candidates:
+        candidates = self._candidates.get(entry.script)
+        if candidates is None or target not in candidates:
             return ASK_THE_DETECTOR
-        if text.isascii():
-            script = "Latin"
-            total = len(text.encode("ascii").translate(None, _ASCII_NOT_LETTERS))
-        else:
-            counted, _, total = letter_scripts(text)
-            script = counted or ""
+        script, _, total = letters_by_script(text)
         if script != entry.script or total < MIN_LETTERS:
             return ASK_THE_DETECTOR
-        # Distinct letters as the detector counts them (a letter, then lower-cased), read off
-        # the text's distinct characters rather than every character.
-        if len({char.lower() for char in set(text) if char.isalpha()}) < MIN_DISTINCT_LETTERS:
+        if not has_distinct_letters(text, MIN_DISTINCT_LETTERS):
             return ASK_THE_DETECTOR
-        row = stage.candidates.index(target)
-        grams = self._model.scores(text, among=stage.candidates)
-        first = _first_stage(grams, stage)
-        needed = (
-            self._combiner.min_confidence if self._min_confidence is None else self._min_confidence
-        )
-        named = _named(first[row], max(self._exit, needed), target, script)
+        row = candidates.index(target)
+        grams = self._model.scores(text, among=candidates)
+        if not grams.ngrams:
+            return ASK_THE_DETECTOR
+        first = ngram_stage_probabilities(grams, candidates, self._first, LIBRARY_LANGUAGES)
+        named = _named(first[row], max(self._exit, self._needed), target, script)
         if named is not None:
             return QuickAnswer(named)
         second = self._second
-        if second is None or first.max() >= self._exit:
+        if second is None or max(first) >= self._exit:
             return ASK_THE_DETECTOR  # the first stage answers, and not with the target
         found = stage_probabilities(
             Opinions(cld2=cld2_guess(text), ngrams=grams),
-            stage.candidates,
+            candidates,
             second,
             LIBRARY_LANGUAGES,
         )
-        named = _named(float(found[row]), max(self._second_exit, needed), target, script)
+        named = _named(float(found[row]), max(self._second_exit, self._needed), target, script)
         if named is not None:
             return QuickAnswer(named)
         if finished and found.max() < self._second_exit and found[row] >= FINISHED_NOT_FOREIGN:
@@ -172,33 +157,3 @@ def _named(probability: float, needed: float, target: str, script: str) -> Detec
     if probability < needed + MARGIN:
         return None
     return Detection(target, probability, {target: probability}, script=script)
-
-
-def _first_stage(grams: NgramScores, stage: _Stage) -> npt.NDArray[np.float64]:
-    """The first stage's probabilities, as `stage_probabilities` has them."""
-    if not grams.ngrams:
-        # No n-gram: every candidate gets its bias alone.
-        return _softmax(stage.bias.copy())
-    logits = grams.logits.astype(np.float64)
-    logits -= logits.max()
-    logits -= math.log(float(np.exp(logits).sum()))
-    scores = stage.bias.copy()
-    scores += np.maximum(logits, _NGRAM_FLOOR) * stage.weight
-    return _softmax(scores)
-
-
-def _softmax(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    scores -= scores.max()
-    exp = np.exp(scores)
-    result: npt.NDArray[np.float64] = exp / exp.sum()
-    return result
-
-
-def _stage(first: StageWeights, candidates: tuple[str, ...]) -> _Stage:
-    """The first stage's terms for `candidates`, computed as `combination` computes them."""
-    column = first.features.index("ngram")
-    weights = np.tile(first.weights, (len(candidates), 1))
-    for feature, trust in first.trust.items():
-        weights[:, first.features.index(feature)] += [trust.get(code, 0.0) for code in candidates]
-    bias = np.array([first.bias.get(code, 0.0) for code in candidates])
-    return _Stage(candidates, bias, weights[:, column] / _FEATURE_SCALE)
