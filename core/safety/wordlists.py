@@ -262,17 +262,14 @@ def _foldings(lists: tuple[_CompiledList, ...]) -> tuple[tuple[bool, _Folding], 
     return tuple(foldings)
 
 
-def _summary(new: Sequence[_Token], folding: _Folding) -> tuple[Sequence[_Token], int]:
-    """`new` with the offset of its last token that starts an entry of `folding`'s lists, or -1."""
+def _last_entry_start(new: Sequence[_Token], folding: _Folding) -> int:
+    """The offset of the last token of `new` that starts an entry of `folding`'s lists, or -1."""
     first_words = folding.first_words
     last = -1
     for offset, token in enumerate(new):
-        # Most tokens have one spelling, and most start no entry.
-        if token[0][1] in first_words or (
-            len(token) > 1 and any(squeezed in first_words for _, squeezed in token)
-        ):
+        if not _starts_none(token, first_words):
             last = offset
-    return new, last
+    return last
 
 
 def _starts_none(token: _Token, first_words: frozenset[str]) -> bool:
@@ -315,7 +312,7 @@ def _short_part(
     worked out once per process: words recur, and most of a reply's parts are one word."""
     tokens, letters = settled_part(part, fold)
     new = _prepared_part(tokens)
-    return new, letters, _summary(new, folding)[1]
+    return new, letters, _last_entry_start(new, folding)
 
 
 class _Lane:
@@ -441,7 +438,8 @@ class _WordListWatcher(TextWatcher):
                     stream.open_letters(letters)
                 now_open = bool(letters)
             else:
-                new, last = _summary(_prepared(stream.settle(part)), folding)
+                new = _prepared(stream.settle(part))
+                last = _last_entry_start(new, folding)
                 now_open = stream.open_run
             if new:
                 # The context list is extended in place and trimmed from the front: no copy of
