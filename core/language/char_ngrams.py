@@ -4,7 +4,7 @@ It covers the BLOOM languages that share a script with others, including those n
 (Bambara, Fon, Kikuyu, Akan/Twi) and pairs libraries confuse (Kirundi against Kinyarwanda,
 isiZulu against isiXhosa, the Sotho-Tswana languages), plus an "other" class for text in
 languages outside BLOOM. A text's score for a language is the sum of one weight per character
-n-gram (hashed into 2**bits buckets) plus a bias: one gather and one matrix product. Weights are
+n-gram (hashed into 2**bits buckets) plus a bias, summed in one compiled pass. Weights are
 trained discriminatively by `bench/language_ngram_train.py` on openly licensed text; see
 `core/data/language/SOURCES.md`.
 """
@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from core.language.ngram_sums import buckets, order_salts, summed_weights
+
 # The longest n-gram: every n-gram of 1 to MAX_ORDER characters is a feature.
 MAX_ORDER = 4
 # Spaces, digits and punctuation separate words; every other character (letters and the vowel
@@ -28,12 +30,6 @@ _SEPARATORS = re.compile(
     r"[\s\d_!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f\u3000-\u303f\uff01-\uff20"
     r"\u060c\u061b\u061f\u06d4\u0964\u0965]+"
 )
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-_PRIME = np.uint64(1000003)
-# Added at each order so a short n-gram and a longer one rarely share a hash.
-_ORDER_SALT = [np.uint64(order * 0x9E3779B97F4A7C15 % 2**64) for order in range(8)]
-# The shift that keeps the top `bits` bits of a 64-bit hash, by `bits`.
-_SHIFTS = [np.uint64(64 - bits) for bits in range(65)]
 WEIGHTS_FILE = "char_ngrams.npz"
 # The second model, for close neighbours only (`core/language/neighbours.py`).
 NEIGHBOURS_FILE = "neighbour_ngrams.npz"
@@ -69,52 +65,7 @@ def code_points(text: str) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint32]:
 
 def ngram_buckets(text: str, bits: int, longest: int = MAX_ORDER) -> npt.NDArray[np.intp]:
     """The hash bucket (of 2**bits) of every character n-gram of `text`, all orders together."""
-    points = code_points(text)
-    size = len(points)
-    orders = min(longest, size)
-    # Every order's hashes in one buffer: `size` unigrams, then `size - 1` bigrams...
-    hashed = np.empty(orders * size - orders * (orders - 1) // 2, dtype=np.uint64)
-    hashed[:size] = points
-    # The code points as 64-bit numbers (read below before the buffer is mixed): adding
-    # numbers of one type is faster than casting at every order.
-    wide = previous = hashed[:size]
-    start = size
-    # Each order extends the previous one's hashes by one character (a rolling polynomial);
-    # each order's salt is added to all its hashes at once below. Unsigned array arithmetic
-    # wraps around silently: no `np.errstate` needed (it costs more than the arithmetic).
-    for order in range(2, orders + 1):
-        current = hashed[start : start + len(previous) - 1]
-        np.multiply(previous[:-1], _PRIME, out=current)
-        current += wide[order - 1 :]
-        start, previous = start + len(current), current
-    if orders > 1:
-        hashed += _salts(size, orders)
-    hashed *= _MIX
-    # Multiplicative hashing: the top bits of the product are the best mixed. The buckets are far
-    # below 2**63, so the unsigned array is read as signed indices in place rather than copied.
-    hashed >>= _SHIFTS[bits]
-    found_buckets: npt.NDArray[np.intp] = hashed.view(np.intp)
-    return found_buckets
-
-
-_SALTS: dict[tuple[int, int], npt.NDArray[np.uint64]] = {}
-
-
-def _salts(size: int, orders: int) -> npt.NDArray[np.uint64]:
-    """What the salts add to each hash of `ngram_buckets` for a text of `size` code points.
-
-    An order-k hash is the order below times `_PRIME`, plus a code point, plus
-    `_ORDER_SALT[k]`; the salts' part of it is the same for every n-gram of that order
-    (modulo 2**64), so one array holds it for all orders at once."""
-    found = _SALTS.get((size, orders))
-    if found is None:
-        blocks, salt = [], 0
-        for order in range(1, orders + 1):
-            if order > 1:
-                salt = (salt * int(_PRIME) + int(_ORDER_SALT[order])) % 2**64
-            blocks.append(np.full(size - order + 1, salt, dtype=np.uint64))
-        found = _SALTS[(size, orders)] = np.concatenate(blocks)
-    return found
+    return buckets(code_points(text), bits, order_salts(longest))
 
 
 @dataclass(frozen=True)
@@ -147,14 +98,11 @@ class CharNgramModel:
             else np.asarray(bias, dtype=np.float32)
         )
         self.index = {code: position for position, code in enumerate(languages)}
-        self._buffers = threading.local()
+        self._salts = order_salts(longest)
         # Per subset of languages asked for, its columns of the weights (copied once).
         self._subsets: dict[
             tuple[str, ...], tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
         ] = {}
-        # Ones for summing the gathered rows, sliced rather than made per call (lower-casing can
-        # lengthen a text, hence the spare room; longer still gets its own).
-        self._ones = np.ones(2 * (MAX_CHARS + 2) * longest, dtype=np.float32)
 
     def __getstate__(self) -> dict[str, Any]:
         # The weights and what describes them; buffers and column copies are rebuilt.
@@ -177,31 +125,15 @@ class CharNgramModel:
         languages, weights, bias = (
             (self.languages, self._weights, self._bias) if among is None else self._subset(among)
         )
-        buckets = ngram_buckets(text[-MAX_CHARS:], self.bits, self.longest)
-        if not len(buckets):
-            return NgramScores(languages, bias.copy(), 0)
-        # A row of ones times the gathered rows: BLAS sums them faster than `.sum(axis=0)`.
-        # The rows are gathered into this thread's buffer rather than a new array each time.
-        count = len(buckets)
-        ones = self._ones[:count]
-        rows = self._rows(count, weights.shape[1])
-        if len(ones) < count or rows is None:
-            return NgramScores(
-                languages, np.ones(count, np.float32) @ weights[buckets] + bias, count
-            )
-        logits = ones @ np.take(weights, buckets, axis=0, out=rows)
-        logits += bias
+        points = code_points(text[-MAX_CHARS:])
+        logits, count = summed_weights(points, self.bits, self._salts, weights, bias)
         return NgramScores(languages, logits, count)
 
-    def _rows(self, count: int, width: int) -> npt.NDArray[np.float32] | None:
-        """This thread's buffer of `count` rows of `width` weights, if it is large enough."""
-        buffer: npt.NDArray[np.float32] | None = getattr(self._buffers, "rows", None)
-        if buffer is None:
-            buffer = np.empty(len(self._ones) * len(self.languages), dtype=np.float32)
-            self._buffers.rows = buffer
-        if count * width > len(buffer):
-            return None
-        return buffer[: count * width].reshape(count, width)
+    def warm_up(self) -> None:
+        """Compile (or load from numba's cache) the scoring of both kinds of text, Latin-1 and
+        wider, now rather than at the first message."""
+        self.scores("a")
+        self.scores("\u0430")
 
     def _subset(
         self, among: tuple[str, ...]
@@ -246,4 +178,5 @@ def shipped_model(name: str = WEIGHTS_FILE) -> CharNgramModel:
             folder = resources.files("core").joinpath("data", "language")
             with folder.joinpath(name).open("rb") as handle:
                 found = _SHIPPED[name] = CharNgramModel.from_file(handle)
+            found.warm_up()
         return found

@@ -1,13 +1,17 @@
-"""The n-gram model's hashing: the fast paths give the buckets of the plain definition."""
+"""The n-gram model's hashing and sums: the compiled paths give the plain definition's answers."""
 
 from __future__ import annotations
 
 import random
 
 import numpy as np
+import pytest
+from numba.core import caching
 
+from core.language import ngram_sums
 from core.language.char_ngrams import (
     MAX_ORDER,
+    CharNgramModel,
     code_points,
     ngram_buckets,
     words_only,
@@ -62,3 +66,28 @@ def test_the_buckets_are_those_of_the_plain_definition() -> None:
             found = ngram_buckets(text, bits, longest)
             assert found.dtype == np.intp
             assert found.tolist() == plain_buckets(text, bits, longest), text
+
+
+def test_the_summed_weights_are_those_of_the_buckets() -> None:
+    rng = np.random.default_rng(3)
+    weights = rng.normal(size=(2**10, 5)).astype(np.float32)
+    bias = rng.normal(size=5).astype(np.float32)
+    model = CharNgramModel(("a", "b", "c", "d", "e"), weights, bits=10, bias=bias)
+    for text in ("", "a", "Ẹ kú àárọ̀", "The atom holds protons.", "كان الطقس جميلا", "x 👍 y"):
+        expected = weights[ngram_buckets(text, 10)].sum(axis=0) + bias
+        found = model.scores(text)
+        assert found.ngrams == len(ngram_buckets(text, 10))
+        np.testing.assert_allclose(found.logits, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_without_a_writable_cache_folder_the_scoring_still_compiles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # numba looks for a cache folder through these locators; with none, caching is impossible
+    # (a read-only image without NUMBA_CACHE_DIR).
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
+
+    def plus_one(value: int) -> int:
+        return value + 1
+
+    assert ngram_sums._compiled(plus_one)(41) == 42
