@@ -1,8 +1,9 @@
 """Pipeline overhead: full dialog pipeline vs the bare TGI client, and replies/s at 50 conversations.
 
-Run: .venv/bin/python -m bench.pipeline [--runs 60] [--concurrency 50] [--rounds 4]
+Run: .venv/bin/python -m bench.pipeline [--runs 60] [--concurrency 50] [--rounds 5]
 The fake TGI runs in a child process on loopback with zero model delay, so every figure is
-bloombridge's own cost plus HTTP.
+bloombridge's own cost plus HTTP. This process's CPU time per reply is printed beside the rates:
+it is what bounds them.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import argparse
 import asyncio
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from bench.fake_tgi_process import fake_tgi_process
 from bots.language_setup import build_language_policy, load_language_models
@@ -85,20 +87,30 @@ async def _pipeline(
     return firsts, totals
 
 
-async def _throughput(
-    url: str, concurrency: int, rounds: int, guards: Sequence[Guard] = ()
-) -> float:
+class _Rate(NamedTuple):
+    """Replies per second, and this process's CPU seconds per reply (the fake TGI's are its own)."""
+
+    per_second: float
+    cpu_per_reply: float
+
+
+async def _timed(replies: int, work: Awaitable[object]) -> _Rate:
+    started, cpu_started = time.perf_counter(), time.process_time()
+    await work
+    return _Rate(
+        replies / (time.perf_counter() - started),
+        (time.process_time() - cpu_started) / replies,
+    )
+
+
+async def _throughput(url: str, concurrency: int, guards: Sequence[Guard] = ()) -> _Rate:
     async with ReplicaPool.from_urls([url]) as pool:
         dialog = _dialog(pool, guards)
-        started = time.perf_counter()
-        for number in range(rounds):
-            await asyncio.gather(
-                *(dialog.handle(_message(c, number)).collect() for c in range(concurrency))
-            )
-        return concurrency * rounds / (time.perf_counter() - started)
+        replies = (dialog.handle(_message(c, 0)).collect() for c in range(concurrency))
+        return await _timed(concurrency, asyncio.gather(*replies))
 
 
-async def _client_throughput(url: str, concurrency: int) -> float:
+async def _client_throughput(url: str, concurrency: int) -> _Rate:
     """Replies per second of the bare TGI client, `concurrency` streams at once."""
 
     async def one(client: TgiGenerator) -> None:
@@ -106,9 +118,7 @@ async def _client_throughput(url: str, concurrency: int) -> float:
             pass
 
     async with TgiGenerator(url) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(one(client) for _ in range(concurrency)))
-        return concurrency / (time.perf_counter() - started)
+        return await _timed(concurrency, asyncio.gather(*(one(client) for _ in range(concurrency))))
 
 
 def _ms(values: list[float]) -> float:
@@ -125,13 +135,18 @@ async def main(runs: int, concurrency: int, rounds: int) -> None:
         bare = await _pipeline(url, runs)
         guarded = await _pipeline(url, runs, guards)
         # Alternated, so a machine busy for a while slows each kind alike.
-        rates: dict[str, list[float]] = {"client": [], "bare": [], "guarded": []}
+        rates: dict[str, list[_Rate]] = {"client": [], "bare": [], "guarded": []}
         for _ in range(rounds):
             rates["client"].append(await _client_throughput(url, concurrency))
-            rates["bare"].append(await _throughput(url, concurrency, 1))
-            rates["guarded"].append(await _throughput(url, concurrency, 1, guards))
+            rates["bare"].append(await _throughput(url, concurrency))
+            rates["guarded"].append(await _throughput(url, concurrency, guards))
         client_rate, bare_rate, guarded_rate = (
-            statistics.median(rates[kind]) for kind in ("client", "bare", "guarded")
+            statistics.median(rate.per_second for rate in rates[kind])
+            for kind in ("client", "bare", "guarded")
+        )
+        client_cpu, bare_cpu, guarded_cpu = (
+            statistics.median(rate.cpu_per_reply for rate in rates[kind]) * 1000
+            for kind in ("client", "bare", "guarded")
         )
     names = ", ".join(guard.name for guard in guards)
     print(
@@ -150,6 +165,13 @@ async def main(runs: int, concurrency: int, rounds: int) -> None:
         f"bare client {client_rate:.1f}, pipeline {bare_rate:.1f} "
         f"({bare_rate / client_rate:.2f}x), pipeline with the default guards "
         f"{guarded_rate:.1f} ({guarded_rate / client_rate:.2f}x the bare client; goal >= 0.8x)"
+    )
+    # One process does all the client-side work, so its CPU per reply bounds its rate: 0.8x the
+    # bare client's rate leaves 1 / (0.8 x rate) seconds a reply for everything, guards included.
+    print(
+        f"this process's CPU per reply: bare client {client_cpu:.2f} ms, pipeline "
+        f"{bare_cpu:.2f} ms, with the default guards {guarded_cpu:.2f} ms; 0.8x the bare "
+        f"client's rate allows at most {1000 / (0.8 * client_rate):.2f} ms a reply"
     )
 
 
