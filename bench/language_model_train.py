@@ -50,15 +50,14 @@ from bench.language_threshold import CRITERION, Answer, Point, choose
 from bench.language_threshold import curve as threshold_curve
 from core.language.char_ngrams import NEIGHBOURS_FILE, OTHER, WEIGHTS_FILE, CharNgramModel
 from core.language.combination import (
-    COMBINER_FILE,
     STAGE_FEATURES,
     TRUSTED_FEATURES,
-    Combiner,
     Opinions,
     StageWeights,
     features,
     probabilities,
 )
+from core.language.combiner import COMBINER_FILE, Combiner
 from core.language.languages import BY_CODE, UNDETERMINED, reply_language
 from core.language.library_detectors import (
     LIBRARY_LANGUAGES,

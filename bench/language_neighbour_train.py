@@ -18,7 +18,8 @@ import numpy.typing as npt
 
 from bench.language_ngram_train import CLASS_POWER, Example, buckets_of, fit, with_crops
 from core.language.char_ngrams import CharNgramModel
-from core.language.combination import NeighbourGroup, StageWeights
+from core.language.combination import StageWeights
+from core.language.combiner import NeighbourGroup
 from core.language.neighbours import (
     NEIGHBOUR_FEATURES,
     NEIGHBOUR_GROUPS,

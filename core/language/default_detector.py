@@ -11,13 +11,12 @@ import numpy as np
 from core.language.char_ngrams import NEIGHBOURS_FILE, OTHER, CharNgramModel, shipped_model
 from core.language.combination import (
     NGRAM_FEATURES,
-    Combiner,
     Opinions,
     ngram_stage_probabilities,
     opinions_needed,
-    shipped_combiner,
     stage_probabilities,
 )
+from core.language.combiner import Combiner, shipped_combiner
 from core.language.detector import UNSURE, Detection, LanguageDetector
 from core.language.languages import UNDETERMINED, reply_language
 from core.language.library_detectors import (

@@ -20,7 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from core.language.char_ngrams import CharNgramModel, NgramScores
-from core.language.combination import NeighbourGroup, probabilities
+from core.language.combination import probabilities
+from core.language.combiner import NeighbourGroup
 
 # The groups, each a few languages the first model confuses with one another.
 NEIGHBOUR_GROUPS: tuple[tuple[str, ...], ...] = (("xh", "zu"), ("nso", "st", "tn"), ("rn", "rw"))

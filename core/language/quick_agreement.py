@@ -25,12 +25,12 @@ from core.language.char_ngrams import OTHER, CharNgramModel
 from core.language.combination import (
     FAST_FEATURES,
     NGRAM_FEATURES,
-    Combiner,
     Opinions,
     StageWeights,
     ngram_stage_probabilities,
     stage_probabilities,
 )
+from core.language.combiner import Combiner
 from core.language.default_detector import (
     MIN_DISTINCT_LETTERS,
     MIN_LETTERS,

@@ -12,9 +12,9 @@ from core.language.combination import (
     features,
     opinions_needed,
     probabilities,
-    shipped_combiner,
     stage_probabilities,
 )
+from core.language.combiner import shipped_combiner
 from core.language.library_detectors import LIBRARY_LANGUAGES, Cld2Guess
 
 

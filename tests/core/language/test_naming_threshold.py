@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from core.language.combination import COMBINER_FILE, Combiner, shipped_combiner
+from core.language.combiner import COMBINER_FILE, Combiner, shipped_combiner
 from core.language.default_detector import DefaultDetector
 from core.language.languages import UNDETERMINED
 

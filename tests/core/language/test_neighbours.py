@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from core.language.char_ngrams import NEIGHBOURS_FILE, CharNgramModel, shipped_model
-from core.language.combination import Combiner, NeighbourGroup, StageWeights, shipped_combiner
+from core.language.combination import StageWeights
+from core.language.combiner import Combiner, NeighbourGroup, shipped_combiner
 from core.language.neighbours import NEIGHBOUR_FEATURES, NEIGHBOUR_GROUPS, second_look
 
 CANDIDATES = ("en", "xh", "zu", "other")

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from core.language.combination import Combiner, shipped_combiner
+from core.language.combiner import Combiner, shipped_combiner
 from core.language.default_detector import DefaultDetector
 from core.language.detector import Detection, LanguageDetector
 from core.language.judge import SentenceJudge
