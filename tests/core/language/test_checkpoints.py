@@ -19,7 +19,8 @@ from core.generation.tgi import TgiGenerator
 from core.guards.base import GuardContext, GuardSession, VerdictKind
 from core.language.default_detector import DefaultDetector
 from core.language.detector import Detection, LanguageDetector
-from core.language.guard import LATER_FIT_LETTERS, LanguageGuard
+from core.language.guard import LanguageGuard
+from core.language.guard_thresholds import LATER_FIT_LETTERS
 from core.messages import ConversationRef, IncomingMessage, Sender
 from tests.core.language.test_guard_streaming import ENGLISH, FRENCH
 from tests.fakes.tgi import FakeTGI

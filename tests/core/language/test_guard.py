@@ -12,14 +12,11 @@ from core.generation.base import GenerationParams
 from core.generation.tgi import TgiGenerator
 from core.guards.base import GuardContext, GuardSession, Verdict, VerdictKind
 from core.language.default_detector import DefaultDetector
-from core.language.guard import (
-    LATER_FIT_LETTERS,
-    MAYBE_NOT_LATIN,
-    REASON_DRIFT,
-    REASON_TRANSLATED,
-    LanguageGuard,
-)
+from core.language.drift_repair import REASON_DRIFT, REASON_TRANSLATED
+from core.language.guard import LanguageGuard
+from core.language.guard_thresholds import LATER_FIT_LETTERS
 from core.language.scripts import script_of
+from core.language.target_script import MAYBE_NOT_LATIN
 from core.messages import ConversationRef, IncomingMessage, Sender
 from tests.fakes.tgi import FakeTGI, Script
 

@@ -18,7 +18,8 @@ from core.generation.base import GenerationParams
 from core.generation.tgi import TgiGenerator
 from core.guards.base import GuardContext, GuardSession, Verdict, VerdictKind
 from core.language.default_detector import DefaultDetector
-from core.language.guard import PARTIAL_WINDOW, LanguageGuard
+from core.language.guard import LanguageGuard
+from core.language.guard_thresholds import PARTIAL_WINDOW
 from core.messages import ConversationRef, IncomingMessage, Sender
 from tests.fakes.tgi import FakeTGI
 
