@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
-from core.language.char_ngrams import OTHER, CharNgramModel
 from core.language.combination import StageWeights
 
 COMBINER_FILE = "combiner.json"
@@ -105,14 +104,3 @@ def shipped_combiner() -> Combiner:
             text = folder.joinpath(COMBINER_FILE).read_text(encoding="utf-8")
             _SHIPPED.append(Combiner.from_json(json.loads(text)))
         return _SHIPPED[0]
-
-
-def candidate_sets(
-    model: CharNgramModel, script_of: Callable[[str], str]
-) -> dict[str, tuple[str, ...]]:
-    """The n-gram model's languages grouped by script, each with "other"."""
-    found: dict[str, list[str]] = {}
-    for code in model.languages:
-        if code != OTHER:
-            found.setdefault(script_of(code), []).append(code)
-    return {script: (*codes, OTHER) for script, codes in found.items()}
