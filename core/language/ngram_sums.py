@@ -18,7 +18,7 @@ import numpy.typing as npt
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 
 
-def _compiled(function: _Function) -> _Function:
+def compiled(function: _Function) -> _Function:
     """`function` compiled by numba at its first call (for each argument type), the machine
     code cached on disk (beside this module, or in NUMBA_CACHE_DIR) so a later process only
     loads it; where no folder is writable (a read-only image), compiled in each process."""
@@ -43,14 +43,14 @@ def order_salts(longest: int) -> npt.NDArray[np.uint64]:
     return np.array(salts, dtype=np.uint64)
 
 
-@_compiled
+@compiled
 def _bucket(hashed: np.uint64, salt: np.uint64, shift: np.uint64) -> np.uint64:
     """The bucket of an n-gram's rolling hash: multiplicative hashing keeps the top bits of
     the product, the best mixed."""
     return ((hashed + salt) * np.uint64(MIX)) >> shift
 
 
-@_compiled
+@compiled
 def _fill_buckets(
     points: npt.NDArray[Any],
     shift: np.uint64,
@@ -69,7 +69,7 @@ def _fill_buckets(
             written += 1
 
 
-@_compiled
+@compiled
 def _add_rows(
     points: npt.NDArray[Any],
     shift: np.uint64,
