@@ -18,7 +18,7 @@ CUE_GAP = 2
 # Slurs allowed between them besides ("called me a *wetback* spic").
 CUE_CHAIN = 2
 
-# A token: each of its spellings with its squeezed form (see core.safety.wordlists).
+# A token: each of its spellings with its squeezed form (see core.safety.wordlist_matching).
 Token = tuple[tuple[str, str], ...]
 
 

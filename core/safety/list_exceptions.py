@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-# A token: each of its spellings with its squeezed form (see core.safety.wordlists).
+# A token: each of its spellings with its squeezed form (see core.safety.wordlist_matching).
 Token = tuple[tuple[str, str], ...]
 
 

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from core.safety import wordlists
+from core.safety import wordlist_matching, wordlist_watcher
 from core.safety.wordlists import WordListClassifier, parse_word_list
 
 LISTS = WordListClassifier(
@@ -48,7 +48,7 @@ def test_skipping_windows_that_start_no_entry_changes_no_finding(
 ) -> None:
     texts = [" ".join(words) + " ." for words in itertools.product(WORDS, repeat=3)]
     found = {text: streamed(text, size) for text in texts}
-    monkeypatch.setattr(wordlists, "_may_decide", lambda folding, tokens, first_new: True)
+    monkeypatch.setattr(wordlist_watcher, "_may_decide", lambda folding, tokens, first_new: True)
     for text in texts:
         assert streamed(text, size) == found[text], text
     # Not vacuous: entries of several words are found, and one inside an exception is not.
@@ -61,8 +61,8 @@ def test_skipping_windows_that_start_no_entry_changes_no_finding(
 def test_a_window_of_words_that_begins_no_entry_needs_no_match() -> None:
     watcher = LISTS.watch("xx")
     assert watcher is not None
-    folding = wordlists._foldings(tuple(LISTS._lists_for("xx")))[0][1]
-    tokens = wordlists._prepared([(word,) for word in ["la", "riviere", "canard"]])
-    assert not wordlists._may_decide(folding, tokens, 2)
-    tokens = wordlists._prepared([(word,) for word in ["la", "grosse", "bete"]])
-    assert wordlists._may_decide(folding, tokens, 2)
+    folding = wordlist_watcher._foldings(tuple(LISTS._lists_for("xx")))[0][1]
+    tokens = wordlist_matching.prepared([(word,) for word in ["la", "riviere", "canard"]])
+    assert not wordlist_watcher._may_decide(folding, tokens, 2)
+    tokens = wordlist_matching.prepared([(word,) for word in ["la", "grosse", "bete"]])
+    assert wordlist_watcher._may_decide(folding, tokens, 2)
