@@ -7,7 +7,9 @@ import contextlib
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bench.guards import synthetic_tokens
@@ -37,8 +39,26 @@ async def _serve(spec: Mapping[str, Any]) -> None:
     async with FakeTGI(default=default, info=info) as tgi:
         tgi.responder = _responder(spec["replies"], token_delay, default)
         print(tgi.url, flush=True)
-        # Serve until the parent closes our standard input.
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        # Serve until the parent closes our standard input; each line it sends asks for this
+        # process's CPU seconds so far.
+        loop = asyncio.get_running_loop()
+        while await loop.run_in_executor(None, sys.stdin.readline):
+            print(time.process_time(), flush=True)
+
+
+@dataclass(frozen=True)
+class FakeTgiChild:
+    """The fake TGI's child process: its URL, and its CPU time on request."""
+
+    url: str
+    _child: subprocess.Popen[str]
+
+    def cpu_seconds(self) -> float:
+        """The child's CPU seconds so far (it answers between two requests it serves)."""
+        assert self._child.stdin is not None and self._child.stdout is not None
+        self._child.stdin.write("cpu\n")
+        self._child.stdin.flush()
+        return float(self._child.stdout.readline())
 
 
 @contextlib.contextmanager
@@ -49,7 +69,22 @@ def fake_tgi_process(
     token_delay: float = 0.0,
     max_total_tokens: int = 2048,
 ) -> Iterator[str]:
-    """Start the fake in a child process; yields its URL.
+    """Start the fake in a child process; yields its URL (`fake_tgi_child`'s arguments)."""
+    with fake_tgi_child(
+        reply_tokens, replies=replies, token_delay=token_delay, max_total_tokens=max_total_tokens
+    ) as child:
+        yield child.url
+
+
+@contextlib.contextmanager
+def fake_tgi_child(
+    reply_tokens: int = 200,
+    *,
+    replies: Mapping[str, Sequence[str]] | None = None,
+    token_delay: float = 0.0,
+    max_total_tokens: int = 2048,
+) -> Iterator[FakeTgiChild]:
+    """Start the fake in a child process; yields its handle.
 
     A prompt holding a key of `replies` gets that reply's tokens; any other prompt gets
     `reply_tokens` tokens of English prose. Every token is sent `token_delay` seconds apart.
@@ -71,7 +106,7 @@ def fake_tgi_process(
         assert child.stdin is not None and child.stdout is not None
         child.stdin.write(json.dumps(spec) + "\n")
         child.stdin.flush()
-        yield child.stdout.readline().strip()
+        yield FakeTgiChild(child.stdout.readline().strip(), child)
     finally:
         assert child.stdin is not None
         child.stdin.close()
