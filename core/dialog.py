@@ -197,12 +197,16 @@ class DialogManager:
             metrics=self.metrics,
             read_ahead=self.config.read_ahead_tokens,
         )
-        first = True
+        shown = False
         async for snapshot in generation.snapshots():
-            if first:
+            if not shown:
                 self.metrics.first_visible_seconds.observe(self._clock() - started)
-                first = False
+                shown = True
             yield snapshot
+        if not shown:
+            # The guards held the whole reply to its end (a short reply whose tokens came at
+            # once): its first text is what is shown now, the finished reply or its error.
+            self.metrics.first_visible_seconds.observe(self._clock() - started)
         outcome = generation.outcome
         self.metrics.generated_tokens.inc(generation.tokens_generated)
         if outcome.error is not None:

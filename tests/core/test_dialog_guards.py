@@ -227,3 +227,24 @@ async def test_a_cut_stops_a_fast_model_within_the_read_ahead() -> None:
     assert not any("BAD" in s or "Then" in s for s in snapshots)
     # The model was asked for at most two read-ahead batches beyond the one with "BAD".
     assert model.sent <= 3 * DEFAULT_READ_AHEAD
+
+
+async def test_a_reply_held_to_its_end_counts_its_first_visible_text_once() -> None:
+    # All tokens at once, and the guard clears nothing before the final check: the user's
+    # first text is the finished reply.
+    model = InstantModel(["No", " full", " stop", " here"])
+    dialog = DialogManager(generator=model, store=MemoryStore(), guards=[WordGuard("never", "cut")])
+    stream = dialog.handle(message("hello"))
+    snapshots = [snapshot async for snapshot in stream]
+    assert snapshots == []
+    assert stream.reply.text == "No full stop here"
+    assert dialog.metrics.value("bloombridge_first_visible_seconds_count") == 1
+
+
+async def test_a_streamed_reply_counts_its_first_visible_text_once() -> None:
+    model = InstantModel([f"Sentence {number}. " for number in range(100)])
+    dialog = DialogManager(generator=model, store=MemoryStore(), guards=[WordGuard("never", "cut")])
+    stream = dialog.handle(message("hello"))
+    snapshots = [snapshot async for snapshot in stream]
+    assert len(snapshots) > 1
+    assert dialog.metrics.value("bloombridge_first_visible_seconds_count") == 1
