@@ -15,10 +15,12 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from core.compiled import compiled
 from core.language.char_ngrams import NgramScores
 from core.language.library_detectors import NO_GUESS, Cld2Guess
 
@@ -206,9 +208,8 @@ class _Linear:
     # Per candidate, its (top, top_reliable, share) weights and its row, as Python numbers:
     # CLD2 touches one to three rows, cheaper as scalars than as arrays.
     cld2_rows: Mapping[str, tuple[float, float, float, int]]
-    # `base` and the n-gram column of `columns` as Python numbers (`ngram_stage_probabilities`).
-    base_list: list[float]
-    ngram_list: list[float]
+    # The n-gram column of `columns`, zeros when the stage lacks it (`ngram_stage_probabilities`).
+    ngram: npt.NDArray[np.float64]
 
 
 _LINEAR: dict[tuple[StageWeights, tuple[str, ...]], _Linear] = {}
@@ -240,15 +241,8 @@ def _linear(
             code: (per_row[0][row], per_row[1][row], per_row[2][row], row)
             for row, code in enumerate(candidates)
         }
-        ngram = varying.get("ngram")
-        found = _Linear(
-            base,
-            layout.rows,
-            varying,
-            cld2_rows,
-            base.tolist(),
-            [0.0] * len(candidates) if ngram is None else ngram.tolist(),
-        )
+        ngram = varying.get("ngram", np.zeros(len(candidates)))
+        found = _Linear(base, layout.rows, varying, cld2_rows, ngram)
         _LINEAR[key] = found
     return found
 
@@ -260,21 +254,38 @@ def ngram_stage_probabilities(
     known: Mapping[str, frozenset[str]],
 ) -> list[float]:
     """`stage_probabilities` of a stage whose only feature is "ngram" (`NGRAM_FEATURES`), for
-    a text with n-grams: the same sums in plain floats, as a few dozen candidates cost less
-    that way than in a dozen array calls."""
+    a text with n-grams: the same sums in one compiled pass, as a few dozen candidates cost
+    less that way than in a dozen array calls."""
     linear = _linear(stage, candidates, known)
-    logits = _candidate_logits(grams, candidates).tolist()
-    top = max(logits)
-    # Log-softmax: each logit minus the log of the sum of their exponentials.
-    shift = top + math.log(sum([math.exp(value - top) for value in logits]))
-    scores = [
-        bias + weight * max(value - shift, _NGRAM_FLOOR)
-        for value, bias, weight in zip(logits, linear.base_list, linear.ngram_list, strict=True)
-    ]
-    top = max(scores)
-    exps = [math.exp(value - top) for value in scores]
-    total = sum(exps)
-    return [value / total for value in exps]
+    logits = grams.logits if grams.languages == candidates else _candidate_logits(grams, candidates)
+    found: list[float] = _ngram_stage(logits, linear.base, linear.ngram, _NGRAM_FLOOR).tolist()
+    return found
+
+
+@compiled
+def _ngram_stage(
+    logits: npt.NDArray[np.floating[Any]],
+    base: npt.NDArray[np.float64],
+    weight: npt.NDArray[np.float64],
+    floor: float,
+) -> npt.NDArray[np.float64]:
+    """Softmax of `base` plus `weight` times each logit's log-softmax (at least `floor`)."""
+    size = len(logits)
+    top = np.float64(logits.max())
+    total = 0.0
+    for row in range(size):
+        total += math.exp(np.float64(logits[row]) - top)
+    shift = top + math.log(total)
+    scores = np.empty(size)
+    for row in range(size):
+        scores[row] = base[row] + weight[row] * max(np.float64(logits[row]) - shift, floor)
+    top = scores.max()
+    total = 0.0
+    for row in range(size):
+        scores[row] = math.exp(scores[row] - top)
+        total += scores[row]
+    scores /= total
+    return scores
 
 
 _POSITIONS: dict[tuple[tuple[str, ...], tuple[str, ...]], npt.NDArray[np.intp]] = {}

@@ -8,25 +8,12 @@ with numba, the same hashes and sums need neither array and no pass over NumPy's
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
-import numba
 import numpy as np
 import numpy.typing as npt
 
-_Function = TypeVar("_Function", bound=Callable[..., Any])
-
-
-def compiled(function: _Function) -> _Function:
-    """`function` compiled by numba at its first call (for each argument type), the machine
-    code cached on disk (beside this module, or in NUMBA_CACHE_DIR) so a later process only
-    loads it; where no folder is writable (a read-only image), compiled in each process."""
-    try:
-        return cast(_Function, numba.njit(cache=True, nogil=True)(function))
-    except RuntimeError:  # numba finds no writable cache folder
-        return cast(_Function, numba.njit(nogil=True)(function))
-
+from core.compiled import compiled
 
 _MASK = 2**64 - 1
 MIX = 0x9E3779B97F4A7C15
