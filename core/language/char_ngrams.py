@@ -105,7 +105,7 @@ class CharNgramModel:
         ] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        # The weights and what describes them; buffers and column copies are rebuilt.
+        # The weights and what describes them; the column copies are rebuilt.
         return {
             "languages": self.languages,
             "_weights": self._weights,

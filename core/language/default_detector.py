@@ -101,6 +101,8 @@ class DefaultDetector(LanguageDetector):
         shared_lingua().load()
         py3langid_distribution("warm up")
         cld2_guess("warm up")
+        # Compiles (or loads from numba's cache) the n-gram stage's arithmetic now.
+        self.detect("The weather was fine in the city yesterday.")
 
     def parts(self) -> tuple[CharNgramModel, Combiner]:
         """The n-gram model and the combiner this detector names languages with."""
