@@ -54,7 +54,7 @@ class FakeTgiChild:
     _child: subprocess.Popen[str]
 
     def cpu_seconds(self) -> float:
-        """The child's CPU seconds so far (it answers between two requests it serves)."""
+        """The child's CPU seconds so far, all its threads."""
         assert self._child.stdin is not None and self._child.stdout is not None
         self._child.stdin.write("cpu\n")
         self._child.stdin.flush()
