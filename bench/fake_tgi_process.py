@@ -68,23 +68,8 @@ def fake_tgi_process(
     replies: Mapping[str, Sequence[str]] | None = None,
     token_delay: float = 0.0,
     max_total_tokens: int = 2048,
-) -> Iterator[str]:
-    """Start the fake in a child process; yields its URL (`fake_tgi_child`'s arguments)."""
-    with fake_tgi_child(
-        reply_tokens, replies=replies, token_delay=token_delay, max_total_tokens=max_total_tokens
-    ) as child:
-        yield child.url
-
-
-@contextlib.contextmanager
-def fake_tgi_child(
-    reply_tokens: int = 200,
-    *,
-    replies: Mapping[str, Sequence[str]] | None = None,
-    token_delay: float = 0.0,
-    max_total_tokens: int = 2048,
 ) -> Iterator[FakeTgiChild]:
-    """Start the fake in a child process; yields its handle.
+    """Start the fake in a child process; yields its handle (`.url`).
 
     A prompt holding a key of `replies` gets that reply's tokens; any other prompt gets
     `reply_tokens` tokens of English prose. Every token is sent `token_delay` seconds apart.

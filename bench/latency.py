@@ -229,7 +229,8 @@ async def main(delay: float, tokens: int, runs: int, data: Path) -> None:
         questions[language] = sentences[0]
         replies[questions[language]] = build_reply(sentences[1:], language, tokens)
     results: dict[tuple[str, str], Row] = {}
-    with fake_tgi_process(replies=replies, token_delay=delay) as url:
+    with fake_tgi_process(replies=replies, token_delay=delay) as tgi:
+        url = tgi.url
         async with ReplicaPool.from_urls([url]) as pool:
             for language in LANGUAGES:
                 question = questions[language]

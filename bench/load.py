@@ -205,7 +205,8 @@ async def main(
         "fake TGI in a child process on loopback, one reply per conversation"
     )
     for delay in delays:
-        with fake_tgi_process(reply_tokens, token_delay=delay) as url:
+        with fake_tgi_process(reply_tokens, token_delay=delay) as tgi:
+            url = tgi.url
             # The baseline at the same model delay: spaced tokens each cost a network read.
             bare_us = await _bare_client(url, 100)
             print(
@@ -248,7 +249,8 @@ async def _print_memory(stores: list[str], redis_url: str, replies: int) -> None
     longest = max(MEMORY_LENGTHS) + 16
     with fake_tgi_process(
         replies=scripted, token_delay=MEMORY_DELAY, max_total_tokens=longest + 1024
-    ) as url:
+    ) as tgi:
+        url = tgi.url
         for store in stores:
             namespace = f"bench-load-{uuid.uuid4().hex[:8]}"
             settings = _settings(url, store, redis_url, namespace)

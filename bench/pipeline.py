@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from bench.fake_tgi_process import FakeTgiChild, fake_tgi_child
+from bench.fake_tgi_process import FakeTgiChild, fake_tgi_process
 from bots.language_setup import build_language_policy, load_language_models
 from bots.settings import Settings
 from bots.wiring import build_guards
@@ -130,7 +130,7 @@ async def main(runs: int, concurrency: int, rounds: int) -> None:
     settings = Settings(tgi_urls=["http://127.0.0.1:1"])
     await load_language_models(settings)
     guards = build_guards(settings)
-    with fake_tgi_child(REPLY_TOKENS) as tgi:
+    with fake_tgi_process(REPLY_TOKENS) as tgi:
         await _direct(tgi.url, 3)  # warm up connections and caches
         direct = await _direct(tgi.url, runs)
         bare = await _pipeline(tgi.url, runs)

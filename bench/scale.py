@@ -163,7 +163,8 @@ async def main(
     token_delay: float,
     in_flight: int,
 ) -> None:
-    with fake_tgi_process(reply_tokens, token_delay=token_delay) as tgi_url:
+    with fake_tgi_process(reply_tokens, token_delay=token_delay) as tgi:
+        tgi_url = tgi.url
         rounds = [
             await run_round(
                 count, tgi_url=tgi_url, redis_url=redis_url, messages=messages, in_flight=in_flight
